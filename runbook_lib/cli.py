@@ -1,0 +1,147 @@
+"""`runbook`: a thin command line over the package. Every subcommand calls one function."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from .errors import InvalidInputError, NotebookNotFoundError, RunbookError
+
+
+def _params(pairs: list[list[str]] | None) -> dict[str, str]:
+    return {k: v for k, v in (pairs or [])}
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .runner import run_notebook
+
+    outcome = run_notebook(
+        args.name,
+        _params(args.param),
+        args.out,
+        hide_code=args.no_code,
+        html=not args.no_html,
+        log=print,
+    )
+    return outcome.exit_code
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from . import runner
+
+    for name in runner.available_notebooks():
+        print(name)
+    return 0
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    from . import runner
+
+    path = runner.notebook_path(args.name)
+    for name, spec in runner.declared_parameters(path).items():
+        kind = spec.get("inferred_type_name") or "?"
+        print(f"{name}: {kind} = {spec.get('default')}  # {spec.get('help') or ''}")
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from . import sandbox
+
+    if args.action == "up":
+        use_tf = False if args.no_terraform else None
+        info = sandbox.up(days=args.days, use_terraform=use_tf, log=_err)
+        print(sandbox.env_text(info), end="")
+        return 0
+    if args.action == "down":
+        sandbox.down(log=_err)
+        return 0
+    info = sandbox.read_info()
+    if info is None:
+        _err("No sandbox is running. Start one with: runbook sandbox up")
+        return 1
+    if args.action == "env":
+        print(sandbox.env_text(info), end="")
+    else:
+        mode = "terraform/ applied" if info.terraform else "table from terraform/*.tf definition"
+        print(f"Sandbox at {info.url} (pid {info.pid}), {mode}.")
+        for key, value in sorted(info.outputs.items()):
+            print(f"  {key} = {value}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(out=args.out, days=args.days, log=print)
+
+
+def cmd_lambda_zip(args: argparse.Namespace) -> int:
+    from . import terraform
+
+    print(terraform.build_lambda_zip())
+    return 0
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="runbook",
+        description="Operations runbook for the serverless visitor counter.",
+        epilog="Exit codes: 0 all well, 3 a problem was found, 1 execution failed, 2 usage.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="execute a notebook headless and write its report")
+    run.add_argument("name", help="notebook name, e.g. 02_status (see `runbook list`)")
+    run.add_argument(
+        "-p", "--param", nargs=2, action="append", metavar=("KEY", "VALUE"), help="parameter"
+    )
+    run.add_argument("--out", default=None, help="report folder or s3://bucket/prefix")
+    run.add_argument("--no-code", action="store_true", help="hide code cells in the HTML")
+    run.add_argument("--no-html", action="store_true", help="skip the HTML report")
+    run.set_defaults(func=cmd_run)
+
+    sub.add_parser("list", help="list the notebooks").set_defaults(func=cmd_list)
+    params = sub.add_parser("params", help="show a notebook's parameters")
+    params.add_argument("name")
+    params.set_defaults(func=cmd_params)
+
+    box = sub.add_parser("sandbox", help="the local AWS sandbox (moto server)")
+    box.add_argument("action", choices=["up", "down", "env", "status"])
+    box.add_argument("--days", type=int, default=14, help="days of metric history to seed")
+    box.add_argument(
+        "--no-terraform", action="store_true", help="create the table without terraform"
+    )
+    box.set_defaults(func=cmd_sandbox)
+
+    demo = sub.add_parser("demo", help="sandbox up, every notebook headless, sandbox down")
+    demo.add_argument("--out", default=None, help="report folder (default reports/)")
+    demo.add_argument("--days", type=int, default=14)
+    demo.set_defaults(func=cmd_demo)
+
+    sub.add_parser("lambda-zip", help="build the Lambda zip terraform/ deploys").set_defaults(
+        func=cmd_lambda_zip
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except RunbookError as exc:
+        _err(f"runbook: {exc}")
+        return 2 if isinstance(exc, (InvalidInputError, NotebookNotFoundError)) else 1
+    except KeyboardInterrupt:
+        _err("runbook: interrupted")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

@@ -1,0 +1,294 @@
+"""The counter item: create-if-missing, read, atomic increment, conditional set.
+
+Every write is a single conditional request: no read-before-write, so concurrent
+visitors and operators can never overwrite each other silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from . import aws
+from .errors import (
+    CountConflictError,
+    InvalidInputError,
+    ItemMissingError,
+    RunbookError,
+    from_client_error,
+)
+from .target import Target
+
+# DynamoDB numbers hold up to 38 significant digits; a count must fit as an integer.
+MAX_COUNT = 10**38 - 1
+
+
+class CountValueError(RunbookError):
+    """The item exists but its count is not a non-negative integer."""
+
+    hint = "inspect the item (02_status) and set a valid count with 03_set_count."
+
+
+@dataclass(frozen=True)
+class InitResult:
+    created: bool
+    value: int | None  # the value now in the table (ours if created, the existing one otherwise)
+    raw: dict[str, Any] | None = None
+
+
+def dynamodb(target: Target | None = None) -> Any:
+    return aws.client("dynamodb", aws.session(target.region if target else None))
+
+
+def parse_count(item: dict[str, Any] | None, attribute: str) -> int:
+    """The count as an int from a wire-format item; CountValueError if it isn't one."""
+    if item is None:
+        raise ItemMissingError("The counter item does not exist.")
+    if attribute not in item:
+        raise CountValueError(f"The item has no {attribute!r} attribute: {sorted(item)}.")
+    value = item[attribute]
+    if "N" not in value:
+        kind = next(iter(value), "?")
+        raise CountValueError(
+            f"{attribute} is stored as type {kind} ({value.get(kind)!r}), not a number."
+        )
+    try:
+        number = Decimal(value["N"])
+    except InvalidOperation as exc:
+        raise CountValueError(f"{attribute} = {value['N']!r} is not a number.") from exc
+    if number != number.to_integral_value():
+        raise CountValueError(f"{attribute} = {value['N']} is not a whole number.")
+    if number < 0:
+        raise CountValueError(f"{attribute} = {value['N']} is negative.")
+    return int(number)
+
+
+def validate_count(value: Any, name: str = "new_value") -> int:
+    """A count a user asked for: a non-negative int within DynamoDB's number range."""
+    if isinstance(value, bool) or value is None:
+        raise InvalidInputError(f"{name} must be a whole number, got {value!r}.")
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.lstrip("+").isdigit():
+            raise InvalidInputError(f"{name} must be a whole number, got {value!r}.")
+        value = int(text)
+    elif isinstance(value, float):
+        if not value.is_integer():
+            raise InvalidInputError(f"{name} must be a whole number, got {value!r}.")
+        value = int(value)
+    elif isinstance(value, Decimal):
+        if value != value.to_integral_value():
+            raise InvalidInputError(f"{name} must be a whole number, got {value!r}.")
+        value = int(value)
+    elif not isinstance(value, int):
+        raise InvalidInputError(f"{name} must be a whole number, got {type(value).__name__}.")
+    if value < 0:
+        raise InvalidInputError(f"{name} must not be negative, got {value}.")
+    if value > MAX_COUNT:
+        raise InvalidInputError(
+            f"{name} has {len(str(value))} digits; DynamoDB numbers hold at most 38."
+        )
+    return value
+
+
+def init_counter(target: Target, initial: int = 0, *, ddb: Any = None) -> InitResult:
+    """Create the item only if it is missing: ONE conditional PutItem, no read first.
+
+    When the item exists the condition fails and DynamoDB hands back the existing item
+    (ReturnValuesOnConditionCheckFailure), so the caller learns the live value for free.
+    """
+    initial = validate_count(initial, "initial")
+    ddb = ddb or dynamodb(target)
+    try:
+        ddb.put_item(
+            TableName=target.table,
+            Item={**target.key, target.count_attribute: {"N": str(initial)}},
+            ConditionExpression="attribute_not_exists(#k)",
+            ExpressionAttributeNames={"#k": target.key_name},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            item = exc.response.get("Item")
+            try:
+                value = parse_count(item, target.count_attribute) if item else None
+            except CountValueError:
+                value = None
+            return InitResult(created=False, value=value, raw=item)
+        raise from_client_error(exc, table=target.table, action="PutItem (init)") from exc
+    except Exception as exc:
+        raise from_client_error(exc, table=target.table, action="PutItem (init)") from exc
+    return InitResult(created=True, value=initial)
+
+
+def get_item(target: Target, *, ddb: Any = None) -> dict[str, Any] | None:
+    """The counter item (wire format), strongly consistent; None if it is missing."""
+    ddb = ddb or dynamodb(target)
+    try:
+        resp = ddb.get_item(TableName=target.table, Key=target.key, ConsistentRead=True)
+    except Exception as exc:
+        raise from_client_error(exc, table=target.table, action="GetItem") from exc
+    return resp.get("Item")
+
+
+def read_count(target: Target, *, ddb: Any = None) -> int:
+    """The live count; ItemMissingError / CountValueError say what to do otherwise."""
+    return parse_count(get_item(target, ddb=ddb), target.count_attribute)
+
+
+def increment(target: Target, by: int = 1, *, ddb: Any = None) -> int:
+    """Atomic ADD, as the Lambda does it; creates the item on first use."""
+    ddb = ddb or dynamodb(target)
+    try:
+        resp = ddb.update_item(
+            TableName=target.table,
+            Key=target.key,
+            UpdateExpression="ADD #c :by",
+            ExpressionAttributeNames={"#c": target.count_attribute},
+            ExpressionAttributeValues={":by": {"N": str(by)}},
+            ReturnValues="UPDATED_NEW",
+        )
+    except Exception as exc:
+        raise from_client_error(exc, table=target.table, action="UpdateItem (increment)") from exc
+    return int(resp["Attributes"][target.count_attribute]["N"])
+
+
+def conditional_set(
+    target: Target,
+    new_value: int,
+    *,
+    expected_current: int | None = None,
+    ddb: Any = None,
+) -> dict[str, Any]:
+    """ONE UpdateItem: SET count = new, only if the item exists (and holds
+    expected_current when given). Returns the old item (ReturnValues=ALL_OLD).
+
+    The safe write path every set and restore goes through; it does not back up or
+    check confirmation itself (callers do, before calling it).
+    """
+    new_value = validate_count(new_value)
+    ddb = ddb or dynamodb(target)
+    names = {"#k": target.key_name, "#c": target.count_attribute}
+    values: dict[str, Any] = {":new": {"N": str(new_value)}}
+    condition = "attribute_exists(#k)"
+    if expected_current is not None:
+        expected_current = validate_count(expected_current, "expected_current")
+        condition += " AND #c = :expected"
+        values[":expected"] = {"N": str(expected_current)}
+    try:
+        resp = ddb.update_item(
+            TableName=target.table,
+            Key=target.key,
+            UpdateExpression="SET #c = :new",
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_OLD",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            item = exc.response.get("Item")
+            if item is None:
+                # moto and older endpoints may not return the item: ask once, after the fact.
+                item = get_item(target, ddb=ddb)
+            if item is None:
+                raise ItemMissingError(
+                    f"The counter item {target.key_name}={target.key_value} does not exist "
+                    f"in {target.table}; nothing was written."
+                ) from exc
+            live = item.get(target.count_attribute, {}).get("N")
+            raise CountConflictError(
+                f"The count moved: expected {expected_current}, live value is {live}. "
+                "Nothing was written.",
+                live_value=live,
+            ) from exc
+        raise from_client_error(exc, table=target.table, action="UpdateItem (set)") from exc
+    except Exception as exc:
+        raise from_client_error(exc, table=target.table, action="UpdateItem (set)") from exc
+    return resp.get("Attributes", {})
+
+
+def require_confirmation(target: Target, dry_run: bool, confirm: str | None) -> bool:
+    """True when a write may go ahead. Dry runs return False; a real run needs
+    confirm == table name, otherwise ConfirmationError (nothing written)."""
+    if not isinstance(dry_run, bool):
+        raise InvalidInputError(f"dry_run must be True or False, got {dry_run!r}.")
+    if dry_run:
+        return False
+    if confirm != target.table:
+        raise _confirm_error(target, confirm)
+    return True
+
+
+def _confirm_error(target: Target, confirm: str | None) -> RunbookError:
+    from .errors import ConfirmationError
+
+    got = "nothing" if not confirm else repr(confirm)
+    return ConfirmationError(
+        f"Refusing to write: confirm must equal the table name {target.table!r}, got {got}. "
+        "Nothing was written.",
+        hint=f"re-run with -p dry_run False -p confirm {target.table}.",
+    )
+
+
+@dataclass(frozen=True)
+class InitOutcome:
+    dry_run: bool
+    created: bool
+    value: int | None
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "created": self.created,
+            "value": self.value,
+            "message": self.message,
+        }
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def init_step(
+    target: Target,
+    initial: int = 0,
+    *,
+    dry_run: bool = True,
+    confirm: str | None = None,
+    ddb: Any = None,
+) -> InitOutcome:
+    """The runbook's init: a dry run says what would happen (one read); a confirmed run
+    is the single conditional PutItem, a no-op on an existing item."""
+    initial = validate_count(initial, "initial_value")
+    ddb = ddb or dynamodb(target)
+    if not require_confirmation(target, dry_run, confirm):
+        item = get_item(target, ddb=ddb)
+        if item is None:
+            msg = (
+                f"DRY RUN: the item {target.key_name}={target.key_value} is missing; a "
+                f"confirmed run would create it with {target.count_attribute} = {initial}."
+            )
+            return InitOutcome(True, False, None, msg)
+        value = parse_count(item, target.count_attribute)
+        msg = (
+            f"DRY RUN: the item exists with {target.count_attribute} = {value}; "
+            "init would do nothing."
+        )
+        return InitOutcome(True, False, value, msg)
+    result = init_counter(target, initial, ddb=ddb)
+    if result.created:
+        msg = (
+            f"Created {target.key_name}={target.key_value} "
+            f"with {target.count_attribute} = {initial}."
+        )
+    else:
+        msg = (
+            f"The item already exists with {target.count_attribute} = {result.value}; "
+            "left untouched (no-op)."
+        )
+    return InitOutcome(False, result.created, result.value, msg)

@@ -1,0 +1,124 @@
+"""Shared fixtures: one real moto server over HTTP per test session (per xdist worker)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runbook_lib import sandbox
+from runbook_lib.target import Target
+
+ROOT = Path(__file__).resolve().parent.parent
+SANDBOX_ENV_KEYS = (
+    "AWS_ENDPOINT_URL",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+)
+
+
+@pytest.fixture(scope="session")
+def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tests never touch the developer's own .runbook/ state."""
+    path = tmp_path_factory.mktemp("runbook-state")
+    os.environ["RUNBOOK_STATE_DIR"] = str(path)
+    os.environ["RUNBOOK_HOME"] = str(ROOT)
+    return path
+
+
+@pytest.fixture(scope="session")
+def moto_url(state_dir: Path) -> Iterator[str]:
+    """A moto server on a free loopback port; the process env points boto3 at it."""
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", *SANDBOX_ENV_KEYS):
+        os.environ.pop(key, None)
+    pid, url = sandbox.start_server(log_path=state_dir / "moto-tests.log")
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": url,
+            "AWS_DEFAULT_REGION": sandbox.REGION,
+            "AWS_REGION": sandbox.REGION,
+            "AWS_ACCESS_KEY_ID": sandbox.DUMMY_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": sandbox.DUMMY_SECRET,
+        }
+    )
+    yield url
+    sandbox.stop_pid(pid)
+
+
+@pytest.fixture
+def ddb(moto_url: str):
+    from runbook_lib import aws
+
+    return aws.client("dynamodb")
+
+
+def make_table(ddb, name: str | None = None, key: str = "stat") -> str:
+    name = name or f"t-{uuid.uuid4().hex[:12]}-VisitorCount"
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
+@pytest.fixture
+def table(ddb) -> str:
+    """A fresh, empty counter table (unique name: tests share one server)."""
+    return make_table(ddb)
+
+
+@pytest.fixture
+def target(table: str, moto_url: str) -> Target:
+    return Target(table=table, endpoint=moto_url, region=sandbox.REGION)
+
+
+@pytest.fixture(autouse=True)
+def _no_runbook_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's RUNBOOK_* settings must not leak into tests."""
+    for key in list(os.environ):
+        if key.startswith("RUNBOOK_") and key not in ("RUNBOOK_STATE_DIR", "RUNBOOK_HOME"):
+            monkeypatch.delenv(key, raising=False)
+
+
+# ---- every report the suite writes is scanned for credentials ------------------------------
+
+REPORT_SUFFIXES = {".ipynb", ".html", ".json", ".jsonl", ".csv", ".log", ".txt"}
+
+
+def scan_for_secrets(root: Path) -> list[str]:
+    """Files under root (reports, audit logs, results) holding a credential pattern or the
+    sandbox's dummy keys."""
+    from runbook_lib.redact import find_secrets
+
+    hits = []
+    for path in root.rglob("*"):
+        if not path.is_file() or path.suffix not in REPORT_SUFFIXES or "moto" in path.name:
+            continue
+        text = path.read_text(errors="replace")
+        found = find_secrets(text, extra=(sandbox.DUMMY_KEY_ID, sandbox.DUMMY_SECRET))
+        if found:
+            hits.append(f"{path}: {', '.join(found)}")
+    return hits
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput"):
+        return  # xdist workers: the controller scans everything once at the end
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None:
+        return
+    hits = scan_for_secrets(factory.getbasetemp())
+    if hits:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter:
+            reporter.write_sep("!", "credentials found in reports written by the suite")
+            for hit in hits:
+                reporter.write_line(hit)
+        session.exitstatus = 1
