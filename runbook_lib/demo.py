@@ -12,6 +12,8 @@ from . import paths, runner, sandbox
 DEMO_PARAMETERS: dict[str, dict[str, object]] = {
     "03_set_count": {"new_value": 100, "reason": "demo: show what a set would do"},
     "04_backup_restore": {"action": "backup"},
+    # 300 s points: the moto sandbox reads 14 days of 60 s points slowly (about 20 s)
+    "06_history": {"period": 300},
 }
 
 

@@ -29,8 +29,34 @@ def show(obj: Any) -> None:
         return
     if get_ipython() is None:
         print(obj)
+    elif type(obj).__module__.startswith("matplotlib") and hasattr(obj, "savefig"):
+        display(figure_png(obj))
     else:
         display(obj)
 
 
-__all__ = ["Banner", "Target", "show", "start"]
+def figure_png(fig: Any) -> Any:
+    """A matplotlib Figure as an embedded PNG: plots.py builds figures without pyplot, so
+    no inline backend registers them; this renders the same in JupyterLab, papermill and
+    the HTML report."""
+    import io
+
+    from IPython.display import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    return Image(data=buf.getvalue(), format="png")
+
+
+def show_summary(summary: dict[str, Any]) -> None:
+    """Headline numbers as a small table, then visits per day (pandas only when asked)."""
+    import pandas as pd
+
+    headline = {k: v for k, v in summary.items() if not isinstance(v, (dict, list))}
+    show(pd.Series(headline, name="value").to_frame())
+    per_day = summary.get("visits_per_day") or {}
+    if per_day:
+        show(pd.Series(per_day, name="visits").rename_axis("day (UTC)").to_frame())
+
+
+__all__ = ["Banner", "Target", "show", "show_summary", "start"]

@@ -59,3 +59,18 @@ def result_from_notebook(nb: Any) -> dict[str, Any] | None:
             if RESULT_MIME in data:
                 found = data[RESULT_MIME]
     return dict(found) if found is not None else None
+
+
+def artifact_path(filename: str) -> Path:
+    """Where a notebook writes a file that belongs with its report (a CSV, say).
+
+    `runbook run` sets RUNBOOK_RUN_DIR to the report folder; interactive use falls back to
+    reports/artifacts/.
+    """
+    import os
+
+    from . import paths
+
+    folder = Path(os.environ.get("RUNBOOK_RUN_DIR") or paths.reports_dir() / "artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / Path(filename).name

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -181,6 +182,8 @@ def run_notebook(
     nb_out = run_dir / f"{path.stem}.ipynb"
     started = time.monotonic()
     error, failed_cell = None, None
+    previous_run_dir = os.environ.get("RUNBOOK_RUN_DIR")
+    os.environ["RUNBOOK_RUN_DIR"] = str(run_dir)  # the kernel inherits it: artifact_path()
     try:
         nb = papermill.execute_notebook(
             str(path),
@@ -195,6 +198,11 @@ def run_notebook(
         error = f"{exc.ename}: {exc.evalue}"
         failed_cell = exc.exec_count
         nb = nbformat.read(str(nb_out), as_version=4)
+    finally:
+        if previous_run_dir is None:
+            os.environ.pop("RUNBOOK_RUN_DIR", None)
+        else:
+            os.environ["RUNBOOK_RUN_DIR"] = previous_run_dir
     seconds = time.monotonic() - started
     result = result_from_notebook(nb)
     if error:
@@ -244,17 +252,16 @@ def _publish(outcome: RunOutcome, prefix: str) -> RunOutcome:
     """Copy the report folder to S3 through papermill's own I/O layer."""
     from papermill.iorw import papermill_io
 
-    moved: dict[str, str | None] = {}
-    for attr in ("notebook_path", "html_path", "result_path"):
-        local = getattr(outcome, attr)
-        if local is None:
-            moved[attr] = None
-            continue
-        remote = f"{prefix}/{Path(local).name}"
+    for local in sorted(Path(outcome.out_dir).iterdir()):
         papermill_io.write(
-            Path(local).read_text(encoding="utf-8"), remote, extensions=[".ipynb", ".json", ".html"]
+            local.read_text(encoding="utf-8"),
+            f"{prefix}/{local.name}",
+            extensions=[".ipynb", ".json", ".html", ".csv"],
         )
-        moved[attr] = remote
+    moved = {
+        attr: f"{prefix}/{Path(getattr(outcome, attr)).name}" if getattr(outcome, attr) else None
+        for attr in ("notebook_path", "html_path", "result_path")
+    }
     outcome.out_dir = prefix
     outcome.notebook_path = moved["notebook_path"] or ""
     outcome.html_path = moved["html_path"]

@@ -238,9 +238,10 @@ def provision(
         info.terraform = True
         log(f"terraform apply done in {time.monotonic() - started:.1f}s.")
     else:
+        why = "Terraform not used (--no-terraform)" if tf else "No terraform binary found"
         log(
-            "No terraform binary found: creating the same table from terraform/*.tf's "
-            "definition (python-hcl2) instead. Lambda, API and alarms are skipped."
+            f"{why}: creating the same table from terraform/*.tf's definition "
+            "(python-hcl2) instead. Lambda, API and alarms are skipped."
         )
         info.outputs = _create_from_definition(info)
     _seed(info, days=days, log=log)

@@ -37,7 +37,6 @@ resource "aws_cloudwatch_metric_alarm" "count_dropped" {
       metric_name = var.metric_name
       period      = var.alarm_period_seconds
       stat        = "Maximum"
-      unit        = "Count"
       dimensions = {
         TableName = aws_dynamodb_table.counter.name
       }

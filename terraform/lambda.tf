@@ -49,7 +49,7 @@ resource "aws_lambda_function" "counter" {
   runtime          = "python3.12"
   handler          = "visitor_counter.handler"
   filename         = local.lambda_zip_path
-  source_code_hash = filebase64sha256(local.lambda_zip_path)
+  source_code_hash = fileexists(local.lambda_zip_path) ? filebase64sha256(local.lambda_zip_path) : null
   timeout          = var.lambda_timeout_seconds
   memory_size      = var.lambda_memory_mb
 
@@ -66,4 +66,11 @@ resource "aws_lambda_function" "counter" {
   }
 
   depends_on = [aws_cloudwatch_log_group.lambda, aws_iam_role_policy.lambda]
+
+  lifecycle {
+    precondition {
+      condition     = fileexists(local.lambda_zip_path)
+      error_message = "The Lambda zip ${local.lambda_zip_path} does not exist. Build it (deterministic, no archive provider needed): python -c 'from runbook_lib.terraform import build_lambda_zip; build_lambda_zip()'"
+    }
+  }
 }

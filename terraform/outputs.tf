@@ -37,7 +37,7 @@ output "api_id" {
 
 output "api_url" {
   description = "URL the website calls (GET or POST) to count a visit."
-  value       = "${aws_apigatewayv2_stage.default.invoke_url}/count"
+  value       = "${trimsuffix(aws_apigatewayv2_stage.default.invoke_url, "/")}/count"
 }
 
 output "metric_namespace" {
@@ -67,4 +67,9 @@ output "alarm_names" {
     lambda_errors      = aws_cloudwatch_metric_alarm.lambda_errors.alarm_name
     dynamodb_throttles = aws_cloudwatch_metric_alarm.dynamodb_throttles.alarm_name
   }
+}
+
+output "runbook_operator_policy_arn" {
+  description = "IAM policy to attach to the runbook's operators (not attached by this stack)."
+  value       = aws_iam_policy.runbook_operator.arn
 }

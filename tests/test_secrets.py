@@ -32,7 +32,7 @@ def test_patterns_leave_ordinary_text_alone():
     [{"aws_secret_access_key": "x"}, {"token": "abc"}, {"table_name": "ASIAABCDEFGHIJKLMNOP"}],
 )
 def test_secret_parameters_are_refused(params):
-    with pytest.raises(InvalidInputError, match="secret|credential"):
+    with pytest.raises(InvalidInputError, match=r"secret|credential"):
         refuse_secret_parameters(params)
 
 

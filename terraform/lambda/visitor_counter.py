@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from typing import Any
@@ -129,6 +130,12 @@ def _request_id(event: Any, context: Any) -> str | None:
     return None
 
 
+def _emit(doc: dict) -> None:
+    """Write one JSON log line in a single write, so lines never interleave."""
+    sys.stdout.write(json.dumps(doc) + "\n")
+    sys.stdout.flush()
+
+
 def handler(event: Any, context: Any) -> dict:
     """Count one visit; 200 {"count": N}, or 500 {"error": ...} with an ERROR log line."""
     origin = os.environ.get("ALLOW_ORIGIN") or _DEFAULTS["ALLOW_ORIGIN"]
@@ -140,19 +147,15 @@ def handler(event: Any, context: Any) -> dict:
         )
         count = int(result["Attributes"][attribute]["N"])
     except Exception as exc:  # the visitor gets a clean 500; the log gets the detail
-        print(
-            json.dumps(
-                {
-                    "level": "ERROR",
-                    "message": "visit not counted",
-                    "error": type(exc).__name__,
-                    "detail": str(exc),
-                    "requestId": _request_id(event, context),
-                }
-            ),
-            flush=True,
+        _emit(
+            {
+                "level": "ERROR",
+                "message": "visit not counted",
+                "error": type(exc).__name__,
+                "detail": str(exc),
+                "requestId": _request_id(event, context),
+            }
         )
         return response(500, {"error": "the visit could not be counted"}, origin)
-    record = emf_record(_setting("METRIC_NAMESPACE"), _setting("METRIC_NAME"), table, count)
-    print(json.dumps(record), flush=True)
+    _emit(emf_record(_setting("METRIC_NAMESPACE"), _setting("METRIC_NAME"), table, count))
     return response(200, {"count": count}, origin)

@@ -28,7 +28,12 @@ def test_init_dry_run_writes_nothing_then_confirmed_run_creates(target, ddb, tmp
 
     real = runner.run_notebook(
         "01_init",
-        {"table_name": target.table, "dry_run": "False", "confirm": target.table, "initial_value": "5"},
+        {
+            "table_name": target.table,
+            "dry_run": "False",
+            "confirm": target.table,
+            "initial_value": "5",
+        },
         tmp_path,
     )
     assert real.exit_code == 0, real.summary()
@@ -60,7 +65,9 @@ def test_init_wrong_confirm_fails_and_writes_nothing(target, ddb, tmp_path):
 
 def test_init_on_missing_table_says_what_to_do(moto_url, tmp_path):
     out = runner.run_notebook(
-        "01_init", {"table_name": "missing-table", "dry_run": False, "confirm": "missing-table"}, tmp_path
+        "01_init",
+        {"table_name": "missing-table", "dry_run": False, "confirm": "missing-table"},
+        tmp_path,
     )
     assert out.exit_code == 1
     assert "runbook sandbox up" in out.error

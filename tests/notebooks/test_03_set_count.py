@@ -1,0 +1,170 @@
+"""03_set_count executed headless by papermill against the moto server.
+
+The kernel is a separate process that inherits os.environ: AWS_ENDPOINT_URL reaches moto,
+RUNBOOK_BACKUPS keeps backups and the audit log in the test's folder.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill
+import pytest
+from papermill.exceptions import PapermillExecutionError
+
+from runbook_lib import counter, itemfile, runner, setcount
+from runbook_lib.results import result_from_notebook
+
+pytestmark = pytest.mark.notebook
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / "notebooks" / "03_set_count.ipynb"
+
+
+@pytest.fixture
+def backups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "backups"
+    monkeypatch.setenv("RUNBOOK_BACKUPS", str(folder))
+    return folder
+
+
+@pytest.fixture
+def live42(target, ddb, backups):
+    counter.init_counter(target, initial=42, ddb=ddb)
+    return target
+
+
+def files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def execute(tmp_path: Path, **parameters: Any) -> dict[str, Any]:
+    out = tmp_path / "out.ipynb"
+    papermill.execute_notebook(
+        str(NOTEBOOK),
+        str(out),
+        parameters=parameters,
+        kernel_name="python3",
+        cwd=str(ROOT),
+        progress_bar=False,
+    )
+    result = result_from_notebook(nbformat.read(str(out), as_version=4))
+    assert result is not None, "the last cell records the result"
+    return result
+
+
+def test_committed_without_outputs_and_with_the_documented_parameters():
+    nb = nbformat.read(str(NOTEBOOK), as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec.name == "python3"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    assert code[0].metadata.tags == ["parameters"]
+    assert not any(
+        line.lstrip().startswith(("def ", "class ")) for c in code for line in c.source.splitlines()
+    )
+    declared = papermill.inspect_notebook(str(NOTEBOOK))
+    assert declared["expected_current"]["inferred_type_name"] == "Optional[int]"
+    assert declared["dry_run"]["default"] == "True"
+    assert all(p["help"] for p in declared.values())
+
+
+def test_dry_run_reports_and_writes_nothing(live42, ddb, backups, tmp_path):
+    before = counter.get_item(live42, ddb=ddb)
+
+    result = execute(tmp_path, table_name=live42.table, new_value=100)
+
+    assert (result["applied"], result["dry_run"], result["old"], result["new"]) == (
+        False,
+        True,
+        42,
+        100,
+    )
+    assert f"would set viewCount in {live42.table} from 42 to 100" in result["message"]
+    assert result["problem"] is False and result["backup_path"] is None
+    assert counter.get_item(live42, ddb=ddb) == before
+    assert files_under(backups) == []
+
+
+def test_confirmed_run_sets_backs_up_and_audits(live42, ddb, backups, tmp_path):
+    result = execute(
+        tmp_path,
+        table_name=live42.table,
+        new_value=100,
+        expected_current=42,
+        reason="restore after reset",
+        dry_run=False,
+        confirm=live42.table,
+    )
+
+    assert (result["applied"], result["old"], result["new"]) == (True, 42, 100)
+    assert counter.read_count(live42, ddb=ddb) == 100
+    assert itemfile.load_item_file(result["backup_path"], target=live42).count == 42
+    (record,) = setcount.read_audit(backups / "audit.jsonl")
+    assert (record["old"], record["new"], record["reason"]) == (42, 100, "restore after reset")
+    assert record["backup_path"] == result["backup_path"]
+    assert result["undo_command"].startswith(f"aws dynamodb put-item --table-name {live42.table}")
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"new_value": -1, "reason": "x"}, "new_value must not be negative"),
+        ({"new_value": 100, "reason": ""}, "Refusing to write without a reason"),
+        ({"new_value": 100, "reason": "x", "confirm": "nope"}, "confirm must equal the table"),
+        ({"new_value": 100, "reason": "x", "expected_current": 7}, "live value is 42"),
+    ],
+    ids=["negative", "no-reason", "wrong-confirm", "conflict"],
+)
+def test_refusal_fails_the_notebook_and_writes_nothing(
+    live42, ddb, backups, tmp_path, parameters, message
+):
+    parameters = {
+        "table_name": live42.table,
+        "dry_run": False,
+        "confirm": live42.table,
+        **parameters,
+    }
+    before = counter.get_item(live42, ddb=ddb)
+
+    with pytest.raises(PapermillExecutionError, match=message):
+        execute(tmp_path, **parameters)
+
+    assert counter.get_item(live42, ddb=ddb) == before
+    assert files_under(backups) == []
+
+
+def test_runner_exits_1_naming_the_cell_on_bad_input(live42, ddb, backups, tmp_path):
+    out = runner.run_notebook(
+        "03_set_count",
+        {
+            "table_name": live42.table,
+            "new_value": "-5",
+            "dry_run": "False",
+            "confirm": live42.table,
+        },
+        tmp_path / "reports",
+        html=False,
+    )
+    assert out.exit_code == 1
+    assert "must not be negative" in out.error and out.failed_cell is not None
+    assert json.loads(Path(out.result_path).read_text())["exit_code"] == 1
+    assert counter.read_count(live42, ddb=ddb) == 42
+
+
+def test_printed_runbook_undo_runs_as_is(live42, ddb, backups, tmp_path):
+    # GIVEN a confirmed set from 42 to 100
+    done = setcount.set_count(live42, 100, reason="test", dry_run=False, confirm=live42.table)
+    argv = shlex.split(done.undo_runbook)
+    assert argv[:3] == ["runbook", "run", "04_backup_restore"]
+    params = {argv[i + 1]: argv[i + 2] for i in range(3, len(argv), 3) if argv[i] == "-p"}
+
+    # WHEN the printed runbook undo line runs (the runner is what `runbook run` calls)
+    out = runner.run_notebook(argv[2], params, tmp_path / "reports", html=False)
+
+    # THEN the count is back to the backed-up value
+    assert out.exit_code == 0, out.summary()
+    assert counter.read_count(live42, ddb=ddb) == 42

@@ -1,0 +1,129 @@
+"""The onboarding notebook's helpers: answers, the recorded story, the picture, the guard."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from runbook_lib import onboarding
+from runbook_lib.errors import InvalidInputError
+from runbook_lib.onboarding import RIGHT, UNANSWERED, WRONG, Quiz, check_answer, same_answer
+from runbook_lib.target import Target
+
+
+@pytest.mark.parametrize(
+    ("given", "expected", "same"),
+    [
+        (5, 5, True),
+        (5.0, 5, True),
+        (" Table ", "table", True),
+        (False, False, True),
+        (4, 5, False),
+        ("5", 5, False),
+        (1, True, False),
+        (True, 1, False),
+        (None, 0, False),
+    ],
+)
+def test_same_answer_is_lenient_on_form_strict_on_kind(given, expected, same):
+    assert same_answer(given, expected) is same
+
+
+def test_unanswered_says_so_and_never_fails():
+    answer = check_answer("the count", None, 42)
+    assert answer.state == UNANSWERED
+    assert "Not answered yet" in str(answer) and "42" not in str(answer)
+
+
+def test_auto_answer_fills_in_only_what_is_unanswered():
+    auto = check_answer("the count", None, 42, auto_answer=True)
+    assert (auto.state, auto.given, auto.auto) == (RIGHT, 42, True)
+    wrong = check_answer("the count", 41, 42, hint="read the report", auto_answer=True)
+    assert wrong.state == WRONG and not wrong.auto
+
+
+def test_wrong_answer_gives_the_hint_not_the_answer():
+    answer = check_answer("the count", 41, 42, hint="look at the count row")
+    assert answer.state == WRONG
+    assert "look at the count row" in answer.message and "42" not in answer.message
+    assert "✗" in answer._repr_html_() and "onboarding-wrong" in answer._repr_html_()
+
+
+def test_right_answer_is_marked():
+    answer = check_answer("owner", "Table", "table")
+    assert answer.state == RIGHT and str(answer).startswith("✓")
+
+
+def test_quiz_tallies_and_a_rerun_replaces_the_answer():
+    quiz = Quiz()
+    quiz.check("a", None, 1)
+    quiz.check("b", 2, 3)
+    quiz.check("b", 3, 3)  # the reader fixed it and ran the check again
+    assert quiz.summary() == {
+        "total": 2,
+        RIGHT: 1,
+        WRONG: 0,
+        UNANSWERED: 1,
+        "auto_answer": False,
+    }
+    assert "1 of 2 right" in str(quiz) and "1 of 2 right" in quiz._repr_html_()
+
+
+def test_quiz_refuses_a_non_bool_auto_answer():
+    with pytest.raises(InvalidInputError, match="auto_answer must be True or False"):
+        Quiz(auto_answer="yes")  # type: ignore[arg-type]
+
+
+def test_recorded_story_shows_the_count_lost_and_why_it_is_recorded():
+    story = onboarding.recorded_reset_story("no terraform binary is on PATH")
+    assert story.live is False
+    assert (story.peak, story.count_after) == (5, 0)
+    assert "no terraform binary is on PATH" in story.note
+    assert "aws_dynamodb_table_item" in str(story)
+    page = story._repr_html_()
+    assert "1 to change" in page and "<details>" in page
+    assert story.to_dict()["count_after"] == 0
+
+
+def test_live_demo_needs_the_wish_the_sandbox_and_terraform(monkeypatch):
+    from runbook_lib import terraform
+
+    sandbox = Target(table="t-VisitorCount", endpoint="http://127.0.0.1:5000")
+    real = Target(table="t-VisitorCount", endpoint=None)
+    monkeypatch.setattr(terraform, "find_terraform", lambda: "/usr/bin/terraform")
+    assert onboarding.live_demo_unavailable(sandbox) is None
+    assert "False" in onboarding.live_demo_unavailable(sandbox, wanted=False)
+    assert "not the local sandbox" in onboarding.live_demo_unavailable(real)
+    monkeypatch.setattr(terraform, "find_terraform", lambda: None)
+    assert "no terraform binary" in onboarding.live_demo_unavailable(sandbox)
+
+
+def test_require_sandbox_refuses_real_aws_with_the_way_back():
+    onboarding.require_sandbox(Target(table="t-VisitorCount", endpoint="http://127.0.0.1:1"))
+    with pytest.raises(InvalidInputError, match=r"only against the local sandbox.*make lab"):
+        onboarding.require_sandbox(Target(table="t-VisitorCount", endpoint=None))
+
+
+def test_architecture_svg_is_well_formed_and_names_every_part():
+    path = onboarding.architecture_path()
+    root = ET.parse(path).getroot()
+    text = " ".join(t for t in root.itertext())
+    for part in ("API Gateway", "Lambda", "DynamoDB", "CloudWatch", "Terraform", "NOT managed"):
+        assert part in text
+    assert "<svg" in onboarding.architecture().data
+
+
+def test_architecture_missing_says_where_to_run_from(monkeypatch, tmp_path):
+    monkeypatch.setenv("RUNBOOK_HOME", str(tmp_path))
+    with pytest.raises(InvalidInputError, match="architecture picture"):
+        onboarding.architecture()
+
+
+def test_the_stack_has_no_table_item_and_the_guides_config_has_one(tmp_path):
+    assert onboarding.table_items_in_config() == []
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_dynamodb_table_item" "visitor_count" {\n'
+        '  table_name = "t"\n  hash_key = "stat"\n  item = "{}"\n}\n'
+    )
+    assert onboarding.table_items_in_config(tmp_path) == ["aws_dynamodb_table_item.visitor_count"]

@@ -1,0 +1,87 @@
+"""`runbook sandbox up | env | status | down` as a user runs them (separate processes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNBOOK = str(Path(sys.executable).with_name("runbook"))
+
+
+def _run(args, env, timeout=300):
+    return subprocess.run(
+        [RUNBOOK, *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT
+    )
+
+
+@pytest.fixture
+def clean_env(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RUNBOOK_"))}
+    env["RUNBOOK_STATE_DIR"] = str(tmp_path / "state")
+    env["RUNBOOK_HOME"] = str(ROOT)
+    return env
+
+
+def _env_from(text: str) -> dict[str, str]:
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("export "):
+            key, _, value = line[len("export ") :].partition("=")
+            out[key] = value
+    return out
+
+
+@pytest.mark.slow
+def test_up_env_reuse_down_without_terraform(clean_env):
+    up = _run(["sandbox", "up", "--no-terraform", "--days", "2"], clean_env)
+    try:
+        assert up.returncode == 0, up.stderr
+        assert "No terraform binary found" not in up.stderr  # it was asked not to use it
+        assert "creating the same table" in up.stderr
+        exported = _env_from(up.stdout)
+        assert exported["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+        assert exported["RUNBOOK_TABLE"] == "resume.example.com-VisitorCount"
+
+        again = _run(["sandbox", "up", "--no-terraform"], clean_env)
+        assert again.returncode == 0
+        assert "already running" in again.stderr and "reusing it" in again.stderr
+        assert _env_from(again.stdout)["AWS_ENDPOINT_URL"] == exported["AWS_ENDPOINT_URL"]
+
+        env_cmd = _run(["sandbox", "env"], clean_env)
+        assert "unset AWS_PROFILE" in env_cmd.stdout
+        assert _env_from(env_cmd.stdout) == exported
+
+        # the seeded sandbox is healthy as the status check sees it
+        status_env = {**clean_env, **exported}
+        from runbook_lib import status
+        from runbook_lib.target import Target
+
+        old = dict(os.environ)
+        os.environ.update(exported)
+        try:
+            report = status.run_status(
+                Target(table=exported["RUNBOOK_TABLE"], endpoint=exported["AWS_ENDPOINT_URL"])
+            )
+        finally:
+            os.environ.clear()
+            os.environ.update(old)
+        assert report.healthy, str(report)
+        assert report.count and report.count > 0
+        assert status_env
+        state = json.loads(
+            Path(clean_env["RUNBOOK_STATE_DIR"], "sandbox", "sandbox.json").read_text()
+        )
+        pid = state["pid"]
+    finally:
+        down = _run(["sandbox", "down"], clean_env)
+    assert down.returncode == 0 and "stopped" in down.stderr
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert _run(["sandbox", "env"], clean_env).returncode == 1
+    assert "No sandbox is running" in _run(["sandbox", "down"], clean_env).stderr

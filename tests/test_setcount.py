@@ -1,0 +1,260 @@
+"""Manual set/reset: refusals write nothing, a real set is backed up, audited and undoable."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runbook_lib import counter, itemfile, setcount
+from runbook_lib.errors import (
+    ConfirmationError,
+    CountConflictError,
+    InvalidInputError,
+    ItemMissingError,
+)
+from runbook_lib.target import Target
+
+AWS_CLI = Path(sys.executable).parent / "aws"
+AUDIT_FIELDS = {
+    "time",
+    "actor",
+    "table",
+    "key",
+    "count_attribute",
+    "old",
+    "new",
+    "expected_current",
+    "reason",
+    "backup_path",
+    "undo_command",
+    "dry_run",
+}
+
+
+@pytest.fixture
+def backups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "backups"
+    monkeypatch.setenv("RUNBOOK_BACKUPS", str(folder))
+    return folder
+
+
+@pytest.fixture
+def live42(target, ddb, backups):
+    counter.init_counter(target, initial=42, ddb=ddb)
+    return target
+
+
+def files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def real(target, value: Any = 100, **kwargs: Any) -> setcount.SetResult:
+    kwargs = {"reason": "fix after reset", "dry_run": False, "confirm": target.table, **kwargs}
+    return setcount.set_count(target, value, **kwargs)
+
+
+# ---- plan_set: pure validation ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"new_value": -1}, InvalidInputError, "must not be negative"),
+        ({"new_value": 1.5}, InvalidInputError, "whole number"),
+        ({"new_value": True}, InvalidInputError, "whole number"),
+        ({"new_value": "ten"}, InvalidInputError, "whole number"),
+        ({"new_value": 10**38}, InvalidInputError, "39 digits; DynamoDB numbers hold at most 38"),
+        ({"expected_current": -3}, InvalidInputError, "expected_current must not be negative"),
+        ({"dry_run": "False"}, InvalidInputError, "dry_run must be True or False"),
+        ({"confirm": "prod"}, ConfirmationError, "confirm must equal the table name"),
+        ({"confirm": ""}, ConfirmationError, "got nothing"),
+        ({"reason": "   "}, InvalidInputError, "without a reason"),
+        ({"reason": "x" * 600}, InvalidInputError, "keep it under 500"),
+        ({"reason": "AKIAABCDEFGHIJKLMNOP"}, InvalidInputError, "credential"),
+    ],
+)
+def test_plan_set_refuses(kwargs, error, message):
+    target = Target(table="plan-VisitorCount")
+    request = {"new_value": 100, "reason": "why", "dry_run": False, "confirm": target.table}
+    request.update(kwargs)
+    with pytest.raises(error, match=message):
+        setcount.plan_set(target, **request)
+
+
+def test_plan_set_accepts_and_normalises():
+    target = Target(table="plan-VisitorCount")
+    plan = setcount.plan_set(target, "100", reason="  reset\n by  bot ", dry_run=True)
+    assert plan == setcount.SetPlan(
+        new_value=100, expected_current=None, reason="reset by bot", apply=False
+    )
+    assert setcount.plan_set(target, 0, dry_run=True).reason == ""  # a dry run needs no reason
+
+
+# ---- refusals write nothing -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"value": -5}, InvalidInputError, "must not be negative"),
+        ({"value": 10**38}, InvalidInputError, "at most 38"),
+        ({"confirm": "wrong-table"}, ConfirmationError, "Refusing to write: confirm must equal"),
+        ({"reason": ""}, InvalidInputError, "Refusing to write without a reason"),
+        ({"expected_current": 41}, CountConflictError, "expected 41, live value is 42"),
+    ],
+)
+def test_refused_set_writes_nothing(live42, ddb, backups, tmp_path, kwargs, error, message):
+    before = counter.get_item(live42, ddb=ddb)
+    with pytest.raises(error, match=message):
+        real(live42, audit_path=tmp_path / "audit.jsonl", **kwargs)
+    assert counter.get_item(live42, ddb=ddb) == before
+    assert files_under(backups) == []
+    assert not (tmp_path / "audit.jsonl").exists()
+
+
+def test_conflict_reports_the_live_value(live42, ddb, backups):
+    with pytest.raises(CountConflictError, match="live value is 42") as err:
+        real(live42, expected_current=7)
+    assert err.value.live_value == "42"
+    assert "expected_current set to it" in str(err.value)
+
+
+def test_conflict_between_read_and_write_writes_nothing_but_the_backup(live42, ddb, backups):
+    # GIVEN a visitor arrives between the runbook's read and its conditional write
+    racy = _VisitorBeforeWrite(ddb, live42)
+    # WHEN the operator insisted on the value they saw
+    with pytest.raises(CountConflictError, match="expected 42, live value is 43"):
+        real(live42, expected_current=42, ddb=racy)
+    # THEN the count is the visitor's, no audit record, only the backup of the untouched item
+    assert counter.read_count(live42, ddb=ddb) == 43
+    assert not (backups / setcount.AUDIT_FILE).exists()
+    assert [p.name.endswith(".json") for p in files_under(backups)] == [True, True]
+
+
+def test_visit_between_backup_and_write_is_flagged(live42, ddb, backups):
+    result = real(live42, ddb=_VisitorBeforeWrite(ddb, live42))
+    assert result.applied and result.moved and result.needs_attention
+    assert result.old == 43 and "moved from 42 (backup) to 43" in result.message
+
+
+def test_set_on_a_missing_item_says_run_init(target, ddb, backups):
+    for dry_run in (True, False):
+        with pytest.raises(ItemMissingError, match="01_init"):
+            real(target, dry_run=dry_run)
+    assert counter.get_item(target, ddb=ddb) is None
+    assert files_under(backups) == []
+
+
+# ---- dry run ------------------------------------------------------------------------------
+
+
+def test_dry_run_says_what_it_would_do_and_writes_nothing(live42, ddb, backups):
+    before = counter.get_item(live42, ddb=ddb)
+
+    result = setcount.set_count(live42, 100)
+
+    assert f"would set viewCount in {live42.table} from 42 to 100" in result.message
+    assert (result.applied, result.dry_run, result.old, result.new) == (False, True, 42, 100)
+    assert result.backup_path is result.audit_path is result.undo_command is None
+    assert counter.get_item(live42, ddb=ddb) == before
+    assert files_under(backups) == []
+
+
+# ---- a real set ---------------------------------------------------------------------------
+
+
+def test_real_set_backs_up_writes_once_and_audits(live42, ddb, backups):
+    result = real(live42, 100, expected_current=42)
+
+    assert (result.applied, result.dry_run, result.old, result.new) == (True, False, 42, 100)
+    assert counter.read_count(live42, ddb=ddb) == 100
+    backup = Path(result.backup_path)
+    assert json.loads(backup.read_text()) == {**live42.key, "viewCount": {"N": "42"}}
+    assert itemfile.load_item_file(backup, target=live42).count == 42
+    assert result.audit_path == str(backups / "audit.jsonl")
+    (record,) = setcount.read_audit()
+    assert set(record) >= AUDIT_FIELDS
+    assert record["actor"].startswith("arn:aws:")
+    assert record["time"].endswith("+00:00")
+    assert (record["table"], record["key"]) == (live42.table, {"stat": "Quantity"})
+    assert (record["old"], record["new"], record["expected_current"]) == (42, 100, 42)
+    assert (record["reason"], record["backup_path"]) == ("fix after reset", str(backup))
+    assert record["dry_run"] is False
+    assert record["undo_command"] == result.undo_command
+
+
+def test_audit_log_appends(live42, ddb, backups, tmp_path):
+    log = tmp_path / "elsewhere" / "audit.jsonl"
+    real(live42, 50, audit_path=log)
+    real(live42, 60, audit_path=log, reason="second")
+    assert [(r["old"], r["new"]) for r in setcount.read_audit(log)] == [(42, 50), (50, 60)]
+
+
+def test_undo_command_is_the_guide_put_item_and_the_aws_cli_runs_it(live42, ddb, backups, tmp_path):
+    result = real(live42, 100)
+    expected = (
+        f"aws dynamodb put-item --table-name {live42.table} --item file://{result.backup_path}"
+    )
+    assert result.undo_command.startswith(expected)
+    assert "--endpoint-url http://127.0.0.1:" in result.undo_command
+    assert result.undo_runbook == (
+        f"runbook run 04_backup_restore -p action restore -p backup_path {result.backup_path} "
+        f"-p table_name {live42.table} -p allow_decrease True "
+        f"-p dry_run False -p confirm {live42.table}"
+    )
+    assert result.undo_command in result.message and result.undo_runbook in result.message
+
+    argv = shlex.split(result.undo_command)
+    env = {**os.environ, "AWS_CONFIG_FILE": str(tmp_path / "none")}
+    done = subprocess.run(
+        [str(AWS_CLI), *argv[1:]], capture_output=True, text=True, env=env, timeout=120
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert counter.read_count(live42, ddb=ddb) == 42
+
+
+def test_runbook_undo_restores_through_the_conditional_path(live42, ddb, backups):
+    result = real(live42, 100)
+    undo = itemfile.restore_item(
+        live42, result.backup_path, dry_run=False, confirm=live42.table, allow_decrease=True
+    )
+    assert (undo.old, undo.new) == (100, 42)
+    assert counter.read_count(live42, ddb=ddb) == 42
+
+
+def test_setting_a_corrupt_count_repairs_it(target, ddb, backups):
+    ddb.put_item(TableName=target.table, Item={**target.key, "viewCount": {"S": "many"}})
+    assert 'from {"S": "many"} to 0' in setcount.set_count(target, 0).message
+    result = real(target, 0)
+    assert result.applied and result.old is None
+    assert counter.read_count(target, ddb=ddb) == 0
+
+
+def test_set_result_to_dict_is_json(live42, backups):
+    data = real(live42, 7).to_dict()
+    assert json.loads(json.dumps(data))["new"] == 7
+    assert {"applied", "dry_run", "old", "new", "backup_path", "audit_path"} <= set(data)
+
+
+class _VisitorBeforeWrite:
+    """A DynamoDB client where one visitor's increment lands just before the first update."""
+
+    def __init__(self, ddb: Any, target: Any) -> None:
+        self._ddb, self._target, self._done = ddb, target, False
+
+    def update_item(self, **kwargs: Any) -> Any:
+        if not self._done and kwargs.get("UpdateExpression", "").startswith("SET"):
+            self._done = True
+            counter.increment(self._target, ddb=self._ddb)
+        return self._ddb.update_item(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ddb, name)
