@@ -5,7 +5,8 @@ gzip JSON Lines) and `native` (DynamoDB backups and PITR). Every answer is a JSO
 with at least `action`, plus `backup_path` for backups and `restored` for restores, so the
 notebook records it as it is.
 
-Backups only read the table, so they need no confirmation. Every restore is a dry run unless
+Backups only read the table, so they need no confirmation (except turning PITR on, a
+table setting: kind=pitr is a dry run unless confirmed). Every restore is a dry run unless
 dry_run=False and confirm equals the table written to: the live table for item, table and
 copy_back restores, the NEW table for native and pitr restores.
 """
@@ -21,7 +22,7 @@ from .errors import InvalidInputError, RunbookError
 from .target import Target
 
 ACTIONS = ("backup", "restore", "list")
-BACKUP_KINDS = ("item", "table", "native")
+BACKUP_KINDS = ("item", "table", "native", "pitr")
 RESTORE_KINDS = ("item", "table", "native", "pitr", "copy_back")
 
 
@@ -82,6 +83,11 @@ def _backup(target: Target, kind: str, p: dict[str, Any]) -> dict[str, Any]:
             "sha256": res.sha256,
             "seconds": res.seconds,
         }
+    if kind == "pitr":  # continuous backups: a table setting, so dry run + confirm apply
+        change = native.enable_pitr(
+            target, dry_run=p.get("dry_run", True), confirm=p.get("confirm")
+        )
+        return {**out, **change.to_dict(), "backup_path": f"pitr:{target.table}"}
     info = native.create_backup(target, name=p.get("backup_name") or None)
     return {**out, "backup_path": info.arn, "backup_arn": info.arn, "backup_name": info.name}
 

@@ -80,6 +80,7 @@ def test_outputs_name_everything_the_runbook_reads(out):
         "lambda_log_group_name",
         "api_access_log_group_name",
         "alarm_names",
+        "runbook_operator_policy_arn",
     }
     assert out["table_name"] == "resume.example.com-VisitorCount"
     assert out["function_name"] == "resume-example-com-visitor-counter"
@@ -171,6 +172,18 @@ def test_api_routes_stage_and_permission(out):
         aws.client("lambda").get_policy(FunctionName=out["function_name"])["Policy"]
     )
     assert policy["Statement"][0]["Principal"]["Service"] == "apigateway.amazonaws.com"
+
+
+def test_operator_policy_is_scoped_to_the_stack(out):
+    arn = out["runbook_operator_policy_arn"]
+    iam = aws.client("iam")
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    doc = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    doc = json.loads(doc) if isinstance(doc, str) else doc
+    by_sid = {stmt["Sid"]: stmt for stmt in doc["Statement"]}
+    assert by_sid["CounterItemAndTable"]["Resource"] == out["table_arn"]
+    wildcard = {sid for sid, stmt in by_sid.items() if stmt["Resource"] == "*"}
+    assert wildcard == {"ListBackups", "MetricsAndAlarms"}
 
 
 def test_log_groups_have_retention(out):

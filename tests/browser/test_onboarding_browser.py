@@ -25,7 +25,7 @@ import nbformat
 import pytest
 
 from runbook_lib import sandbox
-from runbook_lib.results import result_from_notebook
+from runbook_lib.results import RESULT_MIME, result_from_notebook
 
 try:
     from playwright.sync_api import Page, expect, sync_playwright
@@ -48,10 +48,14 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# JupyterLab user settings for the test: no autosave, every cell in the DOM, no news fetch.
+# JupyterLab user settings for the test: no autosave, every cell in the DOM, the notebook's
+# kernel started without asking, no news fetch.
 LAB_SETTINGS = {
     "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
-    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+    "@jupyterlab/notebook-extension/tracker": {
+        "windowingMode": "none",
+        "autoStartDefaultKernel": True,  # no "Select Kernel" dialog
+    },
     "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
 }
 LAB_START_TIMEOUT_S = 60
@@ -176,8 +180,17 @@ ERROR_OUTPUTS = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.s
 
 
 def _wait_idle(page: Page, timeout_ms: int) -> None:
-    indicator = page.locator(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator")
-    expect(indicator).to_have_attribute("data-status", "idle", timeout=timeout_ms)
+    """The status bar says the notebook's kernel is up and idle."""
+    status = page.locator("#jp-main-statusbar")
+    expect(status).to_contain_text(re.compile(r"Python 3.*\| Idle"), timeout=timeout_ms)
+
+
+def _wait_for_file_text(path: Path, text: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while text not in path.read_text():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path} was not saved with {text!r} within {timeout_s}s")
+        time.sleep(0.2)
 
 
 def _run_all_cells(page: Page) -> None:
@@ -198,14 +211,14 @@ def test_onboarding_runs_clean_in_jupyterlab(lab: Lab, tmp_path: Path) -> None:
             viewport={"width": 1440, "height": 1000},
         )
         try:
-            page = browser.new_page()
+            page = browser.pages[0] if browser.pages else browser.new_page()  # the visible tab
             page.goto(lab.notebook_url(f"notebooks/{NOTEBOOK.name}"))
             panel = page.locator(".jp-NotebookPanel")
             expect(panel.locator(".jp-CodeCell").first).to_be_visible(timeout=60_000)
             _wait_idle(page, 60_000)
 
             _run_all_cells(page)
-            page.wait_for_function(ANY_PROMPT_RUN, timeout=30_000)
+            page.wait_for_function(ANY_PROMPT_RUN, timeout=30_000, polling=250)
             page.wait_for_function(NONE_PENDING, timeout=RUN_ALL_TIMEOUT_MS, polling=250)
             _wait_idle(page, 30_000)
 
@@ -226,8 +239,8 @@ def test_onboarding_runs_clean_in_jupyterlab(lab: Lab, tmp_path: Path) -> None:
             SCREENSHOT.write_bytes(shot)
 
             # Save the served copy: the outputs as the UI produced them, read back below.
-            page.keyboard.press("Control+s")
-            expect(panel.locator(".jp-mod-dirty")).to_have_count(0, timeout=10_000)
+            panel.locator('[data-command="docmanager:save"]').click()
+            _wait_for_file_text(served, RESULT_MIME, timeout_s=15)
         finally:
             browser.close()
 

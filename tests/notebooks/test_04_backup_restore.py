@@ -159,7 +159,7 @@ def test_runbook_runner_coerces_strings_and_exits_1_naming_the_refusal(target, d
     ("action", "params", "message"),
     [
         ("delete", {}, "Unknown action 'delete'. Valid: backup, restore, list."),
-        ("backup", {"kind": "disk"}, "Valid: item, table, native."),
+        ("backup", {"kind": "disk"}, "Valid: item, table, native, pitr."),
         ("restore", {"kind": "disk"}, "Valid: item, table, native, pitr, copy_back."),
         ("restore", {}, "Nothing to restore from"),
         ("list", {"kind": "item"}, "kind applies to backup and restore"),
@@ -202,3 +202,11 @@ def test_native_restore_then_copy_back_through_the_facade(target, ddb, backups):
     listing = backup.run_action("list", target)
     assert len(listing["item_backups"]) == 1, "the live item was backed up before the copy"
     assert list(backup.to_frame(listing)["kind"]) == ["item", "native"]
+
+
+def test_backup_kind_pitr_turns_pitr_on_only_when_confirmed(target):
+    dry = backup.run_action("backup", target, kind="pitr")
+    assert (dry["changed"], native.pitr_status(target).enabled) == (False, False)
+    done = backup.run_action("backup", target, kind="pitr", dry_run=False, confirm=target.table)
+    assert done["changed"] is True and native.pitr_status(target).enabled
+    assert backup.run_action("list", target)["pitr"]["enabled"] is True
