@@ -193,6 +193,9 @@ def run_notebook(
             cwd=str(paths.project_root()),
             progress_bar=False,
             log_output=False,
+            # the kernel's own start-up warnings (TCP transport on loopback) are noise in a
+            # scheduler's mail; cell errors still reach the notebook and the summary
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except PapermillExecutionError as exc:
         error = f"{exc.ename}: {exc.evalue}"
