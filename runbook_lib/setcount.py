@@ -105,12 +105,12 @@ def plan_set(
         raise InvalidInputError("reason looks like it holds a credential; it goes into the log.")
     apply = counter.require_confirmation(target, dry_run, confirm)
     if apply and not reason:
-        raise InvalidInputError(
-            "Refusing to write without a reason: say why the count is being set "
-            "(it goes into the audit log). Nothing was written.",
-            hint="re-run with -p reason 'restore after the 2024-05-01 reset' (or similar).",
-        )
+        # A write must never be blocked at 3 a.m. for want of prose; the audit log says so.
+        reason = NO_REASON
     return SetPlan(new_value=new, expected_current=expected, reason=reason, apply=apply)
+
+
+NO_REASON = "(no reason given)"
 
 
 def undo_commands(target: Target, backup_path: str | Path, *, lowers: bool) -> tuple[str, str]:

@@ -113,11 +113,10 @@ def test_confirmed_run_sets_backs_up_and_audits(live42, ddb, backups, tmp_path):
     ("parameters", "message"),
     [
         ({"new_value": -1, "reason": "x"}, "new_value must not be negative"),
-        ({"new_value": 100, "reason": ""}, "Refusing to write without a reason"),
         ({"new_value": 100, "reason": "x", "confirm": "nope"}, "confirm must equal the table"),
         ({"new_value": 100, "reason": "x", "expected_current": 7}, "live value is 42"),
     ],
-    ids=["negative", "no-reason", "wrong-confirm", "conflict"],
+    ids=["negative", "wrong-confirm", "conflict"],
 )
 def test_refusal_fails_the_notebook_and_writes_nothing(
     live42, ddb, backups, tmp_path, parameters, message
