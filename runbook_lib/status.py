@@ -260,16 +260,16 @@ def mapped_hint(exc: Exception) -> str:
     return getattr(exc, "hint", "") or "see the error above"
 
 
+def _unreadable(name: str, err: Exception, action: str, what: str, target: Target) -> Check:
+    """A read that failed is a warning on its own check, never a crash of the report."""
+    mapped = from_client_error(err, table=target.table, action=action)
+    return Check(name, WARN, f"{what}: {_brief(mapped)}", mapped_hint(mapped))
+
+
 def check_pitr(resp: Any, err: Exception | None, target: Target) -> Check:
     name = "point-in-time recovery"
     if err is not None:
-        mapped = from_client_error(err, table=target.table, action="DescribeContinuousBackups")
-        return Check(
-            name,
-            WARN,
-            f"could not read: {_brief(mapped)}",
-            mapped_hint(mapped),
-        )
+        return _unreadable(name, err, "DescribeContinuousBackups", "could not read", target)
     desc = resp.get("ContinuousBackupsDescription", {})
     state = desc.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
     if state != "ENABLED":
@@ -287,13 +287,7 @@ def check_backups(
 ) -> Check:
     name = "latest backup age"
     if err is not None:
-        mapped = from_client_error(err, table=target.table, action="ListBackups")
-        return Check(
-            name,
-            WARN,
-            f"could not list backups: {_brief(mapped)}",
-            mapped_hint(mapped),
-        )
+        return _unreadable(name, err, "ListBackups", "could not list backups", target)
     if not backups:
         return Check(
             name, WARN, "no native backup of this table", "run 04_backup_restore with action=backup"
@@ -325,13 +319,7 @@ def _alarm_watches(alarm: dict[str, Any], target: Target) -> bool:
 def check_alarms(alarms: Any, err: Exception | None, target: Target) -> Check:
     name = "alarm states"
     if err is not None:
-        mapped = from_client_error(err, action="DescribeAlarms")
-        return Check(
-            name,
-            WARN,
-            f"could not read alarms: {_brief(mapped)}",
-            mapped_hint(mapped),
-        )
+        return _unreadable(name, err, "DescribeAlarms", "could not read alarms", target)
     mine = [a for a in alarms if _alarm_watches(a, target)]
     if not mine:
         return Check(
@@ -352,13 +340,7 @@ def check_alarms(alarms: Any, err: Exception | None, target: Target) -> Check:
 def check_drops(series: Any, err: Exception | None, target: Target, hours: int) -> Check:
     name = "no count drop in recent history"
     if err is not None:
-        mapped = from_client_error(err, action="GetMetricData")
-        return Check(
-            name,
-            WARN,
-            f"could not read metrics: {_brief(mapped)}",
-            mapped_hint(mapped),
-        )
+        return _unreadable(name, err, "GetMetricData", "could not read metrics", target)
     if not series:
         return Check(
             name,
