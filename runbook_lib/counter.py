@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from . import aws
 from .errors import (
     CountConflictError,
+    DecreaseRefusedError,
     InvalidInputError,
     ItemMissingError,
     RunbookError,
@@ -210,6 +211,18 @@ def conditional_set(
     except Exception as exc:
         raise from_client_error(exc, table=target.table, action="UpdateItem (set)") from exc
     return resp.get("Attributes", {})
+
+
+def refuse_decrease(
+    target: Target, live: int, restored: int, source: str, *, allow_decrease: bool
+) -> None:
+    """The one rule every restore shares: never lower the live count unless told to."""
+    if restored < live and not allow_decrease:
+        raise DecreaseRefusedError(
+            f"Refusing to lower {target.count_attribute} in {target.table} from {live} (live) "
+            f"to {restored} ({source}): visits counted since then would be lost. "
+            "Nothing was written."
+        )
 
 
 def require_confirmation(target: Target, dry_run: bool, confirm: str | None) -> bool:

@@ -58,6 +58,21 @@ class CountConflictError(RunbookError):
         super().__init__(message, hint)
 
 
+class DecreaseRefusedError(InvalidInputError):
+    """A restore would lower the live count: visits since the backup would be lost."""
+
+    hint = "if lowering is intended, run again with allow_decrease=True."
+
+
+class RestoreVerificationError(RunbookError):
+    """Items were written but reading them back does not match the backup."""
+
+    hint = (
+        "something else wrote to the table during the restore, or the write was partial: "
+        "compare with 02_status, then re-run the restore (puts are idempotent)."
+    )
+
+
 class ConfirmationError(RunbookError):
     hint = "pass dry_run=False and confirm=<the table name> to apply the change."
 

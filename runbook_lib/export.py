@@ -49,6 +49,7 @@ from .errors import (
     BackupFileError,
     CountConflictError,
     InvalidInputError,
+    RestoreVerificationError,
     RunbookError,
     TableSchemaError,
     ThrottledError,
@@ -209,15 +210,6 @@ class TableRestoreResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
-
-
-class RestoreVerificationError(RunbookError):
-    """Items were written but reading them back does not match the export."""
-
-    hint = (
-        "something else wrote to the table during the restore, or the write was partial: "
-        "compare with 02_status, then re-run the restore (puts are idempotent)."
-    )
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -768,16 +760,6 @@ def _find_item(path: Path, manifest: Manifest, key: dict[str, Any]) -> dict[str,
     return None
 
 
-def _refuse_decrease(target: Target, live: int, restored: int, source: str) -> None:
-    """Same rule and wording as an item restore (itemfile.restore_item)."""
-    raise InvalidInputError(
-        f"Refusing to lower {target.count_attribute} in {target.table} from {live} (live) to "
-        f"{restored} ({source}): visits counted since the backup would be lost. "
-        "Nothing was written.",
-        hint="if lowering is intended, run again with allow_decrease=True.",
-    )
-
-
 def _counter_plan(
     target: Target, manifest: Manifest, path: Path, ddb: Any, allow_decrease: bool
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, int | None, int | None]:
@@ -791,8 +773,10 @@ def _counter_plan(
     live_item = counter.get_item(target, ddb=ddb)
     new = _count_or_none(exported, target.count_attribute)
     old = _count_or_none(live_item, target.count_attribute) if live_item else None
-    if old is not None and new is not None and new < old and not allow_decrease:
-        _refuse_decrease(target, old, new, f"export {path.name}")
+    if old is not None and new is not None:
+        counter.refuse_decrease(
+            target, old, new, f"export {path.name}", allow_decrease=allow_decrease
+        )
     return exported, live_item, old, new
 
 

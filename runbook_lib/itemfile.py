@@ -595,13 +595,9 @@ def restore_item(
         )
         return RestoreResult(True, None, new, None, False, msg, source)
     old = counter.parse_count(live, attr)
-    if new < old and not allow_decrease:
-        raise InvalidInputError(
-            f"Refusing to lower {attr} in {where} from {old} (live) to {new} (backup "
-            f"{Path(path).name}): visits counted since the backup would be lost. "
-            "Nothing was written.",
-            hint="if lowering is intended, run again with allow_decrease=True.",
-        )
+    counter.refuse_decrease(
+        target, old, new, f"backup {Path(path).name}", allow_decrease=allow_decrease
+    )
     others = sorted(set(loaded.item) - {target.key_name, attr})
     note = f" Other attributes in the file ({', '.join(others)}) are left as they are live."
     note = note if others else ""

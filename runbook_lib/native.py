@@ -539,12 +539,9 @@ def copy_counter_back(
         ) from exc
     live_item = counter.get_item(target, ddb=ddb)
     live = counter.parse_count(live_item, target.count_attribute) if live_item else None
-    if live is not None and restored < live and not allow_decrease:
-        raise InvalidInputError(
-            f"Refusing to lower {target.count_attribute} in {target.table} from {live} (live) "
-            f"to {restored} (restored table {source_table}): visits counted since then would "
-            "be lost. Nothing was written.",
-            hint="if lowering is intended, run again with allow_decrease=True.",
+    if live is not None:
+        counter.refuse_decrease(
+            target, live, restored, f"restored table {source_table}", allow_decrease=allow_decrease
         )
     plan = CopyBackResult(source_table, target.table, live, restored, dry_run, written=False)
     if live == restored or not counter.require_confirmation(target, dry_run, confirm):
