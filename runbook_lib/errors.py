@@ -122,6 +122,12 @@ _THROTTLE_CODES = {
     "RequestLimitExceeded",
     "TooManyRequestsException",
 }
+_INVALID_CODES = {
+    "ValidationException",
+    "ValidationError",
+    "InvalidParameterValue",
+    "InvalidParameterCombination",
+}
 _DENIED_CODES = {
     "AccessDenied",
     "AccessDeniedException",
@@ -173,7 +179,7 @@ def from_client_error(
         return TableSchemaError(
             f"The table's key schema does not match the target's key{where} during {action}: {msg}"
         )
-    if code == "ValidationException":
+    if code in _INVALID_CODES:  # DynamoDB says ValidationException, CloudWatch ValidationError
         return InvalidInputError(f"AWS rejected {action}{where} as invalid: {msg}")
     if code == "TableNotFoundException":
         return TableMissingError(f"Table not found{where} during {action}: {msg}")

@@ -39,6 +39,8 @@ def main() -> int:
         f"--ServerApp.root_dir={paths.project_root()}",
         f"--IdentityProvider.token={token}",
     ]
+    if os.geteuid() == 0:  # containers and CI run as root; JupyterLab refuses without this
+        cmd.append("--allow-root")
     print(f"\nJupyterLab: {url}\nCtrl-C stops it{' and the sandbox' if started_here else ''}.\n")
     proc = subprocess.Popen(cmd, env=env)
     try:

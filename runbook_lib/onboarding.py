@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -182,6 +183,15 @@ class ResetStory:
     live: bool
     note: str
     steps: tuple[StoryStep, ...]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ResetStory:
+        """From `migrate.demonstrate_reset()`'s answer (live) or a `to_dict()` with steps."""
+        steps = tuple(
+            StoryStep(str(s["title"]), str(s.get("output", "")), s.get("count"))
+            for s in data.get("steps", [])
+        )
+        return cls(live=bool(data.get("live", True)), note=str(data.get("note", "")), steps=steps)
 
     @property
     def counts(self) -> list[int]:

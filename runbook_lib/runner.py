@@ -3,16 +3,28 @@
 Each run writes `<out>/<UTC timestamp>-NAME/` with the executed `NAME.ipynb`, a
 self-contained `NAME.html` and `result.json`. Exit codes are for schedulers:
 0 all well, 3 the notebook ran and found a problem, 1 execution failed.
+
+Where a run's time goes (`make bench` measures it; 02_status on the sandbox): the kernel's
+own start (~0.5 s: a second Python, ipykernel, IPython), the runner's imports (papermill
+~0.4 s), the cells, the HTML export (~0.4 s the first time in a process: nbconvert and its
+template) and the kernel's shutdown. So the kernel is started first and boots while papermill
+loads, the HTML template is compiled in a thread while the cells run, and the kernel shuts
+down while the report is written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
+import sys
 import tempfile
+import threading
 import time
+import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +34,26 @@ from .errors import InvalidInputError, NotebookNotFoundError
 from .redact import refuse_secret_parameters
 from .results import result_from_notebook, to_jsonable
 
+# jsonschema (which nbformat, papermill and nbconvert import) imports rfc3987_syntax when it
+# is installed, only to check the "iri" and "iri-reference" string formats; that import
+# compiles some forty lark grammars, about 1.1 s of every run. The notebook schema uses
+# neither format. A None entry makes the import fail with ImportError, which jsonschema
+# handles by not registering those two checkers. Set here, in the runner's process only and
+# before anything imports jsonschema; setdefault keeps a module some caller already loaded.
+sys.modules.setdefault("rfc3987_syntax", None)
+
 EXIT_OK, EXIT_FAILED, EXIT_PROBLEM = 0, 1, 3
+# How the runner starts the kernel: what nbclient itself would pass, plus a quieter log.
+KERNEL_ARGUMENTS = (
+    # the kernel's own start-up warnings (TCP transport on loopback) are noise in a
+    # scheduler's mail; cell errors still reach the notebook and the summary
+    "--IPKernelApp.log_level=ERROR",
+    # nbclient's default for headless runs: no IPython history file per kernel
+    "--HistoryManager.hist_file=:memory:",
+)
+KERNEL_EXIT_POLL_S = 0.01  # jupyter_client polls every 0.1 s by default
+KERNEL_INFO_WAIT_S = 1.0  # per kernel_info request while the kernel boots (as jupyter_client)
+IOPUB_IDLE_WAIT_S = 0.05  # then for its idle status on IOPub before asking again
 _TRUE = {"true", "1", "yes", "y", "on"}
 _FALSE = {"false", "0", "no", "n", "off"}
 
@@ -137,18 +168,185 @@ def prepare_parameters(path: Path, params: dict[str, Any]) -> dict[str, Any]:
 def render_html(nb: Any, *, hide_code: bool = False) -> str:
     """Self-contained HTML from the in-memory notebook: images are embedded as data URIs,
     CSS is inlined, so the file can be e-mailed as it is."""
+    body, _ = html_exporter(hide_code).from_notebook_node(nb)
+    return body
+
+
+@functools.cache
+def html_exporter(hide_code: bool = False) -> Any:
+    """The nbconvert "lab" HTML exporter, built once per process and warmed up.
+
+    Building it and rendering a first notebook costs ~0.4 s (nbconvert's imports, the Jinja
+    template, the CSS it inlines); later renders take a few ms. `runbook demo` renders
+    seven notebooks with the one exporter, and `run_notebook` builds it in a thread while
+    the kernel runs the cells.
+    """
     from nbconvert import HTMLExporter
+    from nbformat import v4
 
     exporter = HTMLExporter(template_name="lab")
     exporter.exclude_input = hide_code
     exporter.exclude_input_prompt = hide_code
     exporter.exclude_output_prompt = hide_code
-    body, _ = exporter.from_notebook_node(nb)
-    return body
+    warm_up = v4.new_notebook(
+        cells=[
+            v4.new_markdown_cell("# warm-up\n*compiles* the template"),
+            v4.new_code_cell(
+                "1",
+                outputs=[
+                    v4.new_output("stream", text="1"),
+                    v4.new_output("display_data", data={"text/html": "<b>1</b>"}),
+                ],
+            ),
+        ],
+        metadata={"language_info": {"name": "python", "pygments_lexer": "ipython3"}},
+    )
+    exporter.from_notebook_node(warm_up)
+    return exporter
+
+
+def _in_thread(fn: Callable[[], Any]) -> Future:
+    """Run fn in a daemon thread; its Future gives the result (or re-raises its error)."""
+    future: Future = Future()
+
+    def work() -> None:
+        try:
+            future.set_result(fn())
+        except BaseException as exc:  # handed to whoever waits on the future
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name="runbook-html-warm-up", daemon=True).start()
+    return future
+
+
+@functools.cache
+def _ready_client_class() -> type:
+    """jupyter_client's AsyncKernelClient with a wait_for_ready that ends as soon as the
+    kernel is provably ready, instead of after a fixed 0.2 s of IOPub silence.
+
+    jupyter_client's own check: kernel_info answered on shell and some message seen on
+    IOPub, then IOPub drained until it stays quiet for 0.2 s (~0.2 s of every run, since
+    nbclient waits once per notebook). Here: kernel_info answered, and its `idle` status seen
+    on IOPub. A kernel publishes that last for a request, so IOPub is subscribed and holds
+    nothing older; if the subscription was not up yet, the idle is missed and kernel_info is
+    sent again, as jupyter_client does.
+    """
+    from queue import Empty
+
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    async def reply_to(channel: Any, msg_id: str, wait_s: float) -> Any:
+        while True:  # queue.Empty after wait_s without the reply
+            msg = await channel.get_msg(timeout=wait_s)
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg
+
+    async def idle_after(channel: Any, msg_id: str, wait_s: float) -> bool:
+        while True:
+            try:
+                msg = await channel.get_msg(timeout=wait_s)
+            except Empty:
+                return False
+            if (
+                msg["parent_header"].get("msg_id") == msg_id
+                and msg["msg_type"] == "status"
+                and msg["content"].get("execution_state") == "idle"
+            ):
+                return True
+
+    class ReadyClient(AsyncKernelClient):
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+            while True:
+                msg_id = self.kernel_info()
+                try:
+                    reply = await reply_to(self.shell_channel, msg_id, KERNEL_INFO_WAIT_S)
+                except Empty:
+                    reply = None
+                if reply is not None and await idle_after(
+                    self.iopub_channel, msg_id, IOPUB_IDLE_WAIT_S
+                ):
+                    self._handle_kernel_info_reply(reply)  # protocol version adaptation
+                    return
+                if not await self.is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+
+    return ReadyClient
+
+
+class _Kernel:
+    """The notebook's kernel, started by the runner itself rather than by nbclient.
+
+    Started before papermill is even imported, it boots (~0.5 s) while the runner loads
+    papermill and checks the parameters, instead of after. Same kernel, arguments, working
+    folder and environment as nbclient would give it (plus RUNBOOK_RUN_DIR); papermill gets
+    it as `km`, and nbclient's client is a `_ready_client_class()`. A run that never executes
+    (bad parameters) kills it at once; otherwise it is asked to shut down gracefully as soon
+    as the cells are done, and `close()` waits for it (SIGTERM, then SIGKILL, after
+    jupyter_client's shutdown_wait_time) and frees its files.
+    """
+
+    def __init__(self, kernel_name: str, cwd: Path, env: dict[str, str]) -> None:
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+
+        self._sync = run_sync
+        self.km = AsyncKernelManager(kernel_name=kernel_name)
+        self.km.client_factory = _ready_client_class()
+        self._stopping = False
+        self._sync(self.km.start_kernel)(
+            extra_arguments=list(KERNEL_ARGUMENTS), cwd=str(cwd), env=env
+        )
+
+    def request_shutdown(self) -> None:
+        """Ask the (idle) kernel to exit; the caller writes the report meanwhile."""
+        if not self._stopping and self.km.has_kernel:
+            self._stopping = True
+            self._sync(self.km.request_shutdown)()
+
+    def close(self, *, kill: bool = False) -> None:
+        if not self.km.has_kernel:
+            return
+        if self._stopping:
+            self._sync(self.km.finish_shutdown)(pollinterval=KERNEL_EXIT_POLL_S)
+            self._sync(self.km.cleanup_resources)()
+        else:  # still running: what nbclient does (interrupt, ask, wait), or kill
+            self._sync(self.km.shutdown_kernel)(now=kill)
 
 
 def _timestamp() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _execute(
+    path: Path, nb_out: Path, params: dict[str, Any], kernel: _Kernel, kernel_name: str
+) -> tuple[Any, str | None, int | None]:
+    """papermill on the runner's kernel: (executed notebook, error, failing cell). A cell
+    error is not raised: papermill has written the notebook with its error banner."""
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        nb = papermill.execute_notebook(
+            str(path),
+            str(nb_out),
+            parameters=params,
+            kernel_name=kernel_name,
+            cwd=str(paths.project_root()),
+            progress_bar=False,
+            log_output=False,
+            km=kernel.km,
+        )
+    except PapermillExecutionError as exc:
+        return (
+            nbformat.read(str(nb_out), as_version=4),
+            f"{exc.ename}: {exc.evalue}",
+            exc.exec_count,
+        )
+    return nb, None, None
 
 
 def run_notebook(
@@ -167,70 +365,59 @@ def run_notebook(
     is written. An execution failure still writes the executed notebook, the HTML and a
     result.json naming the failing cell: the output is the log.
     """
-    import nbformat
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
     path = notebook_path(name)
-    params = prepare_parameters(path, dict(parameters or {}))
+    refuse_secret_parameters(dict(parameters or {}))  # before a kernel process exists
     out = str(out) if out is not None else str(paths.reports_dir())
     remote = out.startswith("s3://")
     folder_name = f"{_timestamp()}-{path.stem}"
-    local_root = Path(tempfile.mkdtemp(prefix="runbook-")) if remote else Path(out)
+    local_root = (
+        Path(tempfile.gettempdir()) / f"runbook-{uuid.uuid4().hex}" if remote else Path(out)
+    )
     run_dir = local_root / folder_name
-    run_dir.mkdir(parents=True, exist_ok=False)
     nb_out = run_dir / f"{path.stem}.ipynb"
     started = time.monotonic()
-    error, failed_cell = None, None
-    previous_run_dir = os.environ.get("RUNBOOK_RUN_DIR")
-    os.environ["RUNBOOK_RUN_DIR"] = str(run_dir)  # the kernel inherits it: artifact_path()
-    try:
-        nb = papermill.execute_notebook(
-            str(path),
-            str(nb_out),
-            parameters=params,
-            kernel_name=kernel_name,
-            cwd=str(paths.project_root()),
-            progress_bar=False,
-            log_output=False,
-            # the kernel's own start-up warnings (TCP transport on loopback) are noise in a
-            # scheduler's mail; cell errors still reach the notebook and the summary
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
-        )
-    except PapermillExecutionError as exc:
-        error = f"{exc.ename}: {exc.evalue}"
-        failed_cell = exc.exec_count
-        nb = nbformat.read(str(nb_out), as_version=4)
-    finally:
-        if previous_run_dir is None:
-            os.environ.pop("RUNBOOK_RUN_DIR", None)
-        else:
-            os.environ["RUNBOOK_RUN_DIR"] = previous_run_dir
-    seconds = time.monotonic() - started
-    result = result_from_notebook(nb)
-    if error:
-        exit_code = EXIT_FAILED
-    elif result is None:
-        exit_code, error = EXIT_FAILED, "the notebook recorded no result (record_result)"
-    else:
-        exit_code = EXIT_PROBLEM if result.get("problem") else EXIT_OK
-    html_path = None
-    if html:
-        html_path = run_dir / f"{path.stem}.html"
-        html_path.write_text(render_html(nb, hide_code=hide_code), encoding="utf-8")
-    record = to_jsonable(
-        {
-            **(result or {}),
-            "notebook": path.stem,
-            "exit_code": exit_code,
-            "error": error,
-            "failed_cell": failed_cell,
-            "seconds": round(seconds, 2),
-            "parameters": params,
-        }
+    # RUNBOOK_RUN_DIR: the kernel's artifact_path() writes into the report folder
+    kernel = _Kernel(
+        kernel_name, paths.project_root(), {**os.environ, "RUNBOOK_RUN_DIR": str(run_dir)}
     )
-    result_path = run_dir / "result.json"
-    result_path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    executed = False
+    try:
+        params = prepare_parameters(path, dict(parameters or {}))  # imports papermill
+        if remote:
+            local_root.mkdir(mode=0o700)
+        run_dir.mkdir(parents=True, exist_ok=False)
+        exporter = _in_thread(lambda: html_exporter(hide_code)) if html else None
+        executed = True
+        nb, error, failed_cell = _execute(path, nb_out, params, kernel, kernel_name)
+        kernel.request_shutdown()  # it exits while the report is written
+        seconds = time.monotonic() - started
+        result = result_from_notebook(nb)
+        if error:
+            exit_code = EXIT_FAILED
+        elif result is None:
+            exit_code, error = EXIT_FAILED, "the notebook recorded no result (record_result)"
+        else:
+            exit_code = EXIT_PROBLEM if result.get("problem") else EXIT_OK
+        html_path = None
+        if exporter is not None:
+            exporter.result()
+            html_path = run_dir / f"{path.stem}.html"
+            html_path.write_text(render_html(nb, hide_code=hide_code), encoding="utf-8")
+        record = to_jsonable(
+            {
+                **(result or {}),
+                "notebook": path.stem,
+                "exit_code": exit_code,
+                "error": error,
+                "failed_cell": failed_cell,
+                "seconds": round(seconds, 2),
+                "parameters": params,
+            }
+        )
+        result_path = run_dir / "result.json"
+        result_path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    finally:
+        kernel.close(kill=not executed)
     outcome = RunOutcome(
         name=path.stem,
         exit_code=exit_code,

@@ -70,6 +70,21 @@ output "alarm_names" {
 }
 
 output "runbook_operator_policy_arn" {
-  description = "IAM policy to attach to the runbook's operators (not attached by this stack)."
+  description = "IAM policy of the runbook's operators (report + the runbook's writes); attached to the operator role, attach it to users or groups directly if you don't use roles."
   value       = aws_iam_policy.runbook_operator.arn
+}
+
+output "runbook_report_policy_arn" {
+  description = "IAM policy of the runbook's read-only report role (02_status, 06_history)."
+  value       = aws_iam_policy.runbook_report.arn
+}
+
+output "runbook_report_role_arn" {
+  description = "Role for schedulers and people running read-only reports (AWS_PROFILE with role_arn, or role-to-assume in CI)."
+  value       = aws_iam_role.runbook_report.arn
+}
+
+output "runbook_operator_role_arn" {
+  description = "Role for people (and scheduled backups) running the runbook's writes: set, backup, restore."
+  value       = aws_iam_role.runbook_operator.arn
 }

@@ -127,3 +127,19 @@ def test_the_stack_has_no_table_item_and_the_guides_config_has_one(tmp_path):
         '  table_name = "t"\n  hash_key = "stat"\n  item = "{}"\n}\n'
     )
     assert onboarding.table_items_in_config(tmp_path) == ["aws_dynamodb_table_item.visitor_count"]
+
+
+def test_live_story_from_migrates_answer_keeps_steps_and_counts():
+    live = {
+        "live": True,
+        "note": "Live on the sandbox: viewCount 3 -> 0.",
+        "steps": [
+            {"title": "config", "output": "resource ...", "count": None},
+            {"title": "apply", "output": "Apply complete!", "count": 0},
+            {"title": "3 visits", "output": "viewCount = 3", "count": 3},
+            {"title": "apply again", "output": "Apply complete!", "count": 0},
+        ],
+    }
+    story = onboarding.ResetStory.from_dict(live)
+    assert story.live is True and (story.peak, story.count_after) == (3, 0)
+    assert [s.title for s in story.steps] == ["config", "apply", "3 visits", "apply again"]

@@ -1,0 +1,1571 @@
+"""Take the counter item out of Terraform without losing a visit.
+
+The guide's core problem: with `aws_dynamodb_table_item` in the configuration, every
+`terraform apply` writes the configured item (`viewCount = 0`) back, because the provider's
+Update puts every configured attribute. Deleting the resource block is worse: Terraform then
+DeleteItems the counter. The item resource cannot be imported, so the way out is to make
+Terraform *forget* it. One entry point, `migrate()`, in six steps:
+
+1. **detect**: python-hcl2 reads the configuration, `terraform show -json` the state: every
+   `aws_dynamodb_table_item` (address, table, key, configured value; `count` and `for_each`
+   instances one by one, and state-only leftovers whose block was deleted by hand);
+2. **protect**: back up the live item (`itemfile.backup_item`) and show the live count beside
+   the configured one;
+3. **change** (`plan_change`, pure: new file texts and a unified diff), one of
+   - `removed` (default): the resource block becomes
+     `removed { from = ADDR  lifecycle { destroy = false } }` (Terraform >= 1.7): the next
+     apply forgets the item without deleting it, and the block documents why;
+   - `state_rm`: `terraform state rm -dry-run`, then the real one, then the block goes;
+   - `ignore_changes`: `lifecycle { ignore_changes = [item] }` is added. The resource stays
+     in state: destroying or replacing it (or deleting the block later) still deletes the item;
+4. **prove**: `terraform plan -detailed-exitcode -json` of the changed configuration must plan
+   no create, update, delete or replace of ANY table item (a create is a PutItem that
+   overwrites the live count just like an update) and no delete/replace of a table;
+   otherwise TerraformError and nothing is written;
+5. **apply** the proven plan (only with `dry_run=False` and `confirm` = the table name);
+6. **verify**: `verify_applies` more applies, the count read after each; a lost count is
+   restored from the step-2 backup and reported loudly; finally the init step
+   (`counter.init_step`, the guide's `init-dynamodb.sh` made safe) must be a no-op.
+
+The guide's other option, *conditional creation*
+(`count = var.create_initial_data ? 1 : 0`), is not offered: it only postpones the problem.
+While the flag is true the item resets on every apply exactly as before; the day someone
+sets it to false, Terraform plans `delete` for `[0]` and the counter is gone. `detect` lists
+such resources instance by instance and every strategy handles them (`removed` forgets all
+instances of the block).
+
+**Where Terraform runs.** Never in the user's folder with an override file in it: a
+`runbook_sandbox_override.tf` left behind there (a crash, a SIGKILL, a concurrent
+`terraform apply` by the user during the run) would silently send their next apply to a
+loopback endpoint, and an edit to their `*.tf` is exactly what we must not risk. Instead
+each `terraform_dir` gets a private *shadow* working directory under `.runbook/migrate/`
+(kept, so `.terraform/` is reused): the configuration is copied in, an override points the
+provider at the sandbox when AWS_ENDPOINT_URL is a loopback address, and a backend override
+`backend "local" { path = "<terraform_dir>/terraform.tfstate" }` keeps the state *in the
+user's folder*, where Terraform and 02_status expect it (a configured remote backend is used
+as is outside the sandbox). A proposed change is planned in the shadow only, so a dry run or
+a failed proof cannot touch the user's files; only a proven, confirmed change is written to
+them. Credentials travel in the subprocess environment only. The one limit: the folder must
+be self-contained (no `../` paths), the same rule as the sandbox copy of terraform/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from . import aws, counter, itemfile, paths
+from . import terraform as tf
+from .errors import (
+    InvalidInputError,
+    ItemMissingError,
+    RunbookError,
+    TableMissingError,
+    TerraformError,
+)
+from .target import Target
+
+Stream = Callable[[str], None]
+
+STRATEGIES = ("removed", "state_rm", "ignore_changes")
+ITEM_TYPE = "aws_dynamodb_table_item"
+TABLE_TYPE = "aws_dynamodb_table"
+# Actions of `terraform plan -json` (its "planned_change" messages) that leave a table item
+# alone. "remove" is how the JSON UI names a forget (a `removed` block or lifecycle
+# destroy = false); "noop" and "read" write nothing; "move" only renames the address.
+SAFE_ITEM_ACTIONS = frozenset({"noop", "read", "remove", "move"})
+# A table that is deleted or replaced takes the count with it.
+UNSAFE_TABLE_ACTIONS = frozenset({"delete", "replace"})
+STATE_FILE = "terraform.tfstate"
+BACKEND_OVERRIDE_NAME = "runbook_state_override.tf"
+SHADOW_KEEP = (".terraform", ".terraform.lock.hcl")
+# Never copied into the shadow: Terraform's own working files and the user's state.
+_SHADOW_SKIP = {".terraform", ".git", ".runbook", "__pycache__", ".terraform.tfstate.lock.info"}
+LEGACY_STACK = Path("tests") / "fixtures" / "legacy_stack"
+MARK = "counter-runbook 05_migrate"
+_INDEX_SUFFIX = re.compile(r"\[[^\[\]]*\]$")
+_TABLE_REF = re.compile(rf"^\$\{{{TABLE_TYPE}\.([A-Za-z_][\w-]*)\.(name|id|hash_key)\}}$")
+_HEREDOC = re.compile(r"<<(-?)([A-Za-z_][\w-]*)[ \t]*\r?\n")
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One aws_dynamodb_table_item, as the configuration and/or the state know it."""
+
+    address: str  # instance address: aws_dynamodb_table_item.visitor_count[0]
+    resource: str  # the block's address (what `removed { from = ... }` takes)
+    module: str = ""  # "" for the root module
+    file: str | None = None  # the *.tf file holding the block
+    line: int | None = None  # the block's first line in that file
+    table: str | None = None
+    key: dict[str, str] | None = None  # {"stat": "Quantity"}
+    configured_count: int | None = None  # viewCount the configuration writes back
+    state_count: int | None = None  # viewCount the state recorded at the last apply/refresh
+    in_config: bool = True
+    in_state: bool = False
+    protected: bool = False  # lifecycle ignore_changes covers `item` (or all)
+    repetition: str | None = None  # "count" or "for_each" expression, if any
+
+    @property
+    def name(self) -> str:
+        return self.resource.rsplit(".", 1)[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "resource": self.resource,
+            "file": self.file,
+            "table": self.table,
+            "key": self.key,
+            "configured_count": self.configured_count,
+            "state_count": self.state_count,
+            "in_config": self.in_config,
+            "in_state": self.in_state,
+            "protected": self.protected,
+            "repetition": self.repetition,
+        }
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a strategy does to the files (pure data: nothing written yet)."""
+
+    strategy: str
+    resources: tuple[str, ...]  # block addresses handled
+    files: dict[str, str]  # path -> new text, changed files only
+    originals: dict[str, str]  # path -> text before
+    diff: str
+    proof_files: dict[str, str]  # what `prove` plans (state_rm: the removed equivalent)
+    state_rm: tuple[str, ...] = ()  # addresses for `terraform state rm`
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlanProof:
+    """A `terraform plan -detailed-exitcode -json` and what it would do to the counter."""
+
+    exit_code: int  # 0 nothing to do, 2 changes
+    changes: list[dict[str, str]]  # [{address, type, action}] from "planned_change"
+    unsafe: list[dict[str, str]]  # the changes that would touch the count
+    summary: str  # "Plan: 0 to add, 0 to change, 0 to destroy."
+    plan_file: str | None = None
+
+    @property
+    def safe(self) -> bool:
+        return not self.unsafe
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "exit_code": self.exit_code,
+            "summary": self.summary,
+            "changes": self.changes,
+            "unsafe": self.unsafe,
+            "safe": self.safe,
+        }
+
+    def __str__(self) -> str:
+        lines = [f"{self.summary or 'No changes.'}  (plan exit code {self.exit_code})"]
+        lines += [f"  {c['action']:<8} {c['address']}" for c in self.changes]
+        verdict = "SAFE: no table item is written or deleted" if self.safe else "UNSAFE"
+        return "\n".join([*lines, verdict])
+
+
+@dataclass
+class MigrationResult:
+    terraform_dir: str
+    table: str
+    strategy: str
+    dry_run: bool
+    found: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    migrated: bool = False
+    count_before: int | None = None
+    count_after: int | None = None
+    diff: str = ""
+    changed_files: list[str] = field(default_factory=list)
+    plan: PlanProof | None = None
+    state_rm_output: str = ""
+    applies: list[dict[str, Any]] = field(default_factory=list)
+    backup_path: str | None = None
+    restored_from_backup: str | None = None
+    init: dict[str, Any] | None = None
+    message: str = ""
+
+    @property
+    def count_lost(self) -> bool:
+        before, after = self.count_before, self.count_after
+        return before is not None and (after is None or after < before)
+
+    @property
+    def problem(self) -> bool:
+        """The count went down during the migration (even if restored since): exit 3."""
+        return self.count_lost or self.restored_from_backup is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "terraform_dir": self.terraform_dir,
+            "table": self.table,
+            "strategy": self.strategy,
+            "dry_run": self.dry_run,
+            "found": self.found,
+            "findings": [f.to_dict() for f in self.findings],
+            "migrated": self.migrated,
+            "count_before": self.count_before,
+            "count_after": self.count_after,
+            "count_changed": self.count_before != self.count_after,
+            "diff": self.diff,
+            "changed_files": self.changed_files,
+            "plan": self.plan.to_dict() if self.plan else None,
+            "state_rm_output": self.state_rm_output,
+            "applies": self.applies,
+            "applies_done": len(self.applies),
+            "backup_path": self.backup_path,
+            "restored_from_backup": self.restored_from_backup,
+            "init": self.init,
+            "message": self.message,
+        }
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# --------------------------------------------------------------------------- HCL text
+
+
+def _walk(text: str, start: int) -> Iterable[tuple[int, str, int]]:
+    """(index, char, depth) for every structural character of HCL source from `start`,
+    skipping comments, quoted strings (with `${...}` templates inside, nested at will) and
+    heredocs. depth counts the braces opened since `start` (pure)."""
+    stack: list[str] = []  # "{" brace, "${" template interpolation, '"' string
+    i, n = start, len(text)
+    while i < n:
+        top = stack[-1] if stack else None
+        ch = text[i]
+        if top == '"':
+            if ch == "\\":
+                i += 2
+            elif ch == '"':
+                stack.pop()
+                i += 1
+            elif text.startswith(("$${", "%%{"), i):
+                i += 3
+            elif text.startswith(("${", "%{"), i):
+                stack.append("${")
+                i += 2
+            else:
+                i += 1
+            continue
+        if ch == '"':
+            stack.append('"')
+            i += 1
+        elif ch == "#" or text.startswith("//", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+        elif text.startswith("<<", i) and (m := _HEREDOC.match(text, i)):
+            closing = re.compile(rf"^[ \t]*{re.escape(m.group(2))}[ \t]*\r?$", re.M)
+            found = closing.search(text, m.end())
+            i = n if found is None else found.end()
+        else:
+            depth = sum(1 for s in stack if s == "{")
+            if ch == "{":
+                stack.append("{")
+            elif ch == "}":
+                if stack:
+                    stack.pop()
+                depth = sum(1 for s in stack if s == "{")
+            yield i, ch, depth
+            i += 1
+
+
+def block_end(text: str, open_brace: int) -> int:
+    """The index just past the `}` that closes the `{` at open_brace (pure)."""
+    if text[open_brace] != "{":
+        raise ValueError(f"no '{{' at offset {open_brace}")
+    for i, ch, depth in _walk(text, open_brace):
+        if ch == "}" and depth == 0:
+            return i + 1
+    raise TerraformError("Unbalanced braces: the block never closes.")
+
+
+def _line_offset(text: str, line: int) -> int:
+    """Offset of the first character of 1-based `line`."""
+    offset = 0
+    for _ in range(line - 1):
+        nxt = text.find("\n", offset)
+        if nxt < 0:
+            raise TerraformError(f"Line {line} is past the end of the file.")
+        offset = nxt + 1
+    return offset
+
+
+def _parse_hcl(text: str, where: str) -> dict[str, Any]:
+    import hcl2
+
+    try:
+        return hcl2.loads(text, with_meta=True)
+    except Exception as exc:  # lark raises many types; all mean "cannot parse"
+        raise TerraformError(f"Cannot parse {where} as HCL: {exc}") from exc
+
+
+def _resource_blocks(doc: Mapping[str, Any], rtype: str) -> dict[str, dict[str, Any]]:
+    return {
+        name: body
+        for block in doc.get("resource", [])
+        for name, body in (block.get(rtype) or {}).items()
+    }
+
+
+def locate_block(text: str, rtype: str, name: str, where: str = "the file") -> tuple[int, int]:
+    """(start, end) offsets of `resource "rtype" "name" { ... }` in text (pure).
+
+    python-hcl2 says on which line the block starts and ends; brace matching on the source
+    text finds the exact characters, and the two must agree, or we refuse to edit.
+    """
+    body = _resource_blocks(_parse_hcl(text, where), rtype).get(name)
+    if body is None:
+        raise TerraformError(f'No resource "{rtype}" "{name}" in {where}.')
+    start = _line_offset(text, body["__start_line__"])
+    header = re.compile(rf'[ \t]*resource\s+"?{re.escape(rtype)}"?\s+"?{re.escape(name)}"?\s*\{{')
+    m = header.match(text, start)
+    if m is None:
+        raise TerraformError(
+            f"{rtype}.{name} in {where}: the block does not start where HCL says (line "
+            f"{body['__start_line__']}); edit it by hand."
+        )
+    start += len(m.group(0)) - len(m.group(0).lstrip())
+    end = block_end(text, m.end() - 1)
+    if text.count("\n", 0, end - 1) + 1 != body["__end_line__"]:
+        raise TerraformError(
+            f"{rtype}.{name} in {where}: brace matching and the HCL parser disagree on where "
+            "the block ends; edit it by hand."
+        )
+    return start, end
+
+
+def removed_block(resource: str, indent: str = "") -> str:
+    """The `removed` block that forgets `resource` without destroying it (pure)."""
+    lines = [
+        f"# {MARK}: Terraform no longer manages",
+        f"# {resource}, which wrote its configured viewCount back on",
+        "# every apply. `removed` forgets the item without deleting it; the Lambda and 01_init",
+        "# (create-if-missing) own it now. Keep this block until every state has been applied.",
+        "removed {",
+        f"  from = {resource}",
+        "",
+        "  lifecycle {",
+        "    destroy = false",
+        "  }",
+        "}",
+    ]
+    return "\n".join(f"{indent}{line}" if line else "" for line in lines)
+
+
+def replace_with_removed(text: str, name: str, where: str = "the file") -> str:
+    """The resource block replaced by its `removed` block; the rest byte-identical (pure)."""
+    start, end = locate_block(text, ITEM_TYPE, name, where)
+    indent = text[_line_start(text, start) : start]
+    block = removed_block(f"{ITEM_TYPE}.{name}", indent)[len(indent) :]
+    return text[:start] + block + text[end:]
+
+
+def remove_resource(text: str, name: str, where: str = "the file") -> str:
+    """The resource block replaced by a two-line note (state_rm); the rest byte-identical."""
+    start, end = locate_block(text, ITEM_TYPE, name, where)
+    indent = text[_line_start(text, start) : start]
+    note = (
+        f"# {ITEM_TYPE}.{name}: taken out of Terraform by 05_migrate\n"
+        f"{indent}# (terraform state rm). The item lives on; the Lambda and 01_init own it now.\n"
+    ).rstrip("\n")
+    return text[:start] + note + text[end:]
+
+
+def add_ignore_changes(text: str, name: str, where: str = "the file") -> str:
+    """`lifecycle { ignore_changes = [item] }` added to the resource block, into an existing
+    lifecycle block or list when there is one; the rest byte-identical (pure)."""
+    start, end = locate_block(text, ITEM_TYPE, name, where)
+    open_brace = text.index("{", start)
+    indent = text[_line_start(text, start) : start]
+    inner = indent + "  "
+    lifecycle = _nested_block(text, open_brace, end, "lifecycle")
+    if lifecycle is None:
+        close = end - 1
+        line_start = _line_start(text, close)
+        insert = (
+            f"\n{inner}# {MARK}: never write the item back (the Lambda owns the count).\n"
+            f"{inner}lifecycle {{\n{inner}  ignore_changes = [item]\n{inner}}}\n"
+        )
+        if text[line_start:close].strip():  # `}` shares its line: put it on its own
+            return text[:close] + "\n" + insert + indent + text[close:]
+        return text[:line_start] + insert + text[line_start:]
+    lc_open, lc_end = lifecycle
+    attr = _attribute_value(text, lc_open, lc_end, "ignore_changes")
+    if attr is None:
+        eol = text.find("\n", lc_open)
+        if eol < 0 or eol > lc_end:
+            raise TerraformError(
+                f"{ITEM_TYPE}.{name} in {where}: a one-line lifecycle block; edit it by hand."
+            )
+        entry = f"{inner}  ignore_changes = [item] # {MARK}\n"
+        return text[: eol + 1] + entry + text[eol + 1 :]
+    v_start, v_end = attr
+    value = text[v_start:v_end]
+    if not value.startswith("["):
+        raise TerraformError(
+            f"{ITEM_TYPE}.{name} in {where}: ignore_changes = {value.strip()} is not a list; "
+            "edit it by hand."
+        )
+    body = value[1:-1].rstrip()
+    if body.rstrip(", \t\n"):
+        new = "[" + body.rstrip(", \t") + ", item" + value[1 + len(body) :]
+    else:
+        new = "[item]"
+    return text[:v_start] + new + text[v_end:]
+
+
+def _line_start(text: str, offset: int) -> int:
+    return text.rfind("\n", 0, offset) + 1
+
+
+def _nested_block(text: str, open_brace: int, end: int, name: str) -> tuple[int, int] | None:
+    """(open brace, end) of the first `name { ... }` directly inside the block."""
+    pattern = re.compile(rf"(?<![\w.-]){re.escape(name)}\s*\{{")
+    for i, ch, depth in _walk(text, open_brace):
+        if i >= end:
+            break
+        if depth == 1 and ch == "{" and i > open_brace:
+            m = pattern.search(text, _line_start(text, i), i + 1)
+            if m and m.end() - 1 == i:
+                return i, block_end(text, i)
+    return None
+
+
+def _attribute_value(text: str, open_brace: int, end: int, name: str) -> tuple[int, int] | None:
+    """(start, end) of the value of `name = value` directly inside the block at open_brace."""
+    inner_start = open_brace + 1
+    assign = re.compile(rf"^[ \t]*{re.escape(name)}[ \t]*=[ \t]*", re.M)
+    m = assign.search(text, inner_start, end)
+    if m is None:
+        return None
+    v_start = m.end()
+    if text[v_start] == "[":
+        depth = 0
+        for i in range(v_start, end):
+            depth += {"[": 1, "]": -1}.get(text[i], 0)
+            if depth == 0:
+                return v_start, i + 1
+    eol = text.find("\n", v_start)
+    return v_start, eol if eol >= 0 else end
+
+
+def unified_diff(originals: Mapping[str, str], files: Mapping[str, str], root: Path) -> str:
+    """One unified diff over every changed file, paths relative to root (pure)."""
+    out = []
+    for path in sorted(files):
+        rel = _relative(path, root)
+        out.extend(
+            difflib.unified_diff(
+                originals.get(path, "").splitlines(keepends=True),
+                files[path].splitlines(keepends=True),
+                fromfile=f"a/{rel}",
+                tofile=f"b/{rel}",
+            )
+        )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in out)
+
+
+def _relative(path: str | Path, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+# --------------------------------------------------------------------------- detect
+
+
+def _tf_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.tf") if not _is_override(p.name))
+
+
+def _is_override(name: str) -> bool:
+    return name == "override.tf" or name.endswith("_override.tf")
+
+
+def _item_json(raw: Any) -> dict[str, Any] | None:
+    """A configured or recorded `item` (JSON text, heredoc or jsonencode(...)) as a dict."""
+    if isinstance(raw, dict):
+        return raw
+    if not isinstance(raw, str):
+        return None
+    text = raw.strip()
+    if text.startswith("${jsonencode(") and text.endswith(")}"):
+        text = text[len("${jsonencode(") : -2]
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _count_of(item: Mapping[str, Any] | None, attribute: str) -> int | None:
+    try:
+        return counter.parse_count(dict(item), attribute) if item else None
+    except RunbookError:
+        return None
+
+
+def _key_of(item: Mapping[str, Any] | None, hash_key: str | None) -> dict[str, str] | None:
+    if not item or not hash_key or not isinstance(item.get(hash_key), dict):
+        return None
+    value = item[hash_key]
+    return {hash_key: str(next(iter(value.values())))} if value else None
+
+
+def _protected(body: Mapping[str, Any]) -> bool:
+    for lifecycle in body.get("lifecycle") or []:
+        ignored = lifecycle.get("ignore_changes")
+        if isinstance(ignored, str) and ignored.strip("${}") == "all":
+            return True
+        if isinstance(ignored, list) and any(str(v).strip("${}") == "item" for v in ignored):
+            return True
+    return False
+
+
+def detect_config(
+    terraform_dir: str | Path, *, count_attribute: str = "viewCount"
+) -> list[Finding]:
+    """Every aws_dynamodb_table_item block of the root module (python-hcl2 only, no binary).
+
+    The table and key are resolved where the configuration makes that possible
+    (`aws_dynamodb_table.X.name` with var./local. references and *.tfvars), else None.
+    """
+    folder = Path(terraform_dir)
+    docs = {path: _parse_hcl(path.read_text(), str(path)) for path in _tf_files(folder)}
+    merged: dict[str, list[Any]] = {}
+    for doc in docs.values():
+        for kind, entries in doc.items():
+            merged.setdefault(kind, []).extend(entries if isinstance(entries, list) else [])
+    tables: dict[str, dict[str, Any]] = {}
+    for doc in docs.values():
+        tables.update(_resource_blocks(doc, TABLE_TYPE))
+    try:
+        variables = tf.variable_values(merged, folder)
+    except Exception:  # an unreadable tfvars file only costs us the table name
+        variables = {}
+    locals_: dict[str, Any] = {}
+    for block in merged.get("locals", []):
+        locals_.update(block)
+
+    def ev(value: Any) -> Any:
+        ref = _TABLE_REF.match(value) if isinstance(value, str) else None
+        if ref:
+            table = tables.get(ref.group(1)) or {}
+            value = table.get("name" if ref.group(2) != "hash_key" else "hash_key")
+        try:
+            return tf.resolve(value, variables, locals_)
+        except TerraformError:
+            return None
+
+    found = []
+    for path, doc in docs.items():
+        for name, body in _resource_blocks(doc, ITEM_TYPE).items():
+            item = _item_json(body.get("item"))
+            hash_key = ev(body.get("hash_key"))
+            repetition = next((k for k in ("count", "for_each") if k in body), None)
+            found.append(
+                Finding(
+                    address=f"{ITEM_TYPE}.{name}",
+                    resource=f"{ITEM_TYPE}.{name}",
+                    file=str(path),
+                    line=body.get("__start_line__"),
+                    table=ev(body.get("table_name")),
+                    key=_key_of(item, hash_key if isinstance(hash_key, str) else None),
+                    configured_count=_count_of(item, count_attribute),
+                    protected=_protected(body),
+                    repetition=f"{repetition} = {body[repetition]}" if repetition else None,
+                )
+            )
+    return found
+
+
+def merge_state(
+    config: Sequence[Finding], show: Mapping[str, Any], *, count_attribute: str = "viewCount"
+) -> list[Finding]:
+    """Config findings joined with the state's instances (`terraform show -json`): one
+    finding per instance in state, plus blocks not applied yet and state-only leftovers
+    whose block is gone (the next apply DELETES those items) (pure)."""
+    by_resource = {f.resource: f for f in config}
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for res in tf.state_resources(show):
+        if res.get("type") != ITEM_TYPE or res.get("mode", "managed") != "managed":
+            continue
+        address = str(res.get("address"))
+        resource = _INDEX_SUFFIX.sub("", address)
+        module = resource.rsplit(f".{ITEM_TYPE}.", 1)[0] if resource.startswith("module.") else ""
+        values = res.get("values") or {}
+        item = _item_json(values.get("item"))
+        cfg = by_resource.get(resource) if not module else None
+        base = cfg or Finding(address=address, resource=resource, module=module, in_config=False)
+        out.append(
+            replace(
+                base,
+                address=address,
+                table=values.get("table_name") or base.table,
+                key=_key_of(item, values.get("hash_key")) or base.key,
+                state_count=_count_of(item, count_attribute),
+                in_state=True,
+            )
+        )
+        seen.add(resource)
+    out += [f for f in config if f.resource not in seen]
+    return sorted(out, key=lambda f: f.address)
+
+
+def detect(
+    terraform_dir: str | Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    count_attribute: str = "viewCount",
+    stream: Stream | None = None,
+) -> list[Finding]:
+    """Every aws_dynamodb_table_item in the configuration (python-hcl2) and the state
+    (`terraform show -json`, run in the shadow workdir): address, table, key, values."""
+    ws = workspace(terraform_dir, env=env, stream=stream)
+    ws.sync()
+    ws.init()
+    return _detect(ws, count_attribute)
+
+
+def _detect(ws: Workspace, count_attribute: str) -> list[Finding]:
+    config = detect_config(ws.source, count_attribute=count_attribute)
+    return merge_state(config, ws.show(), count_attribute=count_attribute)
+
+
+def state_file_as_show(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A raw terraform.tfstate (format 4) in `terraform show -json`'s shape, enough for
+    merge_state: addresses with module and instance key, attributes as values (pure)."""
+    resources = []
+    for res in raw.get("resources") or []:
+        base = f"{res.get('type')}.{res.get('name')}"
+        if res.get("mode", "managed") == "data":
+            base = f"data.{base}"
+        if res.get("module"):
+            base = f"{res['module']}.{base}"
+        for inst in res.get("instances") or []:
+            key = f"[{json.dumps(inst['index_key'])}]" if "index_key" in inst else ""
+            resources.append(
+                {
+                    "address": base + key,
+                    "mode": res.get("mode", "managed"),
+                    "type": res.get("type"),
+                    "name": res.get("name"),
+                    "values": inst.get("attributes") or {},
+                }
+            )
+    return {"values": {"root_module": {"resources": resources}}}
+
+
+def _detect_without_terraform(source: Path, count_attribute: str) -> list[Finding]:
+    """Without a terraform binary: the configuration and a local terraform.tfstate only.
+    Enough to say "already safe"; anything to migrate needs Terraform (migrate says so)."""
+    config = detect_config(source, count_attribute=count_attribute)
+    state_path = source / STATE_FILE
+    show: dict[str, Any] = {}
+    if state_path.is_file():
+        try:
+            show = state_file_as_show(json.loads(state_path.read_text()))
+        except ValueError as exc:
+            raise TerraformError(f"Cannot read {state_path}: {exc}") from exc
+    findings = merge_state(config, show, count_attribute=count_attribute)
+    if findings:
+        raise TerraformError(
+            f"{source} has {', '.join(f.address for f in findings)}: migrating it needs the "
+            "terraform binary, and none is on PATH.",
+            hint="install Terraform >= 1.7 on PATH (or set RUNBOOK_TERRAFORM), then run again.",
+        )
+    return findings
+
+
+# --------------------------------------------------------------------------- change
+
+
+def plan_change(
+    findings: Sequence[Finding],
+    strategy: str,
+    sources: Mapping[str, str] | None = None,
+    *,
+    root: str | Path | None = None,
+) -> Change:
+    """The new text of every file the strategy touches, and the unified diff (pure when
+    `sources` {path: text} is given; otherwise the files named by the findings are read).
+
+    One edit per resource block (count/for_each instances share theirs). Only root-module
+    blocks can be edited; a state-only leftover gets a `removed` block appended to the file
+    holding the table (or main.tf) under `removed`, and only `terraform state rm` otherwise.
+    """
+    if strategy not in STRATEGIES:
+        raise InvalidInputError(
+            f"Unknown strategy {strategy!r}. Valid: {', '.join(STRATEGIES)}.",
+            hint="pass -p strategy removed (the default), state_rm or ignore_changes.",
+        )
+    resources: dict[str, Finding] = {}
+    for f in findings:
+        if f.module:
+            raise InvalidInputError(
+                f"{f.address} is declared in a child module ({f.module}); 05_migrate edits "
+                "the root module only.",
+                hint=f"add `removed {{ from = {f.resource} ... }}` in the module's caller by hand.",
+            )
+        if strategy == "ignore_changes" and f.protected:
+            continue
+        resources.setdefault(f.resource, f)
+    texts: dict[str, str] = dict(sources or {})
+
+    def text_of(path: str) -> str:
+        if path not in texts:
+            texts[path] = Path(path).read_text()
+        return texts[path]
+
+    originals: dict[str, str] = {}
+    new: dict[str, str] = {}
+    proof: dict[str, str] = {}
+    notes: list[str] = []
+    orphan_file = _orphan_file(findings, root, texts)
+    for resource, f in sorted(resources.items()):
+        name = f.name
+        if not f.in_config:
+            if strategy == "ignore_changes":
+                raise InvalidInputError(
+                    f"{resource} is in the state but its block is gone from the "
+                    "configuration: there is no block to add a lifecycle rule to, and the "
+                    "next apply DELETES the item.",
+                    hint="run with strategy removed (or state_rm).",
+                )
+            if orphan_file is None:
+                raise InvalidInputError(f"No *.tf file to add `removed` for {resource} to.")
+            path = orphan_file
+            before = new.get(path, text_of(path))
+            removed = before.rstrip("\n") + "\n\n" + removed_block(resource) + "\n"
+            originals.setdefault(path, text_of(path))
+            proof[path] = proof.get(path, before).rstrip("\n") + "\n\n" + removed_block(resource)
+            proof[path] += "\n"
+            if strategy == "removed":
+                new[path] = removed
+            notes.append(
+                f"{resource}: state only (its block was deleted); the apply would delete it"
+            )
+            continue
+        assert f.file is not None
+        path = f.file
+        before = new.get(path, text_of(path))
+        originals.setdefault(path, text_of(path))
+        where = _relative(path, Path(root)) if root else path
+        if strategy == "removed":
+            new[path] = replace_with_removed(before, name, where)
+            proof[path] = new[path]
+        elif strategy == "state_rm":
+            new[path] = remove_resource(before, name, where)
+            proof[path] = replace_with_removed(proof.get(path, before), name, where)
+        else:
+            new[path] = add_ignore_changes(before, name, where)
+            proof[path] = new[path]
+    for path, text in new.items():
+        _verify_edit(text, path, strategy, resources)
+    for path, text in proof.items():
+        _verify_edit(text, path, "removed" if strategy == "state_rm" else strategy, resources)
+    state_rm = tuple(sorted(resources)) if strategy == "state_rm" else ()
+    root_path = Path(root) if root else Path(os.path.commonpath(list(originals) or ["."]))
+    return Change(
+        strategy=strategy,
+        resources=tuple(sorted(resources)),
+        files=new,
+        originals={p: originals[p] for p in new},
+        diff=unified_diff(originals, new, root_path if root_path.is_dir() else root_path.parent),
+        proof_files={p: t for p, t in proof.items() if t != originals.get(p)},
+        state_rm=state_rm,
+        notes=tuple(notes),
+    )
+
+
+def _orphan_file(
+    findings: Sequence[Finding], root: str | Path | None, sources: Mapping[str, str]
+) -> str | None:
+    """Where a `removed` block for a state-only leftover goes: next to another finding's
+    block, else main.tf, else the first *.tf file."""
+    files = [f.file for f in findings if f.file]
+    if files:
+        return files[0]
+    if root is None:
+        return None
+    folder = Path(root)
+    known = sorted({*sources, *(str(p) for p in _tf_files(folder))})
+    main = str(folder / "main.tf")
+    if main in known:
+        return main
+    return next((p for p in known if p.endswith(".tf")), None)
+
+
+def _verify_edit(text: str, path: str, strategy: str, resources: Mapping[str, Finding]) -> None:
+    """python-hcl2 re-reads the edited file: it parses, and says what the strategy meant."""
+    doc = _parse_hcl(text, path)
+    items = _resource_blocks(doc, ITEM_TYPE)
+    removed = {str(b.get("from", "")).strip("${}") for b in doc.get("removed", [])}
+    for resource, f in resources.items():
+        if f.in_config and f.file != path:
+            continue
+        if strategy == "ignore_changes":
+            if f.name not in items or not _protected(items[f.name]):
+                raise TerraformError(f"Editing {path} did not protect {resource}; nothing written.")
+        elif f.name in items:
+            raise TerraformError(f"Editing {path} left {resource} in place; nothing written.")
+        elif strategy == "removed" and resource not in removed and f.in_config:
+            raise TerraformError(f"Editing {path} wrote no removed block for {resource}.")
+
+
+# --------------------------------------------------------------------------- plan parsing
+
+
+def parse_plan_lines(lines: Iterable[str]) -> tuple[list[dict[str, str]], str, list[str]]:
+    """`terraform plan -json` output -> (planned changes, summary, error diagnostics) (pure)."""
+    changes, errors, summary = [], [], ""
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        kind = event.get("type")
+        if kind == "planned_change":
+            change = event.get("change") or {}
+            res = change.get("resource") or {}
+            changes.append(
+                {
+                    "address": str(res.get("addr")),
+                    "type": str(res.get("resource_type")),
+                    "action": str(change.get("action")),
+                }
+            )
+        elif kind == "change_summary":
+            summary = str(event.get("@message", ""))
+        elif kind == "diagnostic" and event.get("@level") == "error":
+            diag = event.get("diagnostic") or {}
+            errors.append(f"{diag.get('summary', '')}: {diag.get('detail', '')}".strip(": "))
+    return changes, summary, errors
+
+
+def unsafe_changes(changes: Iterable[Mapping[str, str]]) -> list[dict[str, str]]:
+    """Planned changes that would write, delete or recreate the count (pure)."""
+    bad = []
+    for c in changes:
+        if (c["type"] == ITEM_TYPE and c["action"] not in SAFE_ITEM_ACTIONS) or (
+            c["type"] == TABLE_TYPE and c["action"] in UNSAFE_TABLE_ACTIONS
+        ):
+            bad.append(dict(c))
+    return bad
+
+
+def _json_ui(stream: Stream) -> Stream:
+    """Show `-json` output as Terraform's own human messages."""
+
+    def show(line: str) -> None:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            stream(line)
+            return
+        message = event.get("@message", "")
+        diag = event.get("diagnostic") or {}
+        if diag.get("detail"):
+            message = f"{message}\n  {diag['detail']}"
+        if message and event.get("type") != "version":
+            stream(message)
+
+    return show
+
+
+# --------------------------------------------------------------------------- workspace
+
+
+@dataclass
+class Workspace:
+    """Where Terraform runs for a user's `terraform_dir`: a private shadow copy of the
+    configuration, with the state kept in the user's folder (see the module docstring)."""
+
+    source: Path
+    workdir: Path
+    env: dict[str, str]
+    sandbox: bool
+    stream: Stream | None = None
+
+    @property
+    def state_path(self) -> Path:
+        return self.source / STATE_FILE
+
+    @property
+    def plan_path(self) -> Path:
+        return self.workdir.with_name(self.workdir.name + ".tfplan")
+
+    def sync(self, overlay: Mapping[str, str] | None = None) -> None:
+        """Mirror the user's configuration into the shadow, `overlay` {path: text} on top,
+        plus the override files. Nothing in the user's folder is written."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        for entry in self.workdir.iterdir():
+            if entry.name in SHADOW_KEEP:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        for entry in sorted(self.source.iterdir()):
+            name = entry.name
+            if (
+                name in _SHADOW_SKIP
+                or name.startswith(STATE_FILE)
+                or name.endswith(".tfplan")
+                or name in (tf.OVERRIDE_NAME, BACKEND_OVERRIDE_NAME)  # ours, never the user's
+                or (self.sandbox and _is_override(name))
+            ):
+                continue
+            if entry.is_dir():
+                shutil.copytree(
+                    entry,
+                    self.workdir / name,
+                    symlinks=True,
+                    ignore=shutil.ignore_patterns(*_SHADOW_SKIP),
+                )
+            elif entry.is_file():
+                shutil.copyfile(entry, self.workdir / name)
+        for path, text in (overlay or {}).items():
+            (self.workdir / Path(path).resolve().relative_to(self.source)).write_text(text)
+        self._lambda_zip()
+        self._overrides()
+
+    def _lambda_zip(self) -> None:
+        """terraform/ deploys lambda/build/visitor_counter.zip, built from source (ignored
+        by git); build it in the shadow when the user's folder has only the source."""
+        source = self.workdir / tf.LAMBDA_SOURCE
+        if source.is_file() and not (self.workdir / tf.LAMBDA_ZIP).is_file():
+            tf.build_lambda_zip(source, self.workdir / tf.LAMBDA_ZIP)
+
+    def _overrides(self) -> None:
+        state = json.dumps(str(self.state_path))
+        if self.sandbox:
+            endpoint = self.env["AWS_ENDPOINT_URL"]
+            text = tf.sandbox_override_text(
+                endpoint, self.env.get("AWS_REGION", aws.DEFAULT_REGION)
+            )
+            local = 'path = "terraform.tfstate"'
+            if local not in text:
+                raise TerraformError("The sandbox override has no local backend path to redirect.")
+            (self.workdir / tf.OVERRIDE_NAME).write_text(text.replace(local, f"path = {state}"))
+        elif not _has_backend(self.workdir):
+            (self.workdir / BACKEND_OVERRIDE_NAME).write_text(
+                f"# Generated by {MARK}: the state stays in the user's folder.\n"
+                f'terraform {{\n  backend "local" {{\n    path = {state}\n  }}\n}}\n'
+            )
+
+    def run(
+        self,
+        args: list[str],
+        *,
+        ok_codes: Sequence[int] = (0,),
+        json_ui: bool = False,
+        quiet: bool = False,
+    ) -> Any:
+        """terraform ARGS in the shadow; output streamed unless quiet (JSON documents)."""
+        stream = None if quiet else self.stream
+        if stream is not None and json_ui:
+            stream = _json_ui(stream)
+        return tf.run(args, self.workdir, env=self.env, stream=stream, ok_codes=ok_codes)
+
+    def init(self) -> None:
+        self.run(["init", "-input=false", "-no-color", "-reconfigure"])
+
+    def show(self) -> dict[str, Any]:
+        proc = self.run(["show", "-json", "-no-color"], quiet=True)
+        try:
+            return json.loads(proc.stdout or "{}")
+        except ValueError as exc:
+            raise TerraformError(f"terraform show -json did not print JSON: {exc}") from exc
+
+    def apply(self) -> None:
+        """A plain `terraform apply -auto-approve`, as a user runs it."""
+        self.run(["apply", "-auto-approve", "-input=false", "-no-color"])
+
+    def converge(self) -> bool:
+        """Plan, and apply that plan only if it has changes (the same writes as `terraform
+        apply`, one provider start instead of two when nothing changes)."""
+        return tf.converge(self.workdir, env=self.env, stream=self.stream)
+
+    def plan(self) -> PlanProof:
+        """`terraform plan -detailed-exitcode -json -out=...` of the shadow's configuration."""
+        self.plan_path.unlink(missing_ok=True)
+        args = ["plan", "-input=false", "-json", "-detailed-exitcode", f"-out={self.plan_path}"]
+        proc = self.run(args, ok_codes=(0, 1, 2), json_ui=True)
+        changes, summary, errors = parse_plan_lines((proc.stdout or "").splitlines())
+        if proc.returncode == 1:
+            detail = "; ".join(errors) or tf.error_tail(proc.stderr or proc.stdout or "")
+            raise TerraformError(f"terraform plan failed: {detail}")
+        return PlanProof(
+            exit_code=proc.returncode,
+            changes=changes,
+            unsafe=unsafe_changes(changes),
+            summary=summary,
+            plan_file=str(self.plan_path),
+        )
+
+    def apply_plan(self) -> None:
+        try:
+            self.run(["apply", "-input=false", "-no-color", str(self.plan_path)])
+        finally:
+            self.plan_path.unlink(missing_ok=True)
+
+    def state_rm(self, addresses: Sequence[str], *, dry_run: bool) -> str:
+        args = ["state", "rm", *(["-dry-run"] if dry_run else []), *addresses]
+        return self.run(args).stdout or ""
+
+    def state_pull(self) -> str:
+        return self.run(["state", "pull"], quiet=True).stdout or ""
+
+    def state_push(self, text: str) -> None:
+        path = self.workdir.with_name(self.workdir.name + ".rollback.tfstate")
+        path.write_text(text)
+        try:
+            self.run(["state", "push", "-force", str(path)])
+        finally:
+            path.unlink(missing_ok=True)
+
+    def discard(self) -> None:
+        """Forget the shadow (its .terraform included)."""
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        self.plan_path.unlink(missing_ok=True)
+
+
+def _has_backend(folder: Path) -> bool:
+    for path in sorted(folder.glob("*.tf")):
+        doc = _parse_hcl(path.read_text(), str(path))
+        if any("backend" in (block or {}) for block in doc.get("terraform", [])):
+            return True
+    return False
+
+
+def resolve_dir(terraform_dir: str | Path) -> Path:
+    """The user's Terraform folder: as given, or relative to the project root."""
+    path = Path(terraform_dir).expanduser()
+    if not path.is_absolute() and not path.is_dir():
+        path = paths.project_root() / path
+    if not path.is_dir():
+        raise InvalidInputError(
+            f"terraform_dir {str(terraform_dir)!r} is not a folder.",
+            hint="pass the folder you run terraform in (-p terraform_dir PATH).",
+        )
+    if not any(path.glob("*.tf")):
+        raise InvalidInputError(f"No *.tf files in {path}.", hint="check terraform_dir.")
+    return path.resolve()
+
+
+def shadow_dir(source: Path) -> Path:
+    digest = hashlib.sha256(str(source).encode()).hexdigest()[:12]
+    return paths.state_dir() / "migrate" / f"{itemfile.safe_name(source.name)}-{digest}"
+
+
+def workspace(
+    terraform_dir: str | Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    stream: Stream | None = None,
+) -> Workspace:
+    """The shadow workspace for terraform_dir. `env` is the base environment (default: this
+    process's); a loopback AWS_ENDPOINT_URL in it means the sandbox: override + dummy keys."""
+    source = resolve_dir(terraform_dir)
+    base = dict(os.environ if env is None else env)
+    endpoint = base.get("AWS_ENDPOINT_URL") or None
+    sandbox = aws.is_sandbox(endpoint)
+    if sandbox:
+        region = base.get("AWS_REGION") or base.get("AWS_DEFAULT_REGION") or aws.DEFAULT_REGION
+        run_env = tf.sandbox_env(str(endpoint), region, base)
+    else:
+        run_env = tf.terraform_env(base)
+    return Workspace(source, shadow_dir(source), run_env, sandbox, stream)
+
+
+# --------------------------------------------------------------------------- prove
+
+
+def prove(
+    terraform_dir: str | Path | Workspace,
+    files: Mapping[str, str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    stream: Stream | None = None,
+) -> PlanProof:
+    """Plan terraform_dir's configuration, with `files` {path: proposed text} in place of
+    the user's files, in the shadow workspace; raise TerraformError unless the plan leaves
+    every table item alone. Nothing in terraform_dir is ever written by a proof."""
+    ws = (
+        terraform_dir
+        if isinstance(terraform_dir, Workspace)
+        else workspace(terraform_dir, env=env, stream=stream)
+    )
+    standalone = not isinstance(terraform_dir, Workspace)
+    ws.sync(files)
+    try:
+        if standalone:
+            ws.init()
+        proof = ws.plan()
+    finally:
+        ws.sync()  # the shadow mirrors the user's files again
+    if not proof.safe:
+        ws.plan_path.unlink(missing_ok=True)
+        listed = ", ".join(f"{c['action']} {c['address']}" for c in proof.unsafe)
+        raise TerraformError(
+            f"ABORTED: the plan would touch the counter ({listed}). Nothing was written: "
+            f"{ws.source} and its state are as they were.",
+            hint="a delete means a resource block was removed without a `removed` block: "
+            "run 05_migrate with strategy removed on the original configuration.",
+        )
+    return proof
+
+
+# --------------------------------------------------------------------------- migrate
+
+
+def _live_count(target: Target) -> int | None:
+    """The live count; None when the item (or, before a first apply, the table) is missing."""
+    try:
+        return counter.read_count(target)
+    except (ItemMissingError, TableMissingError):
+        return None
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write completely or not at all, keeping the file's mode."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        if path.exists():
+            shutil.copymode(path, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def findings_table(findings: Sequence[Finding], live: int | None) -> str:
+    """Each finding's configured and recorded count beside the live one (pure)."""
+    rows = [("resource", "configured viewCount", "in state", "live viewCount", "note")]
+    for f in findings:
+        note = []
+        if f.protected:
+            note.append("ignore_changes already")
+        if not f.in_config:
+            note.append("block deleted: apply would DELETE the item")
+        if f.repetition:
+            note.append(f.repetition)
+        rows.append(
+            (
+                f.address,
+                "?" if f.configured_count is None else str(f.configured_count),
+                "yes" if f.in_state else "no",
+                "missing" if live is None else str(live),
+                ", ".join(note),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    )
+
+
+def migrate(
+    terraform_dir: str | Path,
+    target: Target,
+    *,
+    strategy: str = "removed",
+    dry_run: bool = True,
+    confirm: str | None = None,
+    verify_applies: int = 2,
+    env: Mapping[str, str] | None = None,
+    stream: Stream | None = None,
+) -> MigrationResult:
+    """Detect, protect, change, prove, apply, verify (see the module docstring).
+
+    A dry run reads only: no file, no state and no item is written (the proof is planned in
+    the shadow workspace). A real run needs dry_run=False and confirm == target.table.
+    """
+    say = stream or (lambda _line: None)
+    if strategy not in STRATEGIES:
+        raise InvalidInputError(f"Unknown strategy {strategy!r}. Valid: {', '.join(STRATEGIES)}.")
+    if (
+        isinstance(verify_applies, bool)
+        or not isinstance(verify_applies, int)
+        or verify_applies < 0
+    ):
+        raise InvalidInputError(
+            f"verify_applies must be a whole number >= 0, got {verify_applies!r}."
+        )
+    apply_ok = counter.require_confirmation(target, dry_run, confirm)
+    ws = workspace(terraform_dir, env=env, stream=stream)
+    result = MigrationResult(str(ws.source), target.table, strategy, not apply_ok)
+
+    say(f"== 1. Detect: aws_dynamodb_table_item in {ws.source} (configuration and state)")
+    if tf.find_terraform() is None:
+        findings = _detect_without_terraform(ws.source, target.count_attribute)
+    else:
+        ws.sync()
+        ws.init()
+        findings = _detect(ws, target.count_attribute)
+    mine = [f for f in findings if f.table in (target.table, None)]
+    others = [f.address for f in findings if f not in mine]
+    result.findings, result.found = mine, [f.address for f in mine]
+    acting = [f for f in mine if not (strategy == "ignore_changes" and f.protected)]
+    if others:
+        say(f"Left alone (other tables): {', '.join(others)}")
+    if not acting:
+        result.message = _safe_message(ws.source, target, mine)
+        say(result.message)
+        return result
+
+    say("== 2. Protect: the live count beside the configured one")
+    result.count_before = _live_count(target)
+    say(findings_table(mine, result.count_before))
+
+    say(f"== 3. Change ({strategy})")
+    change = plan_change(acting, strategy, root=ws.source)
+    result.diff = change.diff
+    result.changed_files = [_relative(p, ws.source) for p in change.files]
+    say(change.diff or "(no file changes)")
+    for note in change.notes:
+        say(f"note: {note}")
+
+    say("== 4. Prove: terraform plan must leave every table item alone")
+    if strategy == "state_rm":
+        say("(state rm + deleting the block forgets the item exactly as a `removed` block does;")
+        say(" that equivalent is what this plan proves, before the state is touched)")
+    result.plan = prove(ws, change.proof_files)
+    say(str(result.plan))
+    if strategy == "state_rm":
+        result.state_rm_output = ws.state_rm(change.state_rm, dry_run=True)
+        say(result.state_rm_output.rstrip())
+
+    if not apply_ok:
+        ws.plan_path.unlink(missing_ok=True)
+        result.init = counter.init_step(target, dry_run=True).to_dict()
+        result.count_after = _live_count(target)
+        result.message = (
+            f"DRY RUN: {strategy} would take {', '.join(change.resources)} out of the way of "
+            f"`terraform apply`; the plan proves no table item is written or deleted. Nothing "
+            f"was written. To migrate: -p dry_run False -p confirm {target.table}"
+        )
+        say(result.message)
+        return result
+
+    backup = None
+    if result.count_before is not None:
+        backup = itemfile.backup_item(target, reason=f"before 05_migrate ({strategy})")
+        result.backup_path = str(backup.path)
+        say(f"Backed up the live item (viewCount = {backup.count}) to {backup.path}")
+
+    say("== 5. Apply")
+    if strategy == "state_rm":
+        planned = _state_rm_and_write(ws, change, result, say)
+    else:
+        for path, text in change.files.items():
+            _write_text(Path(path), text)
+        ws.sync()
+        planned = result.plan.exit_code == 2
+    _apply_step(ws, result, "migration", planned, target, backup, say)
+    result.migrated = True
+
+    say(f"== 6. Verify: {verify_applies} more apply(s), the count read after each")
+    for n in range(1, verify_applies + 1):
+        if result.restored_from_backup:
+            break
+        ws.sync()
+        _apply_step(ws, result, f"verify {n}", None, target, backup, say)
+    result.init = counter.init_step(target, dry_run=False, confirm=target.table).to_dict()
+    say(f"init step: {result.init['message']}")
+    result.count_after = _live_count(target)
+    result.message = _final_message(result, change)
+    say(result.message)
+    return result
+
+
+def _safe_message(source: Path, target: Target, findings: Sequence[Finding]) -> str:
+    if findings:
+        return (
+            f"Already safe: {', '.join(f.address for f in findings)} ignore(s) changes to the "
+            f"item, so `terraform apply` does not write {target.table}'s count back. Nothing to "
+            "do for ignore_changes; strategy removed would take it out of Terraform entirely."
+        )
+    return (
+        f"Already safe: no aws_dynamodb_table_item in {source} (configuration or state) "
+        f"manages {target.table}. Nothing to migrate: `terraform apply` there cannot reset "
+        "the count."
+    )
+
+
+def _state_rm_and_write(
+    ws: Workspace, change: Change, result: MigrationResult, say: Stream
+) -> bool:
+    """The real `terraform state rm` (its -dry-run ran in the proof step), the block
+    removed, then a proof of the final configuration; if that fails, the state and the
+    files are put back. Returns whether the proven plan has changes to apply."""
+    original_state = ws.state_pull()
+    removed = ws.state_rm(change.state_rm, dry_run=False)
+    result.state_rm_output += removed
+    say(removed.rstrip())
+    for path, text in change.files.items():
+        _write_text(Path(path), text)
+    try:
+        final = prove(ws)
+    except TerraformError:
+        for path, text in change.originals.items():
+            _write_text(Path(path), text)
+        ws.state_push(original_state)
+        ws.sync()
+        say("The final plan was unsafe: the state and the files were put back as they were.")
+        raise
+    result.plan = final
+    say(str(final))
+    return final.exit_code == 2
+
+
+def _apply_step(
+    ws: Workspace,
+    result: MigrationResult,
+    label: str,
+    planned: bool | None,
+    target: Target,
+    backup: itemfile.ItemBackup | None,
+    say: Stream,
+) -> None:
+    """One apply (the proven plan, or plan + apply-if-changes), then the count check."""
+    if planned is None:
+        changed = ws.converge()
+    elif planned:
+        ws.apply_plan()
+        changed = True
+    else:
+        ws.plan_path.unlink(missing_ok=True)
+        changed = False
+    count = _live_count(target)
+    result.applies.append({"apply": label, "changed": changed, "count": count})
+    say(f"after apply ({label}): viewCount = {'missing' if count is None else count}")
+    _check_count(result, count, target, backup, say)
+
+
+def _check_count(
+    result: MigrationResult,
+    count: int | None,
+    target: Target,
+    backup: itemfile.ItemBackup | None,
+    say: Stream,
+) -> None:
+    before = result.count_before
+    if before is None or (count is not None and count >= before) or backup is None:
+        return
+    banner = "!" * 78
+    say(banner)
+    say(f"!!! COUNT LOST: viewCount was {before}, the apply left {count}. Restoring it now")
+    say(f"!!! from the backup {backup.path}.")
+    restored = itemfile.restore_item(
+        target,
+        backup.path,
+        dry_run=False,
+        confirm=target.table,
+        backup_dir=Path(backup.path).parent.parent,  # beside the pre-migration backup
+    )
+    result.restored_from_backup = str(backup.path)
+    say(f"!!! {restored.message}")
+    say("!!! The migration did NOT protect the count: do not run terraform apply on this")
+    say("!!! folder until the configuration is fixed by hand (02_status, then 05_migrate).")
+    say(banner)
+
+
+def _final_message(result: MigrationResult, change: Change) -> str:
+    if result.restored_from_backup:
+        return (
+            f"COUNT LOST AND RESTORED: an apply reset {result.table}'s count; it was put back "
+            f"from {result.restored_from_backup}. Do not apply this configuration again before "
+            "fixing it."
+        )
+    counts = [a["count"] for a in result.applies if a["count"] is not None]
+    return (
+        f"Migrated ({result.strategy}): {', '.join(change.resources)} no longer writes the "
+        f"count. {len(result.applies)} apply(s) done, viewCount {result.count_before} before, "
+        f"{counts or 'unchanged'} after each, {result.count_after} now. Commit "
+        f"{', '.join(result.changed_files) or 'the state change'}."
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def default_table_name(terraform_dir: str | Path, table_name: str = "") -> str:
+    """The table to point at when the notebook's table_name is empty: "" when RUNBOOK_TABLE
+    is set (resolve_target reads it), else the table the folder's table item (or its only
+    table) names, else "" (resolve_target then asks `terraform output`)."""
+    if table_name or os.environ.get("RUNBOOK_TABLE"):
+        return table_name
+    try:
+        folder = resolve_dir(terraform_dir)
+        tables = {f.table for f in detect_config(folder) if isinstance(f.table, str) and f.table}
+        if len(tables) == 1:
+            return tables.pop()
+        return str(tf.table_definition(folder)["create_table"]["TableName"])
+    except (RunbookError, OSError, KeyError):
+        return ""
+
+
+def legacy_stack_dir() -> Path:
+    """The guide's original configuration (table + item, no lifecycle), kept for tests and
+    the reset demonstration."""
+    folder = paths.project_root() / LEGACY_STACK
+    if not folder.is_dir():
+        raise TerraformError(f"The legacy stack {folder} is missing; restore it from git.")
+    return folder
+
+
+def copy_legacy_stack(dest: str | Path, *, bucket_name: str | None = None) -> Path:
+    """A working copy of the legacy stack in dest (the fixture itself is never applied);
+    bucket_name goes into terraform.auto.tfvars so copies get tables of their own."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in sorted(legacy_stack_dir().glob("*.tf")):
+        shutil.copyfile(path, dest / path.name)
+    if bucket_name:
+        (dest / "terraform.auto.tfvars").write_text(f"bucket_name = {json.dumps(bucket_name)}\n")
+    return dest
+
+
+def demonstrate_reset(
+    workdir: str | Path | None = None, *, visits: int = 3, stream: Stream | None = print
+) -> dict[str, Any]:
+    """Reproduce the guide's reset live on the sandbox: apply the legacy stack (a copy, with
+    a table of its own), count `visits` visits, apply again: the count is back to 0.
+
+    workdir=None works in a temporary folder and leaves nothing behind (folder, shadow and
+    demo table removed). A given (empty) workdir keeps the applied legacy stack there, so
+    05_migrate can be tried on it. Sandbox only. Returns {"before", "after", "reset",
+    "visits", "table", "peak", "count_after", "steps": [{title, output, count}], "note",
+    "workdir", "cleanup", "live": True}.
+    """
+    if not aws.is_sandbox():
+        raise InvalidInputError(
+            "demonstrate_reset applies a throwaway stack: it runs only against the local "
+            f"sandbox, and AWS_ENDPOINT_URL is {aws.endpoint_url() or 'not set (real AWS)'}.",
+            hint='runbook sandbox up && eval "$(runbook sandbox env)".',
+        )
+    visits = counter.validate_count(visits, "visits")
+    if visits < 1:
+        raise InvalidInputError("visits must be at least 1: the reset needs a count to lose.")
+    temporary = workdir is None
+    folder = Path(tempfile.mkdtemp(prefix="runbook-reset-demo-")) if temporary else Path(workdir)
+    if not temporary and folder.exists() and any(folder.iterdir()):
+        raise InvalidInputError(f"workdir {folder} is not empty; pass a new or empty folder.")
+    bucket = f"reset-demo-{uuid.uuid4().hex[:8]}.example.com"
+    copy_legacy_stack(folder, bucket_name=bucket)
+    target = Target(
+        table=f"{bucket}-VisitorCount",
+        endpoint=aws.endpoint_url(),
+        region=aws.session().region_name,
+    )
+    lines: list[str] = []
+
+    def tee(line: str) -> None:
+        lines.append(line)
+        if stream:
+            stream(line)
+
+    ws = workspace(folder, stream=tee)
+    item_block = (folder / "dynamodb.tf").read_text()
+    start, end = locate_block(item_block, ITEM_TYPE, "visitor_count")
+    steps = [
+        {
+            "title": "The guide's configuration: the table AND its item in Terraform",
+            "output": item_block[start:end],
+            "count": None,
+        }
+    ]
+    try:
+        ws.sync()
+        ws.init()
+        lines.clear()
+        ws.apply()
+        steps.append(
+            {
+                "title": "terraform apply: the first deploy",
+                "output": _apply_lines(lines),
+                "count": _live_count(target),
+            }
+        )
+        for _ in range(visits):
+            count = counter.increment(target)
+        steps.append(
+            {
+                "title": f"{visits} visits: the Lambda's UpdateItem ADD viewCount :one",
+                "output": f"viewCount = {count}",
+                "count": count,
+            }
+        )
+        lines.clear()
+        ws.apply()
+        after = _live_count(target)
+        steps.append(
+            {
+                "title": "terraform apply: the next deploy; the visits are gone",
+                "output": _apply_lines(lines),
+                "count": after,
+            }
+        )
+    finally:
+        if temporary:
+            ws.discard()
+            shutil.rmtree(folder, ignore_errors=True)
+            with contextlib.suppress(Exception):
+                counter.dynamodb(target).delete_table(TableName=target.table)
+    cleanup = (
+        "temporary folder, shadow workspace and demo table removed"
+        if temporary
+        else f"{folder} keeps the applied legacy stack: try 05_migrate on it"
+    )
+    return {
+        "live": True,
+        "before": count,
+        "after": after,
+        "reset": after is not None and after < count,
+        "visits": visits,
+        "peak": count,
+        "count_after": after,
+        "table": target.table,
+        "workdir": None if temporary else str(folder),
+        "steps": steps,
+        "note": f"Live on the sandbox: the guide's configuration, {visits} visits, one more "
+        f"apply; viewCount {count} -> {after}. ({cleanup}.)",
+        "cleanup": cleanup,
+    }
+
+
+def _apply_lines(lines: Sequence[str]) -> str:
+    keep = [ln for ln in lines if ITEM_TYPE in ln or ln.startswith("Apply complete")]
+    return "\n".join(keep)
