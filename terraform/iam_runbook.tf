@@ -59,6 +59,7 @@ locals {
   # IAM role names are limited to 64 characters: bucket_name (<= 40, dots as dashes) +
   # "-counter-operator" (17) fits; "<local.name>-operator" would not.
   runbook_role_prefix = "${replace(var.bucket_name, ".", "-")}-counter"
+  alarms_arn          = "arn:${data.aws_partition.current.partition}:cloudwatch:${var.region}:${data.aws_caller_identity.current.account_id}:alarm:*"
   reports_objects_arn = var.runbook_reports_bucket == null ? null : "arn:${data.aws_partition.current.partition}:s3:::${var.runbook_reports_bucket}/${var.runbook_reports_prefix}*"
 }
 
@@ -93,9 +94,16 @@ data "aws_iam_policy_document" "runbook_report" {
       "cloudwatch:GetMetricData",
       "cloudwatch:GetMetricStatistics",
       "cloudwatch:ListMetrics",
-      "cloudwatch:DescribeAlarms",
     ]
-    resources = ["*"] # these CloudWatch reads have no resource-level permissions
+    resources = ["*"] # metric reads have no resource-level permissions
+  }
+
+  # DescribeAlarms without names (how 02_status lists metric alarms) is authorized against
+  # "alarm:*" of the region. Composite alarms would need "*"; the runbook reads none.
+  statement {
+    sid       = "DescribeAlarms"
+    actions   = ["cloudwatch:DescribeAlarms"]
+    resources = [local.alarms_arn]
   }
 
   # The scheduled 02_status / 06_history publish their HTML with --out s3://...; papermill

@@ -31,7 +31,8 @@ How the server enforces IAM, and what this file adds to moto (5.2):
   table in TableName/SourceTableName, the restore target in TargetTableName, the backup in
   BackupArn, every table in RequestItems, each checked in turn. If moto changes and the
   hook stops applying, requests go back to "*" and the tests fail closed (denied), never
-  open.
+  open. Likewise a CloudWatch DescribeAlarms without AlarmNames is checked against
+  "arn:aws:cloudwatch:REGION:ACCOUNT:alarm:*", as AWS does (its AccessDenied names that ARN).
 - moto names an action after the request's SigV4 signing name, which for CloudWatch is
   "monitoring": a policy granting `cloudwatch:GetMetricData` (the only valid spelling on
   AWS) is refused `monitoring:GetMetricData`. The bootstrap maps it back to `cloudwatch:`.
@@ -100,6 +101,7 @@ SERVER_BOOTSTRAP = textwrap.dedent(
     import json
     import sys
 
+    from moto.cloudwatch.responses import CloudWatchResponse
     from moto.core.authorization import ActionAuthenticatorMixin
     from moto.core.exceptions import AccessDeniedError, InvalidClientTokenIdError, JsonRESTError
     from moto.dynamodb.responses import DynamoHandler
@@ -139,6 +141,15 @@ SERVER_BOOTSTRAP = textwrap.dedent(
 
 
     DynamoHandler._authenticate_and_authorize_normal_action = _authorize
+
+
+    def _cloudwatch_resource(self):
+        if self._get_action() == "DescribeAlarms":  # without AlarmNames: every alarm
+            return f"arn:aws:cloudwatch:{self.region}:{self.current_account}:alarm:*"
+        return "*"
+
+
+    CloudWatchResponse._determine_resource = _cloudwatch_resource
 
     _iam_request_init = IAMRequest.__init__
 
@@ -399,7 +410,10 @@ def test_operator_policy_is_report_plus_scoped_writes(stack):
     assert restored in _listed(operator["RestoreFromBackup"]["Resource"])
     assert operator["RestoredTables"]["Resource"] == restored
     wildcard = {sid for sid, s in operator.items() if s["Resource"] == "*"}
-    assert wildcard == {"ListBackups", "MetricsAndAlarms"}
+    assert wildcard == {"ListBackups", "MetricsAndAlarms"}, "only actions without resources"
+    assert (
+        operator["DescribeAlarms"]["Resource"] == f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:*"
+    )
     actions = {sid: _listed(s["Action"]) for sid, s in operator.items()}
     assert not [a for acts in actions.values() for a in acts if a.startswith(("iam:", "sts:"))]
     deletes = {sid for sid, acts in actions.items() if any(":Delete" in a for a in acts)}
@@ -556,6 +570,7 @@ CASES: list[tuple[str, str, bool, Callable[[Stack, Any], Any]]] = [
         lambda s, c: c("dynamodb").describe_backup(BackupArn=s.backup_arn),
     ),
     ("report", "ListMetrics", True, lambda s, c: c("cloudwatch").list_metrics()),
+    ("report", "DescribeAlarms", True, lambda s, c: c("cloudwatch").describe_alarms()),
     (
         "report",
         "GetMetricStatistics",

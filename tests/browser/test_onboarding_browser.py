@@ -68,13 +68,18 @@ ERROR_OUTPUTS = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.s
 RUN_ALL_TIMEOUT_MS = 150_000  # the live reset demo runs terraform apply twice (~20 s)
 SEED_DAYS = 7  # the notebook plots 7 days by default: a full picture for the screenshot
 
+# .ci/run installs both and sets RUNBOOK_REQUIRE_BROWSER=1: there a missing browser is a
+# failure, not a skip, so CI can never pass without having driven JupyterLab.
+_REQUIRED = bool(os.environ.get("RUNBOOK_REQUIRE_BROWSER"))
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
-        CHROMIUM is None, reason="no `chromium` on PATH (Debian: apt-get install chromium)"
+        CHROMIUM is None and not _REQUIRED,
+        reason="no `chromium` on PATH (Debian: apt-get install chromium)",
     ),
     pytest.mark.skipif(
-        sync_playwright is None, reason="playwright is not importable (pip install playwright)"
+        sync_playwright is None and not _REQUIRED,
+        reason="playwright is not importable (pip install playwright)",
     ),
 ]
 
