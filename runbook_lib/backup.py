@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from . import export, itemfile, native, paths
+from . import counter, export, itemfile, native, paths
 from .errors import InvalidInputError, RunbookError
 from .target import Target
 
@@ -100,7 +100,7 @@ def _restore(target: Target, kind: str, p: dict[str, Any]) -> dict[str, Any]:
         kind, p.get("backup_path", ""), p.get("backup_arn", ""), p.get("restore_time", "")
     )
     dry_run, confirm = p.get("dry_run", True), p.get("confirm") or None
-    allow_decrease = bool(p.get("allow_decrease", False))
+    allow_decrease = counter.require_flag("allow_decrease", p.get("allow_decrease", False))
     out: dict[str, Any] = {"action": "restore", "kind": kind, "table": target.table}
     if kind == "item":
         res = itemfile.restore_item(
@@ -118,6 +118,9 @@ def _restore(target: Target, kind: str, p: dict[str, Any]) -> dict[str, Any]:
             dry_run=dry_run,
             confirm=confirm,
             allow_decrease=allow_decrease,
+            allow_other_table=counter.require_flag(
+                "allow_other_table", p.get("allow_other_table", False)
+            ),
             progress=p.get("progress", True),
         )
         return {**out, **tres.to_dict()}

@@ -217,6 +217,7 @@ def refuse_decrease(
     target: Target, live: int, restored: int, source: str, *, allow_decrease: bool
 ) -> None:
     """The one rule every restore shares: never lower the live count unless told to."""
+    require_flag("allow_decrease", allow_decrease)
     if restored < live and not allow_decrease:
         raise DecreaseRefusedError(
             f"Refusing to lower {target.count_attribute} in {target.table} from {live} (live) "
@@ -225,12 +226,18 @@ def refuse_decrease(
         )
 
 
+def require_flag(name: str, value: Any) -> bool:
+    """A True/False switch, strictly: the string "False" is truthy in Python, and a switch
+    that guards a write must never be read the wrong way round."""
+    if not isinstance(value, bool):
+        raise InvalidInputError(f"{name} must be True or False, got {value!r}.")
+    return value
+
+
 def require_confirmation(target: Target, dry_run: bool, confirm: str | None) -> bool:
     """True when a write may go ahead. Dry runs return False; a real run needs
     confirm == table name, otherwise ConfirmationError (nothing written)."""
-    if not isinstance(dry_run, bool):
-        raise InvalidInputError(f"dry_run must be True or False, got {dry_run!r}.")
-    if dry_run:
+    if require_flag("dry_run", dry_run):
         return False
     if confirm != target.table:
         raise _confirm_error(target, confirm)
@@ -294,6 +301,13 @@ def init_step(
         )
         return InitOutcome(True, False, value, msg)
     result = init_counter(target, initial, ddb=ddb)
+    if not result.created and result.value is None and result.raw is not None:
+        stored = result.raw.get(target.count_attribute)
+        msg = (
+            f"The item already exists but its {target.count_attribute} is not a number "
+            f"(stored as {stored!r}); left untouched. Next step: repair it with 03_set_count."
+        )
+        return InitOutcome(False, False, None, msg)
     if result.created:
         msg = (
             f"Created {target.key_name}={target.key_value} "

@@ -927,6 +927,7 @@ def restore_table(
     dry_run: bool = True,
     confirm: str | None = None,
     allow_decrease: bool = False,
+    allow_other_table: bool = False,
     ddb: Any = None,
     progress: bool = True,
     reason: str = "",
@@ -944,12 +945,22 @@ def restore_table(
     item; a plain name uses the default stat=Quantity / viewCount). Never creates, deletes or
     reconfigures a table.
     """
+    counter.require_flag("allow_decrease", allow_decrease)
     clock = time.monotonic()
     manifest = verify_export(path)  # FIRST: nothing is read from or written to AWS before this
     data_path = manifest.path or Path(path)
     target = _as_target(table)
     ddb = _client(target, ddb)
     _check_schema(ddb, target.table, manifest)
+    counter.require_flag("allow_other_table", allow_other_table)
+    if manifest.table != target.table and not allow_other_table:
+        # the same rule as an item restore: another table's data only on purpose
+        raise BackupFileError(
+            f"This is an export of table {manifest.table!r}, not {target.table!r}. "
+            "Nothing was written.",
+            hint=f"pick an export taken from table {target.table}, or pass "
+            "allow_other_table=True to copy this one in on purpose.",
+        )
     counter_item, live_item, before, after = _counter_plan(
         target, manifest, data_path, ddb, allow_decrease
     )

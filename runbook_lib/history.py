@@ -58,6 +58,7 @@ RETENTION_TIERS = (
 )
 SCAN_ORDERS = ("TimestampAscending", "TimestampDescending")
 STATS = ("Maximum", "Minimum", "Sum", "Average", "SampleCount")
+MAX_HISTORY_DAYS = 455  # the oldest data CloudWatch keeps (1-hour points)
 SUM_IDS = ("invocations", "errors", "requests")  # Sum metrics: no data in a period means zero
 COLUMNS = ("count", "visits", "invocations", "errors", "requests")
 DEFAULT_NAMESPACE = "VisitorCounter"
@@ -590,6 +591,11 @@ def load_history(
     """Read the last `days` days of the counter's metrics and find the resets in them."""
     if isinstance(days, bool) or not isinstance(days, numbers.Real) or not days > 0:
         raise InvalidInputError(f"days must be a positive number, got {days!r}.")
+    if not days <= MAX_HISTORY_DAYS:  # also catches inf and nan
+        raise InvalidInputError(
+            f"The window starts {float(days)} days ago: CloudWatch keeps metric data for 455 "
+            f"days, so days must be at most {MAX_HISTORY_DAYS}."
+        )
     now_ts = _now(now)
     start = now_ts - pd.Timedelta(days=days)
     period = choose_period(start, now_ts, now_ts, period)

@@ -572,6 +572,7 @@ def restore_item(
     or, when the item is missing, a PutItem of the file's item with attribute_not_exists.
     A dry run reads only and raises what the real run would refuse.
     """
+    counter.require_flag("allow_decrease", allow_decrease)
     loaded = load_item_file(path, target=target, allow_other_table=allow_other_table)
     new = loaded.count
     assert new is not None  # load_item_file with a target always checks the count

@@ -517,6 +517,7 @@ def copy_counter_back(
     it fail with CountConflictError instead of being lost. A missing live item is created
     with counter.init_counter (conditional: only if still missing).
     """
+    counter.require_flag("allow_decrease", allow_decrease)
     source_table = _name(source_table)
     if source_table == target.table:
         raise InvalidInputError(

@@ -71,6 +71,14 @@ def artifact_path(filename: str) -> Path:
 
     from . import paths
 
+    name = Path(str(filename)).name
+    if name in ("", ".", "..") or not str(filename).strip():
+        from .errors import InvalidInputError
+
+        raise InvalidInputError(
+            f"{filename!r} is not a file name; give one like history.csv "
+            "(it is written next to the report)."
+        )
     folder = Path(os.environ.get("RUNBOOK_RUN_DIR") or paths.reports_dir() / "artifacts")
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / Path(filename).name
+    return folder / name

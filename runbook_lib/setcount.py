@@ -314,6 +314,12 @@ def _check_live(target: Target, plan: SetPlan, item: dict[str, Any] | None) -> d
             "03_set_count only changes an existing item. Nothing was written."
         )
     attr = target.count_attribute
+    if plan.expected_current is not None and "N" not in item.get(attr, {}):
+        raise counter.CountValueError(
+            f"The live {attr} is not a number ({_shown(item, attr)}), so it can never equal "
+            f"expected_current={plan.expected_current}. Nothing was written.",
+            hint="repair it with 03_set_count without expected_current (it backs up first).",
+        )
     if plan.expected_current is not None and _count_or_none(item, attr) != plan.expected_current:
         live = item.get(attr, {}).get("N")
         raise CountConflictError(

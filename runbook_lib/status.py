@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import aws, counter
-from .errors import RunbookError, TableMissingError, from_client_error
+from .errors import InvalidInputError, RunbookError, TableMissingError, from_client_error
 from .target import Target
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -26,6 +26,7 @@ OK, WARN, FAIL = "ok", "warn", "fail"
 DEFAULT_MAX_BACKUP_AGE_H = 48.0
 DEFAULT_DROP_WINDOW_H = 24
 DROP_PERIOD_S = 300
+MAX_DROP_WINDOW_H = 455 * 24  # CloudWatch keeps data 455 days
 
 
 @dataclass(frozen=True)
@@ -364,11 +365,19 @@ def check_terraform_state(terraform_dir: str | Path | None, target: Target) -> C
     """Warn when the local Terraform state manages the counter item: every apply resets it."""
     from . import paths
 
+    name = "Terraform does not manage the item"
     folder = Path(terraform_dir) if terraform_dir else paths.terraform_dir()
+    if terraform_dir and not folder.is_dir():
+        # a typo must not make the guard disappear silently
+        return Check(
+            name,
+            WARN,
+            f"{folder} is not a folder: the Terraform state was not checked",
+            "check terraform_dir (the folder you run terraform in)",
+        )
     state_file = folder / "terraform.tfstate"
     if not state_file.exists():
         return None
-    name = "Terraform does not manage the item"
     try:
         state = json.loads(state_file.read_text())
     except (OSError, ValueError) as exc:
@@ -396,6 +405,27 @@ def check_terraform_state(terraform_dir: str | Path | None, target: Target) -> C
     return Check(name, OK, f"no aws_dynamodb_table_item in {state_file.name}")
 
 
+def validate_windows(max_backup_age_h: Any, drop_window_h: Any) -> None:
+    """The two time windows a status check takes, checked before any AWS call."""
+    if isinstance(drop_window_h, bool) or not isinstance(drop_window_h, int):
+        raise InvalidInputError(
+            f"drop_window_hours must be a whole number of hours, got {drop_window_h!r}."
+        )
+    if not 1 <= drop_window_h <= MAX_DROP_WINDOW_H:
+        raise InvalidInputError(
+            f"drop_window_hours must be from 1 to {MAX_DROP_WINDOW_H} (455 days, CloudWatch's "
+            f"retention), got {drop_window_h}."
+        )
+    if (
+        isinstance(max_backup_age_h, bool)
+        or not isinstance(max_backup_age_h, (int, float))
+        or not 0 < max_backup_age_h < float("inf")
+    ):
+        raise InvalidInputError(
+            f"max_backup_age_hours must be a positive number of hours, got {max_backup_age_h!r}."
+        )
+
+
 def run_status(
     target: Target,
     *,
@@ -404,7 +434,9 @@ def run_status(
     terraform_dir: str | Path | None = None,
     now: dt.datetime | None = None,
 ) -> StatusReport:
-    """Run every check; never raises for a problem in the table, only reports it."""
+    """Run every check; never raises for a problem in the table, only reports it.
+    Bad parameters are refused before any call (InvalidInputError)."""
+    validate_windows(max_backup_age_h, drop_window_h)
     now = now or dt.datetime.now(dt.timezone.utc)
     got = gather(target, drop_window_h=drop_window_h, now=now)
     describe, describe_err = got["describe"]

@@ -1,7 +1,9 @@
 resource "aws_cloudwatch_log_group" "lambda" {
+  #checkov:skip=CKV_AWS_338:Retention is var.log_retention_days (30 days by default): the logs hold request details, kept no longer than they are useful; raise the variable if your policy requires a year.
   # Created before the function so Lambda does not create it without retention.
-  name              = "/aws/lambda/${local.function_name}"
+  name              = local.log_group_names[0]
   retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.logs.arn
 }
 
 data "aws_iam_policy_document" "lambda_assume" {
@@ -34,6 +36,13 @@ data "aws_iam_policy_document" "lambda" {
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.lambda.arn}:*"]
   }
+
+  # Active tracing (tracing_config below): Lambda sends the invocation's segments to X-Ray.
+  statement {
+    sid       = "SendTraces"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"] # X-Ray writes have no resource-level permissions
+  }
 }
 
 resource "aws_iam_role_policy" "lambda" {
@@ -43,6 +52,11 @@ resource "aws_iam_role_policy" "lambda" {
 }
 
 resource "aws_lambda_function" "counter" {
+  #checkov:skip=CKV_AWS_116:API Gateway invokes the function synchronously; a DLQ only receives failed asynchronous invocations, so it would stay empty. Failures reach the caller as 5xx and the lambda_errors alarm.
+  #checkov:skip=CKV_AWS_117:The function calls only the DynamoDB and CloudWatch public endpoints and reaches nothing private; a VPC would add NAT or VPC endpoints (cost, cold starts) for no isolation gain.
+  #checkov:skip=CKV_AWS_115:Concurrency is capped upstream by the API stage throttling (api_throttle_rate_limit/burst_limit); a reservation fails to apply on new accounts, whose whole quota of 10 must stay unreserved.
+  #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile and a signed zip in S3; the zip is built locally and reproducibly from reviewed source (build_lambda_zip) and pinned by source_code_hash.
+  #checkov:skip=CKV_AWS_173:The environment holds only names (table, key, attribute, metric namespace, CORS origin), no secrets; Lambda encrypts it at rest with its service key.
   function_name    = local.function_name
   description      = "Visitor counter: atomic UpdateItem ADD on ${local.table_name}, count published as EMF."
   role             = aws_iam_role.lambda.arn
@@ -52,6 +66,10 @@ resource "aws_lambda_function" "counter" {
   source_code_hash = fileexists(local.lambda_zip_path) ? filebase64sha256(local.lambda_zip_path) : null
   timeout          = var.lambda_timeout_seconds
   memory_size      = var.lambda_memory_mb
+
+  tracing_config {
+    mode = "Active"
+  }
 
   environment {
     variables = {

@@ -21,3 +21,41 @@ locals {
   key_value       = "Quantity"
   count_attribute = "viewCount"
 }
+
+# The stack's log groups (Lambda and API access logs, which hold visitor IP addresses) are
+# encrypted with this customer managed key, rotated yearly. CloudWatch Logs may use it only
+# for these two log groups (encryption context condition); the account keeps administration.
+resource "aws_kms_key" "logs" {
+  description             = "${local.name}: CloudWatch Logs encryption for the visitor counter's log groups."
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "AccountAdministers"
+        Effect    = "Allow"
+        Principal = { AWS = local.account_root_arn }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        Sid       = "CloudWatchLogsEncrypts"
+        Effect    = "Allow"
+        Principal = { Service = "logs.${var.region}.amazonaws.com" }
+        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+        Resource  = "*"
+        Condition = {
+          ArnEquals = {
+            "kms:EncryptionContext:aws:logs:arn" = [for group in local.log_group_names : "arn:${data.aws_partition.current.partition}:logs:${var.region}:${data.aws_caller_identity.current.account_id}:log-group:${group}"]
+          }
+        }
+      },
+    ]
+  })
+}
+
+locals {
+  log_group_names = ["/aws/lambda/${local.function_name}", "/aws/apigateway/${local.name}-api"]
+}

@@ -368,9 +368,6 @@ CASES: list[Case] = [
         r"drop_window",
         FIX,
         InvalidInputError,
-        gap="status.run_status does not validate drop_window_h: -5 runs every read and reports "
-        "WARN 'GetMetricData failed with ValidationError: EndTime must be greater than "
-        "StartTime' with the hint 'read the error code above'",
     ),
     Case(
         "status/drop_window_hours=10**12",
@@ -379,8 +376,6 @@ CASES: list[Case] = [
         r"drop_window",
         FIX,
         InvalidInputError,
-        gap="status.run_status does not validate drop_window_h: 10**12 reports WARN 'Python "
-        "int too large to convert to C int -> see the error above'",
     ),
     Case(
         "status/max_backup_age_hours=-1",
@@ -389,8 +384,6 @@ CASES: list[Case] = [
         r"max_backup_age",
         FIX,
         InvalidInputError,
-        gap="status.run_status does not validate max_backup_age_h: -1 is accepted and would "
-        "flag every backup as too old",
     ),
     Case(
         "status/terraform_dir does not exist",
@@ -399,8 +392,6 @@ CASES: list[Case] = [
         r"/nonexistent/stack.*(not a folder|does not exist)",
         r"terraform_dir",
         None,
-        gap="status.check_terraform_state returns None (the check silently disappears) for a "
-        "terraform_dir that does not exist: a typo hides the Terraform-state check",
     ),
     # ---------------------------------------------------------------- 03_set_count parameters
     Case(
@@ -566,9 +557,6 @@ CASES: list[Case] = [
         FIX,
         InvalidInputError,
         arrange=lambda c: c.item_file(_item({"N": "1"})),
-        gap="backup._restore passes bool('False') == True on, and itemfile.restore_item / "
-        "export.restore_table test `not allow_decrease`: the string 'False' (papermill -r, "
-        "or a Python caller) LOWERS the live count from 10 to 1",
     ),
     # ---------------------------------------------------------------- 05_migrate parameters
     Case(
@@ -643,8 +631,6 @@ CASES: list[Case] = [
         r"455",
         FIX,
         InvalidInputError,
-        gap="history.load_history(days=10**6) crashes with pandas OutOfBoundsTimedelta before "
-        "the retention check (runbook run 06_history -p days 1000000 shows that raw error)",
     ),
     Case(
         "06/days=inf",
@@ -653,7 +639,6 @@ CASES: list[Case] = [
         r"days must be",
         FIX,
         InvalidInputError,
-        gap="history.load_history(days=inf) crashes with OverflowError (papermill -p days .inf)",
     ),
     Case(
         "06/period=7",
@@ -678,8 +663,6 @@ CASES: list[Case] = [
         r"csv_name|file name",
         FIX,
         InvalidInputError,
-        gap="results.artifact_path('') returns the run folder itself, so History.to_csv raises "
-        "a raw IsADirectoryError (also for '/' and '..')",
     ),
     # ---------------------------------------------------------------- runner (every notebook)
     Case(
@@ -1045,9 +1028,6 @@ CASES: list[Case] = [
         r"allow_other_table|intact backup",
         BackupFileError,
         arrange=lambda c: _other_table_then(c, c.export().path, count="3"),
-        gap="export.restore_table never compares manifest.table with the destination: an export "
-        "of table A restores into table B (dry run plans 3 -> 10), while itemfile refuses "
-        "the same without allow_other_table=True",
     ),
     # ---------------------------------------------------------------- table states
     Case(
@@ -1168,8 +1148,6 @@ CASES: list[Case] = [
         r"03_set_count|without expected_current",
         RunbookError,
         state="string_count",
-        gap="setcount._check_live reports 'expected 12, live value is None' for a count stored "
-        "as a string, and its hint (retry with expected_current set to it) cannot work",
     ),
     Case(
         "string count/confirmed init",
@@ -1179,8 +1157,6 @@ CASES: list[Case] = [
         r"03_set_count",
         None,
         state="string_count",
-        gap="counter.init_step (confirmed) on an item whose count is not a number says "
-        "'already exists with viewCount = None; left untouched': no problem named, no next step",
     ),
     Case(
         "negative count/init dry run",

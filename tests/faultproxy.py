@@ -420,24 +420,28 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(*error_response(fault, info))
 
     def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-        self.wfile.flush()
+        try:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            self.wfile.flush()
+        except OSError:  # the client went away (killed, timed out): nothing to answer
+            self.close_connection = True
 
     def _send_partial(self, status: int, headers: dict[str, str], body: bytes) -> None:
         """Status, headers and half the body, then the connection dies."""
         declared = max(len(body), 2)
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(declared))
-        self.end_headers()
-        self.wfile.write(body[: declared // 2])
-        self.wfile.flush()
+        with contextlib.suppress(OSError):
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(declared))
+            self.end_headers()
+            self.wfile.write(body[: declared // 2])
+            self.wfile.flush()
         self._hang_up()
 
     def _hang_up(self) -> None:

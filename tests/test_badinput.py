@@ -379,11 +379,6 @@ def test_runbook_run_05_unknown_strategy(counter_ctx: Ctx, folders: Folders) -> 
 
 
 @pytest.mark.notebook
-@pytest.mark.xfail(
-    strict=True,
-    reason="GAP: history.load_history(days=1000000) raises pandas OutOfBoundsTimedelta; the "
-    "summary shows that raw error without a next step (see the 06/days=1000000 case)",
-)
 def test_runbook_run_06_days_out_of_range(counter_ctx: Ctx, folders: Folders) -> None:
     params = {"table_name": counter_ctx.target.table, "days": "1000000"}
     outcome = run_nb("06_history", params, folders)

@@ -156,11 +156,13 @@ def test_same_second_exports_do_not_overwrite(ddb, table, tmp_path):
 def test_round_trip_into_a_fresh_table_is_exact(exported, ddb, table):
     source = scan_all(ddb, table)
     dest = make_table(ddb)
-    dry = export.restore_table(exported.path, dest, ddb=ddb)
+    dry = export.restore_table(exported.path, dest, allow_other_table=True, ddb=ddb)
     assert (dry.dry_run, dry.restored, dry.items_written) == (True, False, 0)
     assert scan_all(ddb, dest) == {}, "a dry run writes nothing"
 
-    res = export.restore_table(exported.path, dest, dry_run=False, confirm=dest, ddb=ddb)
+    res = export.restore_table(
+        exported.path, dest, allow_other_table=True, dry_run=False, confirm=dest, ddb=ddb
+    )
     assert (res.restored, res.verified, res.items_written) == (True, True, 41)
     assert res.batches == 2  # 41 items minus none guarded: 25 + 16
     assert scan_all(ddb, dest) == source
@@ -169,7 +171,9 @@ def test_round_trip_into_a_fresh_table_is_exact(exported, ddb, table):
 def test_restore_needs_the_destination_name_as_confirm(exported, ddb):
     dest = make_table(ddb)
     with pytest.raises(ConfirmationError, match="confirm must equal the table name"):
-        export.restore_table(exported.path, dest, dry_run=False, confirm="wrong", ddb=ddb)
+        export.restore_table(
+            exported.path, dest, allow_other_table=True, dry_run=False, confirm="wrong", ddb=ddb
+        )
     assert scan_all(ddb, dest) == {}
 
 
@@ -184,7 +188,9 @@ def test_wrong_key_schema_writes_nothing(exported, ddb):
     dest = make_table(ddb, key="id")
     ddb.put_item(TableName=dest, Item={"id": {"S": "keep"}})
     with pytest.raises(TableSchemaError, match=r"key schema \[id HASH S\].*\[stat HASH S\]"):
-        export.restore_table(exported.path, dest, dry_run=False, confirm=dest, ddb=ddb)
+        export.restore_table(
+            exported.path, dest, allow_other_table=True, dry_run=False, confirm=dest, ddb=ddb
+        )
     assert ddb.scan(TableName=dest)["Count"] == 1
 
 
@@ -259,7 +265,9 @@ def test_damaged_export_is_refused_and_nothing_is_written(exported, ddb, damage,
     with pytest.raises(BackupFileError, match=message):
         export.verify_export(exported.path)
     with pytest.raises(BackupFileError, match=message):
-        export.restore_table(exported.path, dest, dry_run=False, confirm=dest, ddb=ddb)
+        export.restore_table(
+            exported.path, dest, allow_other_table=True, dry_run=False, confirm=dest, ddb=ddb
+        )
     assert scan_all(ddb, dest) == {"keep": {"stat": {"S": "keep"}, "v": {"N": "1"}}}
 
 
@@ -363,7 +371,9 @@ def test_unprocessed_items_are_retried_until_written(exported, ddb, table, monke
     monkeypatch.setattr(export, "_sleep", waits.append)
     dest = make_table(ddb)
     state = _inject_unprocessed(ddb, rounds=3)
-    res = export.restore_table(exported.path, dest, dry_run=False, confirm=dest, ddb=ddb)
+    res = export.restore_table(
+        exported.path, dest, allow_other_table=True, dry_run=False, confirm=dest, ddb=ddb
+    )
     assert res.verified and res.retries == 3
     assert state["calls"] == res.batches + 3
     assert scan_all(ddb, dest) == scan_all(ddb, table)
@@ -375,7 +385,9 @@ def test_unprocessed_items_give_up_after_bounded_attempts(exported, ddb, monkeyp
     dest = make_table(ddb)
     state = _inject_unprocessed(ddb, rounds=None)
     with pytest.raises(ThrottledError, match=r"unprocessed after 8 attempts.*PARTIAL"):
-        export.restore_table(exported.path, dest, dry_run=False, confirm=dest, ddb=ddb)
+        export.restore_table(
+            exported.path, dest, allow_other_table=True, dry_run=False, confirm=dest, ddb=ddb
+        )
     assert state["calls"] == export.MAX_BATCH_ATTEMPTS
 
 
@@ -389,7 +401,9 @@ def test_read_back_mismatch_is_reported(exported, ddb):
 
     ddb.meta.events.register("after-call.dynamodb.BatchGetItem", tamper)
     with pytest.raises(export.RestoreVerificationError, match="k00002"):
-        export.restore_table(exported.path, dest, dry_run=False, confirm=dest, ddb=ddb)
+        export.restore_table(
+            exported.path, dest, allow_other_table=True, dry_run=False, confirm=dest, ddb=ddb
+        )
 
 
 # ------------------------------------------------------------------ constant memory

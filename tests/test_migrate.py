@@ -368,3 +368,43 @@ def test_a_raw_state_file_reads_like_show_json():
     assert addresses == [f"{ADDR}[0]", "module.site.x.y"]
     (finding,) = migrate.merge_state([], show)
     assert finding.address == f"{ADDR}[0]" and finding.in_config is False
+
+
+def test_state_rm_puts_state_and_files_back_when_the_final_plan_is_unsafe(tmp_path, monkeypatch):
+    path = tmp_path / "dynamodb.tf"
+    path.write_text(SAMPLE)
+    finding = _finding(path, in_state=True)
+    change = migrate.plan_change([finding], "state_rm", root=tmp_path)
+    calls: list[str] = []
+
+    class FakeWorkspace:
+        def state_pull(self) -> str:
+            calls.append("pull")
+            return '{"serial": 7}'
+
+        def state_rm(self, addresses, *, dry_run: bool) -> str:
+            calls.append(f"rm {' '.join(addresses)} dry_run={dry_run}")
+            return f"Removed {addresses[0]}\n"
+
+        def state_push(self, text: str) -> None:
+            calls.append(f"push {text}")
+
+        def sync(self) -> None:
+            calls.append("sync")
+
+    def unsafe_plan(ws, files=None, **_kw):
+        calls.append(f"prove (file now: {'resource' not in path.read_text().split(HEAD)[1]})")
+        raise TerraformError("ABORTED: the plan would touch the counter (create ...)")
+
+    monkeypatch.setattr(migrate, "prove", unsafe_plan)
+    result = migrate.MigrationResult(str(tmp_path), "t", "state_rm", False)
+    with pytest.raises(TerraformError, match="ABORTED"):
+        migrate._state_rm_and_write(FakeWorkspace(), change, result, lambda _line: None)
+    assert calls == [
+        "pull",
+        f"rm {ADDR} dry_run=False",
+        "prove (file now: True)",
+        'push {"serial": 7}',
+        "sync",
+    ]
+    assert path.read_text() == SAMPLE, "the user's file is back, byte for byte"

@@ -74,7 +74,9 @@ def test_every_type_round_trips_through_export_and_restore(ddb, items):
         ddb.put_item(TableName=source, Item=item)
     with tempfile.TemporaryDirectory() as folder:
         res = export.export_table(source, folder, ddb=ddb, page_size=2, segments=2)
-        restored = export.restore_table(res.path, dest, dry_run=False, confirm=dest, ddb=ddb)
+        restored = export.restore_table(
+            res.path, dest, dry_run=False, confirm=dest, allow_other_table=True, ddb=ddb
+        )
     assert restored.verified and restored.items_written == len(items)
     got = ddb.scan(TableName=dest, ConsistentRead=True)["Items"]
     assert sorted(map(canonical, got)) == sorted(map(canonical, items))
