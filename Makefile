@@ -31,7 +31,7 @@ lint: $(STAMP)
 	else echo "terraform not on PATH: skipping terraform fmt -check"; fi
 
 test: lint
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -m "not terraform and not browser and not slow"

@@ -113,16 +113,6 @@ def test_every_apply_of_the_legacy_configuration_resets_the_count(legacy):
 
 
 @SHARED
-def test_detect_finds_the_item_in_configuration_and_state(legacy):
-    (finding,) = migrate.detect(legacy["dir"])
-    assert finding.address == ADDR and finding.in_config and finding.in_state
-    assert finding.table == legacy["target"].table
-    assert finding.key == {"stat": "Quantity"}
-    assert (finding.configured_count, finding.state_count) == (0, 0)
-    assert finding.protected is False
-
-
-@SHARED
 def test_status_warns_when_the_state_manages_the_item(legacy, tmp_path):
     """`runbook run 02_status -p terraform_dir <legacy dir>` points at 05_migrate."""
     code = cli.main(
@@ -175,6 +165,12 @@ def test_a_dry_run_changes_no_file_no_state_and_no_count(legacy, tmp_path):
     ]
     assert result["state_rm_output"].strip() == f"Would remove {ADDR}"
     assert result["count_before"] == result["count_after"] == live
+    # detect: configuration (python-hcl2) and state (terraform show -json), side by side
+    (finding,) = result["findings"]
+    assert finding["address"] == ADDR and finding["in_config"] and finding["in_state"]
+    assert (finding["table"], finding["key"]) == (target.table, {"stat": "Quantity"})
+    assert (finding["configured_count"], finding["state_count"]) == (0, 0)
+    assert finding["protected"] is False
 
 
 @SHARED
