@@ -90,8 +90,12 @@ class StatusReport:
         return (
             f'<p class="runbook-verdict" style="font-size:1.2em;color:{colour}">'
             f"<b>{html.escape(self.verdict)}</b></p>"
-            "<table><thead><tr><th>state</th><th>check</th><th>detail</th><th>next step</th>"
+            '<table class="runbook-status"><thead><tr><th>state</th><th>check</th><th>detail</th>'
+            "<th>next step</th>"
             f"</tr></thead><tbody>{rows}</tbody></table>"
+            # notebook front ends right-align table cells; a report reads left to right
+            "<style>table.runbook-status td, table.runbook-status th "
+            "{text-align: left !important}</style>"
         )
 
 
