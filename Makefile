@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# checkov pins boto3, botocore and more to versions that conflict with moto: its own venv
+CHECKOV_VENV  ?= .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: help install demo test test-fast lint format lab sandbox-up sandbox-down bench clean
+.PHONY: help install demo test test-fast lint format lab sandbox-up sandbox-down bench clean checkov
 
 help:
 	@echo "make demo    - set up .venv, start the sandbox, run every notebook headless, write reports/"
@@ -30,8 +33,17 @@ lint: $(STAMP)
 	@if command -v terraform >/dev/null 2>&1; then terraform fmt -check -recursive terraform; \
 	else echo "terraform not on PATH: skipping terraform fmt -check"; fi
 
-test: lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+$(CHECKOV_STAMP): requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	@touch $(CHECKOV_STAMP)
+
+checkov: $(CHECKOV_STAMP)
+	CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --compact --quiet
+
+test: lint $(CHECKOV_STAMP)
+	CHECKOV_VENV=$(CHECKOV_VENV) $(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -m "not terraform and not browser and not slow"

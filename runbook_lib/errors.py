@@ -170,7 +170,8 @@ def from_client_error(
         )
     if code in _THROTTLE_CODES:
         return ThrottledError(f"Throttled during {action}{where}: {code}.")
-    if code in _DENIED_CODES:
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if code in _DENIED_CODES or (code == "403" or (status == 403 and not code)):
         return AccessDeniedError(f"Access denied for {action}{where}: {code}: {msg}")
     low = msg.lower()
     if code == "ValidationException" and (

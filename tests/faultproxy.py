@@ -3,7 +3,7 @@
 Why a helper and not a library: toxiproxy needs its Go server binary (PyPI's
 `toxiproxy-python` is only a client), and mitmproxy is a heavy interactive tool whose
 addons still cannot say "moto applied this write, now lose the answer". Both work at the
-wrong level for the question the fault tests ask. This is ~300 lines of stdlib
+wrong level for the question the fault tests ask. This is ~450 lines of stdlib
 (`http.server` + `http.client`), speaking just enough of the three AWS protocols the
 runbook's clients use here (botocore 1.44):
 
@@ -37,6 +37,8 @@ Beyond chance: `script()` queues exact faults for an operation, `rule` decides p
 (e.g. every request naming one table), `on_request` runs before each request is handled
 (kill the server after N pages, let visits land during a retry's backoff). If moto is
 unreachable the proxy answers 502, as a load balancer in front of a dead backend does.
+`serialize=True` forwards one request at a time: moto handles concurrent requests on
+threads with no per-table lock and can lose an ADD; DynamoDB serializes writes per item.
 Everything it did is counted in `stats`, `requests` and `forwarded`.
 """
 
@@ -223,6 +225,7 @@ class FaultProxy:
         max_streak: int | None = None,
         rule: Rule | None = None,
         on_request: Hook | None = None,
+        serialize: bool = False,
     ) -> None:
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"rate must be within [0, 1], got {rate}")
@@ -234,6 +237,10 @@ class FaultProxy:
         self.rate, self.kinds, self.when, self.seed = rate, tuple(kinds), when, seed
         self.delay_s, self.max_streak = delay_s, max_streak
         self.rule, self.on_request = rule, on_request
+        # moto's server runs requests on concurrent threads without a per-table lock, so two
+        # UpdateItem ADDs can interleave inside moto and one is lost (DynamoDB serializes
+        # writes to an item). serialize=True forwards one request at a time, restoring that.
+        self._upstream_lock = threading.Lock() if serialize else contextlib.nullcontext()
         self.stats: Counter[str] = Counter()  # "requests", "forwarded", "drop:after", ...
         self.requests: Counter[str] = Counter()  # op -> requests received
         self.forwarded: Counter[str] = Counter()  # op -> requests that reached moto
@@ -356,12 +363,13 @@ class FaultProxy:
         conn = http.client.HTTPConnection(
             upstream.hostname, upstream.port, timeout=UPSTREAM_TIMEOUT_S
         )
+        sent = {k: v for k, v in headers.items() if k.lower() not in HOP_BY_HOP}
+        sent["Content-Length"] = str(len(info.body))
         try:
-            sent = {k: v for k, v in headers.items() if k.lower() not in HOP_BY_HOP}
-            sent["Content-Length"] = str(len(info.body))
-            conn.request(method, path, body=info.body, headers=sent)
-            resp = conn.getresponse()
-            data = resp.read()
+            with self._upstream_lock:
+                conn.request(method, path, body=info.body, headers=sent)
+                resp = conn.getresponse()
+                data = resp.read()
         except OSError:
             return None
         finally:

@@ -27,7 +27,7 @@ MIN_REASON_CHARS = 20  # a sentence, not "ok" or "n/a"
 
 pytestmark = pytest.mark.skipif(
     not CHECKOV.exists(),
-    reason=f"{CHECKOV.relative_to(ROOT)} is missing: `make test` creates it from "
+    reason=f"{CHECKOV} is missing: `make test` creates it from "
     "requirements-checkov.txt (or run `make checkov`)",
 )
 

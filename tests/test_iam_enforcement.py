@@ -14,7 +14,7 @@ attached by the ARNs in its outputs, and the documents are read back with
 iam.get_policy_version for the structural checks. So the JSON under test is what the AWS
 provider rendered (`aws_iam_policy_document`, `source_policy_documents`, the `dynamic` S3
 statement), with the real table ARN, not a re-implementation of HCL evaluation that could
-drift from it. It costs one apply (~20 s cold), the only Terraform run here.
+drift from it. It costs one cold apply (20-50 s here, with load), the only Terraform run.
 
 How the server enforces IAM, and what this file adds to moto (5.2):
 - `INITIAL_NO_AUTH_ACTION_COUNT` is set in the server's environment, so access control is
@@ -22,9 +22,9 @@ How the server enforces IAM, and what this file adds to moto (5.2):
   inside that unauthenticated allowance; then `POST /moto-api/reset-auth 0`, what moto's own
   `set_initial_no_auth_action_count` does in server mode, closes it at a known point rather
   than after a request count we would have to predict. Terraform cannot apply *after* the
-  switch with an admin user: moto recomputes SigV4 signatures and gets them wrong for the
-  provider's Lambda GetFunction and API Gateway v2 GetApi (403 with an XML body).
-- moto evaluates the Resource element only for services that name their resource (S3, IAM
+  switch, even as an admin user allowed "*": moto answers the provider's Lambda GetFunction
+  and API Gateway v2 GetApi with a 403 (XML body) that the provider cannot parse.
+- moto evaluates the Resource element only for services that name their resource (S3, SQS, IAM
   roles, STS AssumeRole); a DynamoDB request is checked against "*", so every statement
   scoped to the table ARN would match nothing. SERVER_BOOTSTRAP below (run in the server
   process, before moto.server.main) gives DynamoDB requests the ARNs AWS evaluates: the
@@ -78,7 +78,6 @@ from runbook_lib import terraform as tf
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.terraform,
-    pytest.mark.xdist_group("iam-enforcement"),  # one worker applies the stack once
     pytest.mark.skipif(
         tf.find_terraform() is None,
         reason="no terraform binary on PATH: the policies under test are Terraform's",
@@ -423,7 +422,7 @@ def test_operator_policy_is_report_plus_scoped_writes(stack):
 # ---- the notebooks, as each user ------------------------------------------------------------
 
 
-def test_02_status_passes_as_report_and_publishes_to_s3(stack, act_as, tmp_path):
+def test_02_status_passes_as_report_and_publishes_to_s3(stack, act_as):
     act_as("report")
     out = runner.run_notebook(
         "02_status",
