@@ -184,8 +184,14 @@ def _restore_round(
 
     def restore() -> Any:
         table = dests["restore"]
-        return export.restore_table(
-            path, table, dry_run=False, confirm=table, ddb=ddb, progress=False
+        return export.restore_table(  # into a fresh copy of the exported table
+            path,
+            table,
+            dry_run=False,
+            confirm=table,
+            allow_other_table=True,
+            ddb=ddb,
+            progress=False,
         )
 
     steps: list[tuple[str, Callable[[], Any]]] = [

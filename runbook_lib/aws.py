@@ -7,17 +7,21 @@ AWS_ENDPOINT_URL (which boto3 honours natively; the sandbox sets it). Nothing cu
 from __future__ import annotations
 
 import os
+import random
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ConnectionClosedError
+from botocore.parsers import ResponseParserError
 
 from .errors import from_client_error
 
 # Standard mode: exponential backoff with jitter and retry quotas, the AWS SDK default
-# for new code; 5 attempts rides out throttling bursts without hiding a dead endpoint.
+# for new code; 5 retries (6 attempts) ride out throttling bursts without hiding a dead
+# endpoint.
 RETRY_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 5},
     connect_timeout=5,
@@ -39,7 +43,36 @@ def session(region: str | None = None, profile: str | None = None) -> boto3.sess
 def client(service: str, sess: boto3.session.Session | None = None, **kwargs: Any) -> Any:
     """A boto3 client with the runbook's retry policy."""
     sess = sess or session()
-    return sess.client(service, config=RETRY_CONFIG, **kwargs)
+    made = sess.client(service, config=RETRY_CONFIG, **kwargs)
+    made.meta.events.register_first("needs-retry", _retry_cut_off_answers)
+    return made
+
+
+# RETRY_CONFIG's max_attempts counts retries; botocore makes one more attempt in all.
+TOTAL_ATTEMPTS = RETRY_CONFIG.retries["max_attempts"] + 1
+_BACKOFF_BASE_S, _BACKOFF_CAP_S = 0.1, 5.0
+PARSE_ATTEMPTS = 3  # an unparseable (cut-off) answer to a read is asked again this often
+
+
+def _retry_cut_off_answers(
+    response: Any = None, attempts: int = 1, request_dict: Any = None, **_: Any
+) -> float | None:
+    """Retry an answer whose body is shorter than its Content-Length.
+
+    botocore reads bodies without enforcing Content-Length, so a connection cut mid-answer
+    parses as a (wrong, often empty) success: CloudWatch's JSON becomes "no data", STS's XML
+    a parser error. Returning a delay makes botocore retry; once the attempts are spent the
+    cut answer is raised as a closed connection, never returned as data.
+    """
+    if not response:
+        return None
+    http = response[0]
+    expected = http.headers.get("content-length") if http is not None else None
+    if expected is None or not expected.isdigit() or len(http.content) >= int(expected):
+        return None
+    if attempts < TOTAL_ATTEMPTS:
+        return random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**attempts))
+    raise ConnectionClosedError(endpoint_url=(request_dict or {}).get("url", "the endpoint"))
 
 
 def endpoint_url() -> str | None:
@@ -65,8 +98,14 @@ class Identity:
 def caller_identity(sess: boto3.session.Session | None = None, sts: Any = None) -> Identity:
     """Who the runbook acts as (STS GetCallerIdentity); mapped errors on failure."""
     sts = sts or client("sts", sess)
-    try:
-        resp = sts.get_caller_identity()
-    except Exception as exc:
-        raise from_client_error(exc, action="sts:GetCallerIdentity") from exc
+    for attempt in range(PARSE_ATTEMPTS):
+        try:
+            resp = sts.get_caller_identity()
+            break
+        except ResponseParserError as exc:
+            # a cut-off XML answer fails in botocore's parser, before its retry logic sees it
+            if attempt == PARSE_ATTEMPTS - 1:
+                raise from_client_error(exc, action="sts:GetCallerIdentity") from exc
+        except Exception as exc:
+            raise from_client_error(exc, action="sts:GetCallerIdentity") from exc
     return Identity(account=resp["Account"], arn=resp["Arn"], user_id=resp["UserId"])

@@ -6,6 +6,7 @@ visitors and operators can never overwrite each other silently.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -25,6 +26,8 @@ from .target import Target
 
 # DynamoDB numbers hold up to 38 significant digits; a count must fit as an integer.
 MAX_COUNT = 10**38 - 1
+# Attribute the runbook's conditional set writes beside the count: the id of its last write.
+WRITE_TOKEN = "runbookWriteId"
 
 
 class CountValueError(RunbookError):
@@ -95,6 +98,12 @@ def validate_count(value: Any, name: str = "new_value") -> int:
     return value
 
 
+def _retried(exc: ClientError) -> bool:
+    """botocore retried this request: an earlier attempt may have been applied and only its
+    answer lost, so a failed condition can be our own write meeting itself."""
+    return exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0
+
+
 def init_counter(target: Target, initial: int = 0, *, ddb: Any = None) -> InitResult:
     """Create the item only if it is missing: ONE conditional PutItem, no read first.
 
@@ -114,6 +123,9 @@ def init_counter(target: Target, initial: int = 0, *, ddb: Any = None) -> InitRe
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
             item = exc.response.get("Item")
+            mine = {**target.key, target.count_attribute: {"N": str(initial)}}
+            if _retried(exc) and item == mine:
+                return InitResult(created=True, value=initial)  # our put, its answer lost
             try:
                 value = parse_count(item, target.count_attribute) if item else None
             except CountValueError:
@@ -162,19 +174,29 @@ def conditional_set(
     new_value: int,
     *,
     expected_current: int | None = None,
+    read_value: int | None = None,
     ddb: Any = None,
 ) -> dict[str, Any]:
     """ONE UpdateItem: SET count = new, only if the item exists (and holds
     expected_current when given). Returns the old item (ReturnValues=ALL_OLD).
+
+    Idempotent under botocore's retries: the write carries a fresh token and the condition
+    refuses an item that already holds it, so a retry after a lost answer never applies
+    the SET twice (which would wipe the visits counted in between); it is recognised as
+    our own write and reported done. Its old value is then expected_current, or
+    `read_value` (what the caller read just before) for a forced set.
 
     The safe write path every set and restore goes through; it does not back up or
     check confirmation itself (callers do, before calling it).
     """
     new_value = validate_count(new_value)
     ddb = ddb or dynamodb(target)
-    names = {"#k": target.key_name, "#c": target.count_attribute}
-    values: dict[str, Any] = {":new": {"N": str(new_value)}}
-    condition = "attribute_exists(#k)"
+    # A token written with the count tells our own applied write (whose answer was lost,
+    # then retried by botocore into its own condition) apart from a real conflict.
+    token = uuid.uuid4().hex
+    names = {"#k": target.key_name, "#c": target.count_attribute, "#w": WRITE_TOKEN}
+    values: dict[str, Any] = {":new": {"N": str(new_value)}, ":w": {"S": token}}
+    condition = "attribute_exists(#k) AND (attribute_not_exists(#w) OR #w <> :w)"
     if expected_current is not None:
         expected_current = validate_count(expected_current, "expected_current")
         condition += " AND #c = :expected"
@@ -183,7 +205,7 @@ def conditional_set(
         resp = ddb.update_item(
             TableName=target.table,
             Key=target.key,
-            UpdateExpression="SET #c = :new",
+            UpdateExpression="SET #c = :new, #w = :w",
             ConditionExpression=condition,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
@@ -196,6 +218,14 @@ def conditional_set(
             if item is None:
                 # moto and older endpoints may not return the item: ask once, after the fact.
                 item = get_item(target, ddb=ddb)
+            if _retried(exc) and (item or {}).get(WRITE_TOKEN) == {"S": token}:
+                # our own SET was applied and its answer lost: report it done, with the old
+                # value the condition guaranteed (visits since then only added to it)
+                was = expected_current if expected_current is not None else read_value
+                old = {k: v for k, v in item.items() if k != target.count_attribute}
+                if was is not None:
+                    old[target.count_attribute] = {"N": str(was)}
+                return old
             if item is None:
                 raise ItemMissingError(
                     f"The counter item {target.key_name}={target.key_value} does not exist "

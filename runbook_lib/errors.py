@@ -10,10 +10,13 @@ from __future__ import annotations
 from botocore.exceptions import (
     ClientError,
     EndpointConnectionError,
+    HTTPClientError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
 )
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.parsers import ResponseParserError
 
 
 class RunbookError(Exception):
@@ -154,6 +157,14 @@ def from_client_error(
         return CredentialsError(f"No AWS region configured for {action}.")
     if isinstance(exc, EndpointConnectionError):
         return EndpointError(f"Cannot reach the AWS endpoint for {action}: {exc}.")
+    if isinstance(exc, (BotoConnectionError, HTTPClientError, ResponseParserError)):
+        # dropped or cut-off connections after every retry: the request may or may not
+        # have been applied, so the operator re-reads before acting again
+        return EndpointError(
+            f"The connection to AWS failed during {action} after retries: {exc}.",
+            hint="check the network or endpoint, then re-run; read the live state "
+            "(02_status) first, since the last request may have been applied.",
+        )
     if not isinstance(exc, ClientError):
         return exc
     err = exc.response.get("Error", {})

@@ -292,9 +292,17 @@ class _Kernel:
         from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
 
+        clients: list[Any] = []  # nbclient's; it leaves them open when it does not own km
+
+        class Client(_ready_client_class()):  # type: ignore[misc]
+            def __init__(self, **kwargs: Any) -> None:
+                super().__init__(**kwargs)
+                clients.append(self)
+
         self._sync = run_sync
+        self.clients = clients
         self.km = AsyncKernelManager(kernel_name=kernel_name)
-        self.km.client_factory = _ready_client_class()
+        self.km.client_factory = Client
         self._stopping = False
         self._sync(self.km.start_kernel)(
             extra_arguments=list(KERNEL_ARGUMENTS), cwd=str(cwd), env=env
@@ -307,6 +315,9 @@ class _Kernel:
             self._sync(self.km.request_shutdown)()
 
     def close(self, *, kill: bool = False) -> None:
+        for client in self.clients:
+            client.stop_channels()
+        self.clients.clear()
         if not self.km.has_kernel:
             return
         if self._stopping:

@@ -250,7 +250,11 @@ def set_count(
     identity = aws.caller_identity(sts=sts or aws.client("sts", aws.session(target.region)))
     backup = itemfile.backup_item(target, dest_dir=backup_dir, ddb=ddb, reason=plan.reason)
     old_item = counter.conditional_set(
-        target, plan.new_value, expected_current=plan.expected_current, ddb=ddb
+        target,
+        plan.new_value,
+        expected_current=plan.expected_current,
+        read_value=_count_or_none(live, attr),
+        ddb=ddb,
     )
     when = dt.datetime.now(dt.timezone.utc)
     old = _count_or_none(old_item, attr)

@@ -231,12 +231,6 @@ def test_init_through_faults_creates_each_item_once(proxy_for, ddb, moto_url):
     assert proxy.faults() > 0 and proxy.forwarded["dynamodb:PutItem"] >= 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with this seed the second set's UpdateItem is applied and its answer lost: the "
-    "retry fails its own condition and set_count raises a false CountConflictError (see "
-    "test_set_whose_answer_was_lost_is_reported_done_and_audited)",
-)
 def test_set_count_through_faults_is_applied_once_and_audited(proxy_for, ddb, target, tmp_path):
     put_count(ddb, target.table, 100)
     proxy = lossy(proxy_for, 3)
@@ -355,11 +349,6 @@ def test_visits_through_faults_are_counted_at_least_once(proxy_for, ddb, target,
 LOST = Fault("error500", AFTER)  # moto applied the write; the runbook sees a 500
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="counter.init_counter: PutItem applied, answer lost, botocore's retry meets its own "
-    "item (ConditionalCheckFailed) and init reports created=False ('already present').",
-)
 def test_init_whose_answer_was_lost_reports_created(proxy_for, target, ddb):
     proxy = proxy_for()
     proxy.script("dynamodb:PutItem", LOST)
@@ -369,12 +358,6 @@ def test_init_whose_answer_was_lost_reports_created(proxy_for, target, ddb):
     assert (result.created, result.value) == (True, 41)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="counter.conditional_set: UpdateItem applied, answer lost, the retry fails its own "
-    "condition (count == expected) and set_count raises CountConflictError 'Nothing was "
-    "written' although the count WAS set; no audit record is written.",
-)
 def test_set_whose_answer_was_lost_is_reported_done_and_audited(proxy_for, ddb, target, tmp_path):
     put_count(ddb, target.table, 100)
     proxy = proxy_for()
@@ -390,12 +373,6 @@ def test_set_whose_answer_was_lost_is_reported_done_and_audited(proxy_for, ddb, 
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="counter.conditional_set without expected_current: the retry of a SET whose answer "
-    "was lost is applied AGAIN, wiping the visits counted in between (final 250, not 253), "
-    "and ALL_OLD then reports old=250 (the audit says 250 -> 250).",
-)
 def test_set_retry_does_not_wipe_visits_counted_meanwhile(proxy_for, ddb, target, tmp_path):
     put_count(ddb, target.table, 100)
 
@@ -412,12 +389,6 @@ def test_set_retry_does_not_wipe_visits_counted_meanwhile(proxy_for, ddb, target
     assert result.old == 100
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="itemfile.restore_item -> counter.conditional_set(expected_current=live): the "
-    "retry of the applied UpdateItem fails its condition and the restore raises "
-    "CountConflictError although the count was restored.",
-)
 def test_restore_item_whose_answer_was_lost_is_reported_done(proxy_for, ddb, target, tmp_path):
     put_count(ddb, target.table, 300)
     backup = itemfile.backup_item(target, dest_dir=tmp_path / "b", ddb=ddb)
@@ -437,7 +408,8 @@ def test_restore_item_whose_answer_was_lost_is_reported_done(proxy_for, ddb, tar
     strict=True,
     reason="export._put_counter_item: the counter's conditional PutItem (#c = :old) was "
     "applied, its answer lost; the retry fails the condition and restore_table raises "
-    "CountConflictError 'the counter item was not written' although it was.",
+    "CountConflictError although it was written. The set path's write token cannot be reused "
+    "as is: the token would be a new attribute that the manifest verification rejects.",
 )
 def test_restore_table_whose_counter_answer_was_lost_is_reported_done(
     proxy_for, ddb, target, moto_url, tmp_path
@@ -473,12 +445,6 @@ def test_batch_writes_whose_answers_were_lost_are_idempotent(
 CUT = Fault("drop", AFTER)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="botocore's JSON parser turns a truncated 200 body into {'message': ...} and "
-    "CloudWatch has no CRC header, so nothing retries: history.fetch_with_stats reads "
-    "`MetricDataResults` as absent and load_history silently returns an EMPTY window.",
-)
 def test_history_with_a_cut_answer_is_retried_not_empty(proxy_for, seeded_history):
     names, now = seeded_history["names"], seeded_history["now"]
     clean = history.load_history(1, **names, now=now)
@@ -489,12 +455,6 @@ def test_history_with_a_cut_answer_is_retried_not_empty(proxy_for, seeded_histor
     pd.testing.assert_frame_equal(hist.frame, clean.frame)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a truncated STS answer raises botocore's ResponseParserError (not retried); "
-    "aws.caller_identity passes it through from_client_error unmapped, so set_count "
-    "fails with a raw botocore error instead of retrying or a RunbookError.",
-)
 def test_set_with_a_cut_sts_answer_completes(proxy_for, ddb, target, tmp_path):
     put_count(ddb, target.table, 100)
     proxy = proxy_for()
@@ -627,7 +587,7 @@ def _exhaust_params() -> list[Any]:
             if (op, kind) == ("init", "cut"):
                 continue  # init's first call is its write: a cut answer is not "nothing written"
             reason = KNOWN.get((op, kind))
-            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+            marks = []  # every known gap is fixed; KNOWN stays as the record of what was
             params.append(pytest.param(op, kind, marks=marks, id=f"{op}-{kind}"))
     return params
 
