@@ -30,7 +30,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	@if command -v terraform >/dev/null 2>&1; then terraform fmt -check -recursive terraform; \
+	@if command -v terraform >/dev/null 2>&1; then TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive terraform; \
 	else echo "terraform not on PATH: skipping terraform fmt -check"; fi
 
 $(CHECKOV_STAMP): requirements-checkov.txt

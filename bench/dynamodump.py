@@ -43,13 +43,14 @@ def ensure_installed(log=print) -> Path:
     if exe.exists():
         return exe
     log(f"installing dynamodump into {venv_dir()} (once)...")
-    subprocess.run([sys.executable, "-m", "venv", str(venv_dir())], check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv_dir())], check=True, env=_env())
     pip = venv_dir() / "bin" / "pip"
     requirements = paths.project_root() / REQUIREMENTS
     subprocess.run(
         [str(pip), "install", "--quiet", "-r", str(requirements)],
         check=True,
         timeout=INSTALL_TIMEOUT_S,
+        env=_env(),
     )
     return exe
 
@@ -87,6 +88,7 @@ def _local_args(url: str) -> list[str]:
 
 
 def _run(args: list[str], cwd: Path) -> float:
+    cwd.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     subprocess.run(
         [str(executable()), *args],

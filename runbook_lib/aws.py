@@ -55,7 +55,11 @@ PARSE_ATTEMPTS = 3  # an unparseable (cut-off) answer to a read is asked again t
 
 
 def _retry_cut_off_answers(
-    response: Any = None, attempts: int = 1, request_dict: Any = None, **_: Any
+    response: Any = None,
+    attempts: int = 1,
+    request_dict: Any = None,
+    operation: Any = None,
+    **_: Any,
 ) -> float | None:
     """Retry an answer whose body is shorter than its Content-Length.
 
@@ -64,8 +68,8 @@ def _retry_cut_off_answers(
     a parser error. Returning a delay makes botocore retry; once the attempts are spent the
     cut answer is raised as a closed connection, never returned as data.
     """
-    if not response:
-        return None
+    if not response or getattr(operation, "has_streaming_output", False):
+        return None  # a streamed body (S3 GetObject) is read by the caller, not here
     http = response[0]
     expected = http.headers.get("content-length") if http is not None else None
     if expected is None or not expected.isdigit() or len(http.content) >= int(expected):

@@ -71,7 +71,8 @@ class Target:
 
     @property
     def is_sandbox(self) -> bool:
-        return aws.is_sandbox(self.endpoint)
+        """No endpoint override means real AWS, whatever the process environment says."""
+        return self.endpoint is not None and aws.is_sandbox(self.endpoint)
 
 
 def _validate(values: dict[str, Any]) -> None:
