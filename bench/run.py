@@ -8,7 +8,8 @@ state, reports and backups folders (nothing of a developer's `.runbook/` is touc
 3. sandbox_up_s and demo_s, through the `runbook` command.
 
 `--quick` shrinks every size and skips what takes minutes whatever the size (dynamodump's
-25 s of sleeps, Terraform, the demo); the smoke test runs it.
+25 s of sleeps, Terraform, the demo); the smoke test runs it. `--only SECTION` measures one
+section again and merges it into the existing results file.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from runbook_lib import paths
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / "results.json"
+SECTIONS = ["sandbox", "tables", "commands"]
 
 
 @dataclass(frozen=True)
@@ -144,12 +146,13 @@ def command_section(sizes: Sizes, work: Path) -> dict[str, Any]:
     }
 
 
-def _meta(sizes: Sizes, quick: bool, started: float) -> dict[str, Any]:
+def _meta(sizes: Sizes, quick: bool, started: float, sections: list[str]) -> dict[str, Any]:
     return {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "quick": quick,
         "sizes": sizes.__dict__,
         "seconds": round(time.perf_counter() - started, 1),
+        "sections_measured": list(sections),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
@@ -161,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test)")
     parser.add_argument("--out", default=None, help=f"results file (default {DEFAULT_OUT})")
+    parser.add_argument(
+        "--only", choices=SECTIONS, action="append", help="these sections only, merged in"
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     out = Path(args.out) if args.out else DEFAULT_OUT
@@ -169,10 +175,16 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         _isolate(work)
         results: dict[str, Any] = {}
-        results.update(sandbox_section(sizes))
-        results.update(table_section(sizes))
-        results.update(command_section(sizes, work))
-    results = {"meta": _meta(sizes, args.quick, started), **results}
+        if args.only:
+            results = {k: v for k, v in json.loads(out.read_text()).items() if k != "meta"}
+        only = args.only or SECTIONS
+        if "sandbox" in only:
+            results.update(sandbox_section(sizes))
+        if "tables" in only:
+            results.update(table_section(sizes))
+        if "commands" in only:
+            results.update(command_section(sizes, work))
+    results = {"meta": _meta(sizes, args.quick, started, only), **results}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     from bench.report import markdown_table

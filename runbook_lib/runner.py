@@ -87,7 +87,10 @@ class RunOutcome:
                 lines.append(f"  {key}: {text[:110]}{'…' if len(text) > 110 else ''}")
             for check in self.result.get("checks", []) or []:
                 if check.get("state") != "ok":
-                    lines.append(f"  [{check['state'].upper()}] {check['name']}: {check['detail']}")
+                    step = f" -> {check['next_step']}" if check.get("next_step") else ""
+                    lines.append(
+                        f"  [{check['state'].upper()}] {check['name']}: {check['detail']}{step}"
+                    )
         lines.append(f"  report: {self.html_path or self.notebook_path}")
         lines.append(f"  result: {self.result_path}")
         return "\n".join(lines)
@@ -452,6 +455,12 @@ def run_notebook(
 def _publish(outcome: RunOutcome, prefix: str) -> RunOutcome:
     """Copy the report folder to S3 through papermill's own I/O layer."""
     from papermill.iorw import papermill_io
+    from papermill.s3 import S3
+
+    # papermill keeps one boto3 session per process, built from the environment of its first
+    # use; a long-lived caller (a test session, a restarted sandbox) may point elsewhere now.
+    with S3.lock:
+        S3.s3_session = (None, None, None)
 
     for local in sorted(Path(outcome.out_dir).iterdir()):
         papermill_io.write(
