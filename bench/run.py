@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         _isolate(work)
         results: dict[str, Any] = {}
         if args.only:
-            results = {k: v for k, v in json.loads(out.read_text()).items() if k != "meta"}
+            results = json.loads(out.read_text())
         only = args.only or SECTIONS
         if "sandbox" in only:
             results.update(sandbox_section(sizes))
@@ -184,7 +184,11 @@ def main(argv: list[str] | None = None) -> int:
             results.update(table_section(sizes))
         if "commands" in only:
             results.update(command_section(sizes, work))
-    results = {"meta": _meta(sizes, args.quick, started, only), **results}
+    meta = _meta(sizes, args.quick, started, only)
+    if args.only:  # the first run's facts stay; the sections measured again are listed
+        previous = results.pop("meta")
+        meta = {**previous, "remeasured": [*previous.get("remeasured", []), meta]}
+    results = {"meta": meta, **results}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     from bench.report import markdown_table

@@ -15,7 +15,6 @@ from urllib.parse import urlparse
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ConnectionClosedError
-from botocore.parsers import ResponseParserError
 
 from .errors import from_client_error
 
@@ -101,6 +100,8 @@ class Identity:
 
 def caller_identity(sess: boto3.session.Session | None = None, sts: Any = None) -> Identity:
     """Who the runbook acts as (STS GetCallerIdentity); mapped errors on failure."""
+    from botocore.parsers import ResponseParserError  # lazy: only identity reads need it
+
     sts = sts or client("sts", sess)
     for attempt in range(PARSE_ATTEMPTS):
         try:

@@ -16,7 +16,6 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
-from botocore.parsers import ResponseParserError
 
 
 class RunbookError(Exception):
@@ -157,6 +156,8 @@ def from_client_error(
         return CredentialsError(f"No AWS region configured for {action}.")
     if isinstance(exc, EndpointConnectionError):
         return EndpointError(f"Cannot reach the AWS endpoint for {action}: {exc}.")
+    from botocore.parsers import ResponseParserError  # lazy: ~60 ms on every CLI start
+
     if isinstance(exc, (BotoConnectionError, HTTPClientError, ResponseParserError)):
         # dropped or cut-off connections after every retry: the request may or may not
         # have been applied, so the operator re-reads before acting again

@@ -14,15 +14,16 @@ down while the report is written.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import itertools
 import json
 import os
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -334,6 +335,30 @@ def _timestamp() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
+def _reserve_run_dir(root: Path, name: str) -> tuple[Path, list[Path]]:
+    """Create root/name, or name-2, name-3... when a run in the same second has it (a run
+    takes under a second). Created now, atomically, because the kernel is told where it is
+    before it starts. Returns the folder and every folder made, deepest first, so a refused
+    run can take them away again."""
+    made = [p for p in (root, *root.parents) if not p.exists()]
+    root.mkdir(parents=True, exist_ok=True)
+    for n in itertools.count(1):
+        run_dir = root / (name if n == 1 else f"{name}-{n}")
+        try:
+            run_dir.mkdir()
+        except FileExistsError:
+            continue
+        return run_dir, [run_dir, *made]
+    raise AssertionError("unreachable")
+
+
+def _remove_folders(folders: list[Path]) -> None:
+    """Remove folders this run made, if still empty (deepest first)."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
 def _execute(
     path: Path, nb_out: Path, params: dict[str, Any], kernel: _Kernel, kernel_name: str
 ) -> tuple[Any, str | None, int | None]:
@@ -383,23 +408,19 @@ def run_notebook(
     refuse_secret_parameters(dict(parameters or {}))  # before a kernel process exists
     out = str(out) if out is not None else str(paths.reports_dir())
     remote = out.startswith("s3://")
-    folder_name = f"{_timestamp()}-{path.stem}"
-    local_root = (
-        Path(tempfile.gettempdir()) / f"runbook-{uuid.uuid4().hex}" if remote else Path(out)
-    )
-    run_dir = local_root / folder_name
+    local_root = Path(tempfile.mkdtemp(prefix="runbook-")) if remote else Path(out)
+    run_dir, made = _reserve_run_dir(local_root, f"{_timestamp()}-{path.stem}")
+    if remote:
+        made.append(local_root)
     nb_out = run_dir / f"{path.stem}.ipynb"
     started = time.monotonic()
-    # RUNBOOK_RUN_DIR: the kernel's artifact_path() writes into the report folder
-    kernel = _Kernel(
-        kernel_name, paths.project_root(), {**os.environ, "RUNBOOK_RUN_DIR": str(run_dir)}
-    )
-    executed = False
+    kernel, executed = None, False
     try:
+        # RUNBOOK_RUN_DIR: the kernel's artifact_path() writes into the report folder
+        kernel = _Kernel(
+            kernel_name, paths.project_root(), {**os.environ, "RUNBOOK_RUN_DIR": str(run_dir)}
+        )
         params = prepare_parameters(path, dict(parameters or {}))  # imports papermill
-        if remote:
-            local_root.mkdir(mode=0o700)
-        run_dir.mkdir(parents=True, exist_ok=False)
         exporter = _in_thread(lambda: html_exporter(hide_code)) if html else None
         executed = True
         nb, error, failed_cell = _execute(path, nb_out, params, kernel, kernel_name)
@@ -430,8 +451,13 @@ def run_notebook(
         )
         result_path = run_dir / "result.json"
         result_path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    except BaseException:
+        if not executed:  # refused before anything ran: nothing stays written
+            _remove_folders(made)
+        raise
     finally:
-        kernel.close(kill=not executed)
+        if kernel is not None:
+            kernel.close(kill=not executed)
     outcome = RunOutcome(
         name=path.stem,
         exit_code=exit_code,
@@ -446,7 +472,7 @@ def run_notebook(
         parameters=params,
     )
     if remote:
-        outcome = _publish(outcome, f"{out.rstrip('/')}/{folder_name}")
+        outcome = _publish(outcome, f"{out.rstrip('/')}/{run_dir.name}")
     if log:
         log(outcome.summary())
     return outcome
