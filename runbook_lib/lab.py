@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import subprocess
 import sys
 
@@ -43,6 +44,8 @@ def main() -> int:
         cmd.append("--allow-root")
     print(f"\nJupyterLab: {url}\nCtrl-C stops it{' and the sandbox' if started_here else ''}.\n")
     proc = subprocess.Popen(cmd, env=env)
+    # a terminal's Ctrl-C and a supervisor's SIGTERM end the session the same way
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         return proc.wait()
     except KeyboardInterrupt:
