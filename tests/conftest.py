@@ -79,6 +79,27 @@ def target(table: str, moto_url: str) -> Target:
     return Target(table=table, endpoint=moto_url, region=sandbox.REGION)
 
 
+@pytest.fixture
+def backups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Item backups and the audit log of this test, in its own folder."""
+    folder = tmp_path / "backups"
+    monkeypatch.setenv("RUNBOOK_BACKUPS", str(folder))
+    return folder
+
+
+@pytest.fixture
+def live42(target: Target, ddb, backups: Path) -> Target:
+    """A counter holding 42."""
+    from runbook_lib import counter
+
+    counter.init_counter(target, initial=42, ddb=ddb)
+    return target
+
+
+def files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
 @pytest.fixture(autouse=True)
 def _no_runbook_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """A developer's RUNBOOK_* settings must not leak into tests."""

@@ -20,6 +20,7 @@ from runbook_lib.errors import (
     ItemMissingError,
 )
 from runbook_lib.target import Target
+from tests.conftest import files_under
 
 AWS_CLI = Path(sys.executable).parent / "aws"
 AUDIT_FIELDS = {
@@ -36,23 +37,6 @@ AUDIT_FIELDS = {
     "undo_command",
     "dry_run",
 }
-
-
-@pytest.fixture
-def backups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "backups"
-    monkeypatch.setenv("RUNBOOK_BACKUPS", str(folder))
-    return folder
-
-
-@pytest.fixture
-def live42(target, ddb, backups):
-    counter.init_counter(target, initial=42, ddb=ddb)
-    return target
-
-
-def files_under(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
 
 
 def real(target, value: Any = 100, **kwargs: Any) -> setcount.SetResult:

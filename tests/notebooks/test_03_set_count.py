@@ -18,27 +18,11 @@ from papermill.exceptions import PapermillExecutionError
 
 from runbook_lib import counter, itemfile, runner, setcount
 from runbook_lib.results import result_from_notebook
+from tests.conftest import files_under
 
 pytestmark = pytest.mark.notebook
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "03_set_count.ipynb"
-
-
-@pytest.fixture
-def backups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "backups"
-    monkeypatch.setenv("RUNBOOK_BACKUPS", str(folder))
-    return folder
-
-
-@pytest.fixture
-def live42(target, ddb, backups):
-    counter.init_counter(target, initial=42, ddb=ddb)
-    return target
-
-
-def files_under(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
 
 
 def execute(tmp_path: Path, **parameters: Any) -> dict[str, Any]:
