@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -48,6 +49,18 @@ def moto_url(state_dir: Path) -> Iterator[str]:
     )
     yield url
     sandbox.stop_pid(pid)
+
+
+@contextlib.contextmanager
+def own_sandbox(folder: Path, days: int) -> Iterator[sandbox.SandboxInfo]:
+    """A provisioned sandbox of a test module's own (table from the HCL, seeded history and
+    backup): the fixed table name would collide on the shared server."""
+    pid, url = sandbox.start_server(log_path=folder / "moto.log")
+    try:
+        info = sandbox.SandboxInfo(url=url, pid=pid)
+        yield sandbox.provision(info, days=days, use_terraform=False, log=lambda _msg: None)
+    finally:
+        sandbox.stop_pid(pid)
 
 
 @pytest.fixture

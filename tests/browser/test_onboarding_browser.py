@@ -26,6 +26,7 @@ import pytest
 
 from runbook_lib import sandbox
 from runbook_lib.results import RESULT_MIME, result_from_notebook
+from tests.conftest import own_sandbox
 
 try:
     from playwright.sync_api import Page, expect, sync_playwright
@@ -99,13 +100,8 @@ def lab_sandbox(
     state_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[sandbox.SandboxInfo]:
     """A sandbox of the test's own: moto server, table, seeded history and backup."""
-    folder = tmp_path_factory.mktemp("lab-sandbox")
-    pid, url = sandbox.start_server(log_path=folder / "moto.log")
-    try:
-        info = sandbox.SandboxInfo(url=url, pid=pid)
-        yield sandbox.provision(info, days=SEED_DAYS, use_terraform=False, log=lambda _msg: None)
-    finally:
-        sandbox.stop_pid(pid)
+    with own_sandbox(tmp_path_factory.mktemp("lab-sandbox"), days=SEED_DAYS) as info:
+        yield info
 
 
 def _write_settings(folder: Path) -> None:

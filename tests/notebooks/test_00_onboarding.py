@@ -16,6 +16,7 @@ import pytest
 
 from runbook_lib import counter, runner, sandbox
 from runbook_lib.target import Target
+from tests.conftest import own_sandbox
 
 pytestmark = pytest.mark.notebook
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,13 +28,8 @@ QUESTIONS = 8  # "now you try" checks in the notebook
 def seeded(
     state_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[sandbox.SandboxInfo]:
-    folder = tmp_path_factory.mktemp("onboarding-sandbox")
-    pid, url = sandbox.start_server(log_path=folder / "moto.log")
-    try:
-        info = sandbox.SandboxInfo(url=url, pid=pid)
-        yield sandbox.provision(info, days=2, use_terraform=False, log=lambda _msg: None)
-    finally:
-        sandbox.stop_pid(pid)
+    with own_sandbox(tmp_path_factory.mktemp("onboarding-sandbox"), days=2) as info:
+        yield info
 
 
 @pytest.fixture
