@@ -495,14 +495,18 @@ def backup_item(
     dest_dir: str | Path | None = None,
     ddb: Any = None,
     reason: str = "",
+    item: dict[str, Any] | None = None,
 ) -> ItemBackup:
     """Back up the live counter item (strongly consistent read) to a file put-item takes.
 
+    `item`: the item the caller has just read strongly consistently, saving a second read;
+    the conditional write that follows still guards against any change since.
     ItemMissingError when there is no item (nothing written). A count that is not a valid
     number is backed up as it is: the backup is a faithful copy, whatever it holds.
     """
     ddb = ddb or counter.dynamodb(target)
-    item = counter.get_item(target, ddb=ddb)
+    if item is None:
+        item = counter.get_item(target, ddb=ddb)
     if item is None:
         raise ItemMissingError(
             f"Nothing to back up: the item {target.key_name}={target.key_value} does not "

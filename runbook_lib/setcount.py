@@ -248,7 +248,9 @@ def set_count(
     if not plan.apply:
         return _dry_run_result(target, plan, live)
     identity = aws.caller_identity(sts=sts or aws.client("sts", aws.session(target.region)))
-    backup = itemfile.backup_item(target, dest_dir=backup_dir, ddb=ddb, reason=plan.reason)
+    backup = itemfile.backup_item(
+        target, dest_dir=backup_dir, ddb=ddb, reason=plan.reason, item=live
+    )
     old_item = counter.conditional_set(
         target,
         plan.new_value,
