@@ -810,10 +810,14 @@ def _put_counter_item(
     }
     if values:
         req["ExpressionAttributeValues"] = values
+    req["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
     try:
         ddb.put_item(**req)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            retried = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0
+            if retried and exc.response.get("Item") == req["Item"]:
+                return  # our own put, applied, its answer lost: botocore's retry met it
             raise CountConflictError(
                 f"The counter in {target.table} changed during the restore; the counter item "
                 "was not written (the other items were).",

@@ -404,13 +404,6 @@ def test_restore_item_whose_answer_was_lost_is_reported_done(proxy_for, ddb, tar
     assert (out.restored, out.old, out.new) == (True, 100, 300)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="export._put_counter_item: the counter's conditional PutItem (#c = :old) was "
-    "applied, its answer lost; the retry fails the condition and restore_table raises "
-    "CountConflictError although it was written. The set path's write token cannot be reused "
-    "as is: the token would be a new attribute that the manifest verification rejects.",
-)
 def test_restore_table_whose_counter_answer_was_lost_is_reported_done(
     proxy_for, ddb, target, moto_url, tmp_path
 ):
