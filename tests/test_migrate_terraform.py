@@ -82,8 +82,17 @@ def legacy(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     """The problem on record: legacy apply, 3 visits, apply again (demonstrate_reset, with
     the stack kept). Tests below only read it, or work on copies."""
     started = time.monotonic()
-    folder = tmp_path_factory.mktemp("legacy") / "stack"
-    story = migrate.demonstrate_reset(folder, visits=VISITS, stream=None)
+    for attempt in (1, 2):
+        folder = tmp_path_factory.mktemp("legacy") / "stack"
+        try:
+            story = migrate.demonstrate_reset(folder, visits=VISITS, stream=None)
+            break
+        except TerraformError as exc:
+            # Seen once on a loaded 2-core machine: the provider's CreateTable answer was lost
+            # and its SDK retry met the table it had just made ("Table already exists"). That
+            # is the provider's retry, not the runbook's; a fresh stack (new names) is the fix.
+            if attempt == 2 or "already exists" not in str(exc):
+                raise
     return {
         "dir": folder,
         "story": story,
