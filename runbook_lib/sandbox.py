@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
-from .errors import SandboxError
+from .errors import SandboxError, TerraformError
 
 REGION = "us-east-1"
 # moto accepts any key pair; these are obviously fake, never real credentials.
@@ -81,6 +81,16 @@ def is_alive(url: str, timeout: float = 1.0) -> bool:
             return resp.status == 200
     except OSError:
         return False
+
+
+def reset_server(url: str, timeout: float = 10.0) -> None:
+    """Empty every service of the moto server at url (moto's own reset endpoint)."""
+    request = urllib.request.Request(f"{url}/moto-api/reset", data=b"", method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            resp.read()
+    except OSError as exc:
+        raise SandboxError(f"Could not reset the moto server at {url}: {exc}.") from exc
 
 
 def start_server(port: int | None = None, log_path: Path | None = None) -> tuple[int, str]:
@@ -223,7 +233,7 @@ def up(
 def provision(
     info: SandboxInfo, *, days: int = 14, use_terraform: bool | None = None, log: Log = print
 ) -> SandboxInfo:
-    """Build the stack in a running moto server and seed it. Fills info.outputs."""
+    """Build the stack in a freshly started moto server and seed it. Fills info.outputs."""
     from . import terraform
 
     tf = terraform.find_terraform()
@@ -234,7 +244,18 @@ def provision(
             raise SandboxError("use_terraform=True but no terraform binary is on PATH.")
         log("Applying terraform/ to the sandbox (a copy, with a generated override file)...")
         started = time.monotonic()
-        info.outputs = terraform.apply_to_sandbox(info.url, info.region)
+        try:
+            info.outputs = terraform.apply_to_sandbox(info.url, info.region)
+        except TerraformError as exc:
+            if not terraform.lost_answer_collision(exc):
+                raise
+            # the server is fresh: nothing of the user's can clash, so start it over
+            log(
+                "terraform apply met a resource its own retry had just created (the "
+                "provider lost moto's answer); resetting the new sandbox and applying again."
+            )
+            reset_server(info.url)
+            info.outputs = terraform.apply_to_sandbox(info.url, info.region)
         info.terraform = True
         log(f"terraform apply done in {time.monotonic() - started:.1f}s.")
     else:
