@@ -53,9 +53,15 @@ def markdown_table(results: dict[str, Any]) -> str:
             f"GetMetricStatistics would need {h['get_metric_statistics_calls_needed']}"
         )
         rows.append(f"| api_calls: history {days} d | {got} | {h['minimum']} | {_met(h['met'])} |")
-    for key in ("export_items_per_s", "export_vs_scan_ratio", "restore_vs_batchwrite_ratio"):
-        fig = results[key]
-        rows.append(_row(f"{key} ({fig['items']:,} items)", fig))
+    for key in (
+        "export_items_per_s",
+        "export_vs_scan_ratio",
+        "restore_vs_batchwrite_ratio",
+        "restore_read_back_all_vs_batchwrite_ratio",
+    ):
+        fig = results.get(key)
+        if fig is not None:
+            rows.append(_row(f"{key} ({fig['items']:,} items)", fig))
     for kind, fig in results["dynamodump"].items():
         label = f"dynamodump {kind} time / runbook {kind} time"
         if "items" in fig:

@@ -6,9 +6,11 @@ dynamodump as its own command, in rotating order each round. The children also r
 their peak memory, which gives export_rss_growth_mb at the large size; the small size has
 its own table and runs.
 
-Restore: `restore_table` (verifies the file, writes, reads every key back) and the bare
-BatchWriteItem loop over the same items already in memory, each into a fresh empty table,
-and dynamodump `--dataOnly` likewise, in rotating order each round.
+Restore: `restore_table` as notebook 04 calls it (verifies the file, writes with
+RESTORE_WRITERS calls in flight, reads back a sample), the same with read_back="all" (every
+key read back; reported, no target), and the bare BatchWriteItem loop over the same items
+already in memory, each into a fresh empty table, and dynamodump `--dataOnly` likewise, in
+rotating order each round.
 """
 
 from __future__ import annotations
@@ -182,21 +184,23 @@ def _restore_round(
 ) -> dict[str, float]:
     """Seconds of the bare loop, restore_table and dynamodump, each into its own table."""
 
-    def restore() -> Any:
-        table = dests["restore"]
+    def restore(role: str, read_back: str) -> Any:
+        table = dests[role]
         return export.restore_table(  # into a fresh copy of the exported table
             path,
             table,
             dry_run=False,
             confirm=table,
             allow_other_table=True,
+            read_back=read_back,
             ddb=ddb,
             progress=False,
         )
 
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("floor", lambda: timed(lambda: tables.batch_write(ddb, dests["floor"], items))[0]),
-        ("restore", lambda: timed(restore)[0]),
+        ("restore", lambda: timed(lambda: restore("restore", "sample"))[0]),
+        ("restore_all", lambda: timed(lambda: restore("restore_all", "all"))[0]),
     ]
     if (work / "dd").exists():
         steps.append(
@@ -219,7 +223,8 @@ def restore_figures(
         if use_dynamodump:
             dynamodump.backup(url, source, Path(work) / "dd")
         for r in range(runs):
-            dests = {role: _new_table(ddb, role) for role in ("floor", "restore", "dd")}
+            roles = ("floor", "restore", "restore_all", "dd")
+            dests = {role: _new_table(ddb, role) for role in roles}
             got = _restore_round(url, ddb, source, exported.path, items, dests, Path(work), r)
             for role, table in dests.items():
                 if role != "dd" or use_dynamodump:
@@ -232,6 +237,7 @@ def restore_figures(
     tables.delete_table(ddb, source)
     floor_s = [g["floor"] for g in rounds]
     restore_s = [g["restore"] for g in rounds]
+    all_s = [g["restore_all"] for g in rounds]
     out: dict[str, Any] = {
         "restore_vs_batchwrite_ratio": figure(
             [f / s for f, s in zip(floor_s, restore_s, strict=True)],
@@ -241,9 +247,20 @@ def restore_figures(
             items=n,
             restore_items_per_s=summary([n / s for s in restore_s], "items/s", digits=0),
             floor_items_per_s=summary([n / s for s in floor_s], "items/s", digits=0),
-            restore_does="verifies the file (sha256, every item), writes 25 per "
-            "BatchWriteItem on one thread, then reads every key back (BatchGetItem)",
-        )
+            restore_does="verifies the file (sha256, count, digest, every item), writes 25 "
+            f"per BatchWriteItem with {export.RESTORE_WRITERS} calls in flight, checks every "
+            "put was acknowledged and the file unchanged, then reads back the counter item and "
+            f"a sample of {export.READ_BACK_SAMPLE} (read_back='sample', the default)",
+        ),
+        "restore_read_back_all_vs_batchwrite_ratio": figure(
+            [f / s for f, s in zip(floor_s, all_s, strict=True)],
+            "x (restore items/s with read_back='all' / bare BatchWriteItem loop items/s)",
+            target=None,
+            met=None,
+            items=n,
+            note="the same restore reading every key back (BatchGetItem, 100 per call): as "
+            "many reads as writes, for whoever wants every item re-checked",
+        ),
     }
     if use_dynamodump:
         dd_s = [g["dynamodump"] for g in rounds]

@@ -121,6 +121,7 @@ def _restore(target: Target, kind: str, p: dict[str, Any]) -> dict[str, Any]:
             allow_other_table=counter.require_flag(
                 "allow_other_table", p.get("allow_other_table", False)
             ),
+            read_back=p.get("read_back", "sample"),
             progress=p.get("progress", True),
         )
         return {**out, **tres.to_dict()}
@@ -221,7 +222,7 @@ def run_action(action: str, target: Target, **params: Any) -> dict[str, Any]:
 
     action: backup | restore | list. Parameters (all optional unless the action needs them):
     kind, backup_path, backup_arn, new_table_name, restore_time, dry_run, confirm,
-    allow_decrease, reason, segments, backup_name, progress.
+    allow_decrease, reason, segments, backup_name, progress, read_back (table restores).
     """
     action = _choice("action", action, ACTIONS)
     kind = params.pop("kind", "") or ""

@@ -15,9 +15,11 @@ Both files are written to a temporary name in the same folder, fsynced, then ren
 
 Restore never creates, deletes or reconfigures a table (Terraform owns it): it writes items
 into an existing table whose key schema matches, verifies the file before the first write,
-and re-reads every written key afterwards. The counter item, when present in the export and
-in the destination, goes through one conditional write with the same rule as an item
-restore: never lower the live count unless allow_decrease=True, live item backed up first.
+checks afterwards that every put was acknowledged and that the file did not change, and
+reads back a sample (or, with read_back="all", every key). The counter item, when present
+in the export and in the destination, goes through one conditional write with the same rule
+as an item restore: never lower the live count unless allow_decrease=True, live item backed
+up first.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -44,7 +47,7 @@ from typing import Any, BinaryIO
 
 from botocore.exceptions import ClientError
 
-from . import aws, counter, itemfile, paths
+from . import aws, counter, itemfile, paths, scanstream
 from .errors import (
     BackupFileError,
     CountConflictError,
@@ -72,6 +75,9 @@ BACKOFF_CAP_S = 5.0  # ... doubling, full jitter, never more than 5 s per wait
 PAGES_BUFFERED_PER_SEGMENT = 2  # pages (<= 1 MB each) queued between scanners and the writer
 READ_CHUNK_BYTES = 1 << 20  # 1 MiB reads when hashing a file
 PROGRESS_MIN_INTERVAL_S = 0.5
+RESTORE_WRITERS = 4  # BatchWriteItem calls in flight at once during a restore
+READ_BACK_MODES = ("sample", "all")
+READ_BACK_SAMPLE = 100  # items read back after a restore by default: one BatchGetItem
 DIGEST_MODULUS = 1 << 256  # item digests are summed mod 2**256: order-independent
 
 
@@ -128,7 +134,11 @@ def digest_hex(total: int) -> str:
 
 def encode_line(item: dict[str, Any]) -> tuple[bytes, int]:
     """One wire-format item -> (its JSON line as UTF-8, its digest)."""
-    as_json = itemfile.item_to_json(item)
+    return encode_json_line(itemfile.item_to_json(item))
+
+
+def encode_json_line(as_json: dict[str, Any]) -> tuple[bytes, int]:
+    """One item in DynamoDB JSON (B as base64) -> (its JSON line as UTF-8, its digest)."""
     line = json.dumps(as_json, ensure_ascii=False, separators=(",", ":")) + "\n"
     return line.encode("utf-8"), item_digest(as_json)
 
@@ -201,6 +211,8 @@ class TableRestoreResult:
     item_count: int  # items in the export
     items_written: int
     verified: bool
+    read_back: str = "sample"  # READ_BACK_MODES: what the verification read back
+    items_read_back: int = 0
     counter_before: int | None = None  # live count before (None: no counter item involved)
     counter_after: int | None = None  # count in the export
     live_backup_path: Path | None = None
@@ -397,16 +409,23 @@ def scan_request(
     return req
 
 
-def _scan_segment(ddb: Any, request: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+Page = bytes | list[dict[str, Any]]  # the server's JSON (scanstream), or parsed Items
+
+
+def _scan_segment(ddb: Any, request: dict[str, Any]) -> Iterator[Page]:
     """Pages of one scan (segment), following LastEvaluatedKey."""
     req = dict(request)
     while True:
         try:
-            resp = ddb.scan(**req)
+            with scanstream.raw_pages():
+                resp = ddb.scan(**req)
         except Exception as exc:
             raise from_client_error(exc, table=req["TableName"], action="Scan") from exc
-        yield resp.get("Items", [])
         last = resp.get("LastEvaluatedKey")
+        page = scanstream.page_of(resp)
+        del resp  # hold one page, not the page and its response
+        yield page
+        del page
         if not last:
             return
         req["ExclusiveStartKey"] = last
@@ -417,7 +436,7 @@ _DONE = object()
 
 def scan_pages(
     ddb: Any, table: str, *, segments: int = 1, page_size: int | None = None
-) -> Iterator[list[dict[str, Any]]]:
+) -> Iterator[Page]:
     """Every page of the table, one segment per thread when segments > 1.
 
     Pages flow through a bounded queue, so at most PAGES_BUFFERED_PER_SEGMENT pages per
@@ -472,27 +491,32 @@ def scan_pages(
 
 
 def write_items(
-    pages: Iterable[list[dict[str, Any]]],
+    pages: Iterable[Page],
     sink: BinaryIO,
     *,
     on_page: Callable[[int], None] | None = None,
 ) -> tuple[int, int, str, int]:
-    """Stream pages of wire-format items to `sink` as gzip JSON Lines.
+    """Stream pages (raw Scan bodies or lists of wire-format items) to `sink` as gzip JSON
+    Lines.
 
-    Holds one page at a time, never the table. Returns (item_count, content digest as an int,
-    sha256 hex of the gzip bytes, gzip size in bytes).
+    Holds one page at a time, never the table, and builds one item at a time from a raw
+    page. Returns (item_count, content digest as an int, sha256 hex of the gzip bytes, gzip
+    size in bytes).
     """
     hashing = _HashingWriter(sink)
     count, digest = 0, 0
     with gzip.GzipFile(filename="", mode="wb", fileobj=hashing, mtime=0) as gz:
         for page in pages:
-            for item in page:
-                line, item_hash = encode_line(item)
+            in_page = 0
+            for as_json in scanstream.items_json(page):
+                line, item_hash = encode_json_line(as_json)
                 gz.write(line)
                 digest = (digest + item_hash) % DIGEST_MODULUS
-                count += 1
+                in_page += 1
+            del page  # before the next page is fetched
+            count += in_page
             if on_page:
-                on_page(len(page))
+                on_page(in_page)
     return count, digest, hashing.sha.hexdigest(), hashing.size
 
 
@@ -523,6 +547,7 @@ def export_table(
     ddb = _client(table, ddb)
     folder = Path(dest_dir) if dest_dir else paths.backups_dir() / EXPORTS_SUBDIR
     folder.mkdir(parents=True, exist_ok=True)
+    scanstream.install(ddb)
 
     key_schema, key_types = _describe_keys(ddb, name)
     started = _utc_now()
@@ -691,8 +716,18 @@ def verify_export(path: str | Path) -> Manifest:
     key; the sha256 of the bytes, the item count and the items' digest match the manifest.
     Any failure is a BackupFileError saying exactly which check failed.
     """
+    return _verify(path)[0]
+
+
+def _verify(
+    path: str | Path, find: dict[str, Any] | None = None
+) -> tuple[Manifest, dict[str, Any] | None]:
+    """verify_export, also returning the item whose key is `find` (None if absent), so a
+    restore learns about the counter item in the same pass."""
     data_path, _ = _paths_from(path)
     manifest = read_manifest(path)
+    wanted = _key_text(find) if find and set(find) == set(manifest.key_names) else None
+    found: dict[str, Any] | None = None
     if not data_path.exists():
         raise BackupFileError(f"Data file {data_path} is missing (its manifest is present).")
     size = data_path.stat().st_size
@@ -707,6 +742,12 @@ def verify_export(path: str | Path) -> Manifest:
             for obj in _iter_lines(reader, data_path, manifest):  # type: ignore[arg-type]
                 count += 1
                 digest = (digest + item_digest(obj)) % DIGEST_MODULUS
+                if (
+                    found is None
+                    and wanted is not None
+                    and _key_text(key_of(obj, manifest.key_names)) == wanted
+                ):
+                    found = obj
         except BackupFileError as exc:
             problem = exc
         reader.drain()  # hash every byte, also after a bad line or the gzip trailer
@@ -728,7 +769,7 @@ def verify_export(path: str | Path) -> Manifest:
         raise BackupFileError(
             f"{data_path.name}: the items' digest does not match the manifest's content_digest."
         )
-    return manifest
+    return manifest, found
 
 
 # --------------------------------------------------------------------------- restore
@@ -752,23 +793,17 @@ def _check_schema(ddb: Any, table: str, manifest: Manifest) -> None:
         )
 
 
-def _find_item(path: Path, manifest: Manifest, key: dict[str, Any]) -> dict[str, Any] | None:
-    wanted = _key_text(key)
-    for obj in iter_export(path, manifest):
-        if _key_text(key_of(obj, manifest.key_names)) == wanted:
-            return obj
-    return None
-
-
 def _counter_plan(
-    target: Target, manifest: Manifest, path: Path, ddb: Any, allow_decrease: bool
+    target: Target,
+    manifest: Manifest,
+    exported: dict[str, Any] | None,
+    path: Path,
+    ddb: Any,
+    allow_decrease: bool,
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, int | None, int | None]:
     """(export's counter item, live item, live count, exported count) when the export holds
     the counter item; refuses a decrease unless allowed."""
-    if manifest.key_names != [target.key_name]:
-        return None, None, None, None
-    exported = _find_item(path, manifest, target.key)
-    if exported is None:
+    if exported is None or manifest.key_names != [target.key_name]:
         return None, None, None, None
     live_item = counter.get_item(target, ddb=ddb)
     new = _count_or_none(exported, target.count_attribute)
@@ -878,6 +913,123 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
+@dataclass
+class _Written:
+    items: int = 0
+    batches: int = 0
+    retries: int = 0
+    sample: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _write_export(
+    ddb: Any,
+    table: str,
+    data_path: Path,
+    manifest: Manifest,
+    *,
+    skip_key: str | None,
+    writers: int,
+    sample_size: int,
+    on_batch: Callable[[int], None],
+) -> _Written:
+    """Every item of the export but `skip_key`, 25 per BatchWriteItem, `writers` calls in
+    flight (a single round trip leaves both ends idle half the time). Keeps a reservoir
+    sample of the written items for the read-back, and re-hashes the bytes it reads: the
+    file must still be the one verify_export checked."""
+    done = _Written()
+    pick = random.Random(manifest.sha256)  # the same file samples the same keys
+    seen = 0
+    in_flight: set[Any] = set()
+
+    def settle(until: int) -> None:
+        """Collect finished calls until at most `until` are in flight; the first failure is
+        raised (and stops the restore)."""
+        while len(in_flight) > until:
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in finished:
+                in_flight.discard(future)
+                count, retries = future.result()
+                done.items += count
+                done.batches += 1
+                done.retries += retries
+                on_batch(count)
+
+    def put_batch(chunk: list[dict[str, Any]]) -> tuple[int, int]:
+        wire = [{name: _decode(value) for name, value in o.items()} for o in chunk]
+        return len(chunk), _batch_write(ddb, table, wire)
+
+    with (
+        open(data_path, "rb") as raw,
+        ThreadPoolExecutor(max_workers=writers, thread_name_prefix=f"restore-{table}") as pool,
+    ):
+        reader = _HashingReader(raw)
+        try:
+            items = (
+                o
+                for o in _iter_lines(reader, data_path, manifest)  # type: ignore[arg-type]
+                if skip_key is None or _key_text(key_of(o, manifest.key_names)) != skip_key
+            )
+            for chunk in _chunks(items, MAX_BATCH_WRITE):
+                for o in chunk:
+                    seen += 1
+                    if len(done.sample) < sample_size:
+                        done.sample.append(o)
+                    elif sample_size and (slot := pick.randrange(seen)) < sample_size:
+                        done.sample[slot] = o
+                settle(until=writers - 1)  # never a queued batch: a failure stops at once
+                in_flight.add(pool.submit(put_batch, chunk))
+            reader.drain()
+            settle(until=0)
+        except BaseException:
+            for future in in_flight:
+                future.cancel()  # queued batches are not sent after a failure
+            raise
+        finally:
+            wait(in_flight)  # on an error too, nothing is left writing when this returns
+    if reader.sha.hexdigest() != manifest.sha256:
+        raise RestoreVerificationError(
+            f"{data_path.name} changed while it was being restored (its sha256 no longer "
+            "matches the manifest); the table may hold a mix of both versions.",
+            hint="restore again from an export that is not being modified.",
+        )
+    return done
+
+
+def _verify_sample(
+    ddb: Any,
+    table: str,
+    manifest: Manifest,
+    sample: list[dict[str, Any]],
+    *,
+    counter_key: str | None,
+    count_attribute: str,
+) -> int:
+    """Read back the sampled items (consistent BatchGetItem): each must be exactly as in the
+    export; the counter item may have grown meanwhile. Returns the number checked."""
+    expected = {_key_text(key_of(o, manifest.key_names)): o for o in sample}
+    got_all: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(list(expected.values()), MAX_BATCH_GET):
+        keys = [item_from_json(key_of(o, manifest.key_names)) for o in chunk]
+        for item in _batch_get(ddb, table, keys):
+            got = itemfile.item_to_json(item)
+            got_all[_key_text(key_of(got, manifest.key_names))] = got
+    wrong = []
+    for key, want in expected.items():
+        got = got_all.get(key)
+        if got is not None and key == counter_key and _only_count_grew(want, got, count_attribute):
+            continue
+        if got is None or item_digest(got) != item_digest(want):
+            wrong.append(key)
+    if wrong:
+        raise RestoreVerificationError(
+            f"Read back {len(expected)} restored items from {table}: {len(wrong)} missing or "
+            f"different, including {', '.join(wrong[:3])}.",
+            hint="re-run the restore with read_back='all' to check every item; puts are "
+            "idempotent.",
+        )
+    return len(expected)
+
+
 def _verify_written(
     ddb: Any,
     table: str,
@@ -886,7 +1038,7 @@ def _verify_written(
     *,
     counter_key: str | None,
     count_attribute: str,
-) -> None:
+) -> int:
     """Read back every key of the export (consistent BatchGetItem, 100 at a time) and compare
     count and digest with the manifest. The counter item may have moved UP meanwhile
     (visits keep coming): that one counts as matching when only its count grew."""
@@ -913,6 +1065,7 @@ def _verify_written(
             f"Read back {count} of {manifest.item_count} exported items from {table} and their "
             f"digest does not match the export{detail}."
         )
+    return count
 
 
 def _only_count_grew(want: dict[str, Any], got: dict[str, Any], attribute: str) -> bool:
@@ -932,28 +1085,40 @@ def restore_table(
     confirm: str | None = None,
     allow_decrease: bool = False,
     allow_other_table: bool = False,
+    read_back: str = "sample",
     ddb: Any = None,
     progress: bool = True,
     reason: str = "",
+    writers: int = RESTORE_WRITERS,
 ) -> TableRestoreResult:
     """Write every item of a verified export into an EXISTING table with the same key schema.
 
-    Order: verify the file (a damaged file writes nothing) -> check the destination's key
-    schema -> if the export holds the counter item: refuse to lower the live count unless
-    allow_decrease -> dry run stops here -> confirm must equal the destination table name ->
-    back up the live counter item (itemfile.backup_item) -> BatchWriteItem in 25s with
-    retried UnprocessedItems (the counter item by one conditional PutItem) -> read every key
-    back and compare count and digest with the manifest.
+    Order: verify the file (sha256, count and digest against the manifest, every item
+    checked; a damaged file writes nothing) -> check the destination's key schema -> if the
+    export holds the counter item: refuse to lower the live count unless allow_decrease ->
+    dry run stops here -> confirm must equal the destination table name -> back up the live
+    counter item (itemfile.backup_item) -> BatchWriteItem in 25s, `writers` calls in flight,
+    UnprocessedItems retried (the counter item by one conditional PutItem) -> every put
+    acknowledged, the file's bytes unchanged since the check -> read back: `read_back` =
+    "sample" (the counter item and READ_BACK_SAMPLE others, one BatchGetItem) or "all"
+    (every key, count and digest against the manifest: as many reads as writes).
 
     `table` is a table name or the runbook's Target (its key/attribute identify the counter
     item; a plain name uses the default stat=Quantity / viewCount). Never creates, deletes or
     reconfigures a table.
     """
     counter.require_flag("allow_decrease", allow_decrease)
+    if read_back not in READ_BACK_MODES:
+        raise InvalidInputError(
+            f"read_back must be one of {', '.join(READ_BACK_MODES)}, got {read_back!r}."
+        )
+    if isinstance(writers, bool) or not isinstance(writers, int) or not 1 <= writers <= 32:
+        raise InvalidInputError(f"writers must be a whole number from 1 to 32, got {writers!r}.")
     clock = time.monotonic()
-    manifest = verify_export(path)  # FIRST: nothing is read from or written to AWS before this
-    data_path = manifest.path or Path(path)
     target = _as_target(table)
+    # FIRST: nothing is read from or written to AWS before the file is checked
+    manifest, exported_counter = _verify(path, find=target.key)
+    data_path = manifest.path or Path(path)
     ddb = _client(target, ddb)
     _check_schema(ddb, target.table, manifest)
     counter.require_flag("allow_other_table", allow_other_table)
@@ -966,7 +1131,7 @@ def restore_table(
             "allow_other_table=True to copy this one in on purpose.",
         )
     counter_item, live_item, before, after = _counter_plan(
-        target, manifest, data_path, ddb, allow_decrease
+        target, manifest, exported_counter, data_path, ddb, allow_decrease
     )
 
     def result(**kw: Any) -> TableRestoreResult:
@@ -978,6 +1143,7 @@ def restore_table(
             "item_count": manifest.item_count,
             "items_written": 0,
             "verified": False,
+            "read_back": read_back,
             "counter_before": before,
             "counter_after": after if counter_item is not None else None,
         }
@@ -993,38 +1159,41 @@ def restore_table(
         backup_path = itemfile.backup_item(target, ddb=ddb, reason=why).path
 
     counter_key = _key_text(target.key) if counter_item is not None else None
-    written = batches = retries = 0
     with _progress(progress, desc=f"restore {target.table}", total=manifest.item_count) as bar:
-        plain = (
-            o
-            for o in iter_export(data_path, manifest)
-            if counter_key is None or _key_text(key_of(o, manifest.key_names)) != counter_key
+        done = _write_export(
+            ddb,
+            target.table,
+            data_path,
+            manifest,
+            skip_key=counter_key,
+            writers=writers,
+            sample_size=READ_BACK_SAMPLE if read_back == "sample" else 0,
+            on_batch=bar.update,
         )
-        for chunk in _chunks(plain, MAX_BATCH_WRITE):
-            retries += _batch_write(ddb, target.table, [item_from_json(o) for o in chunk])
-            batches += 1
-            written += len(chunk)
-            bar.update(len(chunk))
         if counter_item is not None:
             _put_counter_item(target, counter_item, live_item, ddb)
-            written += 1
+            done.items += 1
+            done.sample.append(counter_item)
             bar.update(1)
-
-    _verify_written(
-        ddb,
-        target.table,
-        data_path,
-        manifest,
-        counter_key=counter_key,
-        count_attribute=target.count_attribute,
-    )
+    if done.items != manifest.item_count:
+        raise RestoreVerificationError(
+            f"Wrote {done.items} items into {target.table} but the export holds "
+            f"{manifest.item_count}.",
+            hint="re-run the restore: puts are idempotent.",
+        )
+    same_counter = {"counter_key": counter_key, "count_attribute": target.count_attribute}
+    if read_back == "all":
+        checked = _verify_written(ddb, target.table, data_path, manifest, **same_counter)
+    else:
+        checked = _verify_sample(ddb, target.table, manifest, done.sample, **same_counter)
     return result(
         restored=True,
-        items_written=written,
+        items_written=done.items,
         verified=True,
+        items_read_back=checked,
         live_backup_path=backup_path,
-        batches=batches,
-        retries=retries,
+        batches=done.batches,
+        retries=done.retries,
     )
 
 

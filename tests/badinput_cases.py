@@ -524,6 +524,15 @@ CASES: list[Case] = [
         InvalidInputError,
     ),
     Case(
+        "04/read_back='most'",
+        PARAMETER,
+        _action("restore", kind="table", backup_path=_arranged, read_back="most", **REAL),
+        r"read_back must be one of sample, all, got 'most'",
+        FIX,
+        InvalidInputError,
+        arrange=lambda c: c.export().path,
+    ),
+    Case(
         "04/backup_arn='arn:bad'",
         PARAMETER,
         _action("restore", backup_arn="arn:bad", new_table_name="bi-restored", **REAL),

@@ -22,6 +22,7 @@ FIGURES = (
     "export_items_per_s",
     "export_vs_scan_ratio",
     "restore_vs_batchwrite_ratio",
+    "restore_read_back_all_vs_batchwrite_ratio",
     "dynamodump",
     "export_rss_growth_mb",
     "sandbox_up_s",
@@ -86,6 +87,7 @@ def test_table_figures_are_sane(results):
     _sane(results["export_items_per_s"])
     _sane(results["export_vs_scan_ratio"])
     _sane(results["restore_vs_batchwrite_ratio"])
+    _sane(results["restore_read_back_all_vs_batchwrite_ratio"], target=False)
     assert results["export_items_per_s"]["median"] > 0
     rss = results["export_rss_growth_mb"]
     sizes = [k for k in rss if k != "met"]

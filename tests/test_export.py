@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import io
 import json
+import threading
 import tracemalloc
 from pathlib import Path
 
@@ -343,23 +344,28 @@ def test_restore_raises_a_reset_counter_back(ddb, tmp_path, backups):
 def _inject_unprocessed(ddb, rounds: int | None, drop: int = 5) -> dict:
     """Fault injection on this client only: the first `rounds` BatchWriteItem calls (None:
     every call) leave their last `drop` puts unwritten and report them as UnprocessedItems,
-    as DynamoDB does under throttling."""
-    state = {"calls": 0, "held": None}
+    as DynamoDB does under throttling. Restore writes from several threads, and botocore
+    runs both hooks of a call in its calling thread: what a call held back is kept per
+    thread."""
+    state = {"calls": 0}
+    lock, mine = threading.Lock(), threading.local()
 
     def hold_back(params, **_):
-        state["calls"] += 1
-        state["held"] = None
-        if rounds is None or state["calls"] <= rounds:
+        with lock:
+            state["calls"] += 1
+            faulty = rounds is None or state["calls"] <= rounds
+        mine.held = None
+        if faulty:
             table, puts = next(iter(params["RequestItems"].items()))
             keep, held = puts[:-drop] or puts[:0], puts[-drop:]
             if not keep:  # a request must hold at least one put: write nothing, send one
                 keep, held = puts[:1], puts
             params["RequestItems"] = {table: keep}
-            state["held"] = {table: held}
+            mine.held = {table: held}
 
     def report(parsed, **_):
-        if state["held"]:
-            parsed["UnprocessedItems"] = state["held"]
+        if getattr(mine, "held", None):
+            parsed["UnprocessedItems"] = mine.held
 
     ddb.meta.events.register("provide-client-params.dynamodb.BatchWriteItem", hold_back)
     ddb.meta.events.register("after-call.dynamodb.BatchWriteItem", report)
@@ -385,13 +391,20 @@ def test_unprocessed_items_give_up_after_bounded_attempts(exported, ddb, monkeyp
     dest = make_table(ddb)
     state = _inject_unprocessed(ddb, rounds=None)
     with pytest.raises(ThrottledError, match=r"unprocessed after 8 attempts.*PARTIAL"):
-        export.restore_table(
-            exported.path, dest, allow_other_table=True, dry_run=False, confirm=dest, ddb=ddb
+        export.restore_table(  # one writer: the bound is per batch, counted exactly
+            exported.path,
+            dest,
+            allow_other_table=True,
+            dry_run=False,
+            confirm=dest,
+            ddb=ddb,
+            writers=1,
         )
     assert state["calls"] == export.MAX_BATCH_ATTEMPTS
 
 
-def test_read_back_mismatch_is_reported(exported, ddb):
+@pytest.mark.parametrize("read_back", export.READ_BACK_MODES)
+def test_read_back_mismatch_is_reported(exported, ddb, read_back):
     dest = make_table(ddb)
 
     def tamper(parsed, **_):
@@ -402,8 +415,50 @@ def test_read_back_mismatch_is_reported(exported, ddb):
     ddb.meta.events.register("after-call.dynamodb.BatchGetItem", tamper)
     with pytest.raises(export.RestoreVerificationError, match="k00002"):
         export.restore_table(
-            exported.path, dest, allow_other_table=True, dry_run=False, confirm=dest, ddb=ddb
+            exported.path,
+            dest,
+            allow_other_table=True,
+            dry_run=False,
+            confirm=dest,
+            ddb=ddb,
+            read_back=read_back,
         )
+
+
+def test_a_sample_read_back_reads_one_batch_and_all_reads_every_key(ddb, table, tmp_path):
+    fill(ddb, table, 260)
+    path = export.export_table(table, tmp_path, ddb=ddb, progress=False).path
+    calls = []
+    ddb.meta.events.register(
+        "provide-client-params.dynamodb.BatchGetItem",
+        lambda params, **_: calls.append(len(next(iter(params["RequestItems"].values()))["Keys"])),
+    )
+    kw = {"allow_other_table": True, "dry_run": False, "ddb": ddb, "progress": False}
+    dest = make_table(ddb)
+    sample = export.restore_table(path, dest, confirm=dest, **kw)
+    assert (sample.read_back, sample.items_read_back, calls) == ("sample", 100, [100])
+    assert sample.verified and sample.items_written == 260
+    assert scan_all(ddb, dest) == scan_all(ddb, table)
+    calls.clear()
+    dest = make_table(ddb)
+    full = export.restore_table(path, dest, confirm=dest, read_back="all", **kw)
+    assert (full.read_back, full.items_read_back, calls) == ("all", 260, [100, 100, 60])
+
+
+@pytest.mark.parametrize("bad", ["some", "", None, 1])
+def test_an_unknown_read_back_is_refused_before_anything(exported, ddb, bad):
+    dest = make_table(ddb)
+    with pytest.raises(InvalidInputError, match="read_back must be one of sample, all"):
+        export.restore_table(
+            exported.path,
+            dest,
+            allow_other_table=True,
+            dry_run=False,
+            confirm=dest,
+            ddb=ddb,
+            read_back=bad,
+        )
+    assert scan_all(ddb, dest) == {}
 
 
 # ------------------------------------------------------------------ constant memory
@@ -449,3 +504,66 @@ def test_full_export_memory_stays_flat(ddb, table, tmp_path):
         tracemalloc.stop()
     assert res.item_count == 5000
     assert peak < 3_000_000, f"peak {peak} bytes for 5000 items: the export holds the table"
+
+
+def test_raw_pages_hold_the_same_items_as_parsed_pages(ddb, table):
+    """The export reads Scan bodies with ijson (scanstream); every type must come out as
+    botocore's own parse + item_to_json would give it, and other calls stay untouched."""
+    from runbook_lib import itemfile, scanstream
+
+    fill(ddb, table, 30)
+    ddb.put_item(TableName=table, Item={"stat": {"S": "typed"}, **TYPED})
+    request = {"TableName": table, "ConsistentRead": True, "Limit": 12}
+    scanstream.install(ddb)
+    raw, parsed = [], []
+    while True:
+        with scanstream.raw_pages():
+            resp = ddb.scan(**request)
+        page = scanstream.page_of(resp)
+        assert isinstance(page, bytes) and "Items" not in resp
+        raw.extend(scanstream.items_json(page))
+        plain = ddb.scan(**request)  # outside raw_pages: botocore's usual answer
+        assert "Items" in plain and scanstream.RAW_BODY not in plain
+        parsed.extend(itemfile.item_to_json(i) for i in plain["Items"])
+        assert resp.get("LastEvaluatedKey") == plain.get("LastEvaluatedKey")
+        if "LastEvaluatedKey" not in resp:
+            break
+        request["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+    assert len(raw) == 31
+    assert raw == parsed
+
+
+@pytest.mark.slow
+def test_a_full_one_megabyte_page_is_not_held_as_objects(ddb, table, tmp_path):
+    """DynamoDB's own page size (no Limit): the bare boto3 loop holds each parsed page, tens
+    of bytes of objects per byte of JSON; the export holds the page's bytes and one item."""
+    fill(ddb, table, 8000)
+
+    def peak_of(work):
+        tracemalloc.start()
+        try:
+            work()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    bare = peak_of(lambda: scan_all(ddb, table))
+    ours = peak_of(lambda: export.export_table(table, tmp_path, ddb=ddb, progress=False))
+    assert bare > 4_000_000, f"the bare loop peaked at {bare} bytes: too small to compare"
+    assert ours < bare / 4, f"export peak {ours} bytes against the bare loop's {bare}"
+
+
+@pytest.mark.parametrize("writers", [0, 33, True, 2.5])
+def test_a_bad_writer_count_is_refused_before_anything(exported, ddb, writers):
+    dest = make_table(ddb)
+    with pytest.raises(InvalidInputError, match="writers must be a whole number from 1 to 32"):
+        export.restore_table(
+            exported.path,
+            dest,
+            allow_other_table=True,
+            dry_run=False,
+            confirm=dest,
+            ddb=ddb,
+            writers=writers,
+        )
+    assert scan_all(ddb, dest) == {}

@@ -208,10 +208,10 @@ def _set(target: Target, new: int, tmp_path: Path, **kwargs: Any) -> setcount.Se
     )
 
 
-def restore_into(path: Path, dest: Target) -> export.TableRestoreResult:
+def restore_into(path: Path, dest: Target, **kw: Any) -> export.TableRestoreResult:
     """A confirmed table restore of another table's export into `dest`."""
     return export.restore_table(
-        path, dest, dry_run=False, confirm=dest.table, allow_other_table=True, progress=False
+        path, dest, dry_run=False, confirm=dest.table, allow_other_table=True, progress=False, **kw
     )
 
 
@@ -615,8 +615,9 @@ PAGES_BEFORE_KILL = 3
 
 
 @pytest.fixture
-def dedicated(tmp_path: Path) -> Iterator[Callable[..., tuple[int, str]]]:
-    """start(**env) -> (pid, url) of a moto server of this test's own (never the session's)."""
+def dedicated(tmp_path: Path, moto_url: str) -> Iterator[Callable[..., tuple[int, str]]]:
+    """start(**env) -> (pid, url) of a moto server of this test's own (never the session's;
+    moto_url only for the sandbox credentials it puts in the environment)."""
     pids: list[int] = []
 
     def start(name: str, **env: str) -> tuple[int, str]:
@@ -722,7 +723,8 @@ def test_server_killed_mid_restore_then_rerun_converges(dedicated, tmp_path, mon
     """Server A records every request it receives (moto's recorder); it is SIGKILLed after
     two restore batches; B, fresh, answers the retry (table missing, the restore fails); then
     A's recording is replayed into B (the durable state comes back, as DynamoDB's would) and
-    the same restore, run again, converges to the table an uninterrupted restore gives."""
+    the same restore, run again, converges to the table an uninterrupted restore gives.
+    One writer, so that which batches reached A before the kill is known exactly."""
     recording = tmp_path / "moto-recording.jsonl"
     pid_a, url_a = dedicated(
         "a", MOTO_ENABLE_RECORDING="True", MOTO_RECORDER_FILEPATH=str(recording)
@@ -745,7 +747,7 @@ def test_server_killed_mid_restore_then_rerun_converges(dedicated, tmp_path, mon
             proxy.retarget(url_b)
 
     def restore() -> export.TableRestoreResult:
-        return restore_into(res.path, dest)
+        return restore_into(res.path, dest, writers=1)
 
     with FaultProxy(url_a, on_request=kill_after_batches) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
