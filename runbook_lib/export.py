@@ -437,15 +437,14 @@ _DONE = object()
 def scan_pages(
     ddb: Any, table: str, *, segments: int = 1, page_size: int | None = None
 ) -> Iterator[Page]:
-    """Every page of the table, one segment per thread when segments > 1.
+    """Every page of the table, each segment scanned by a thread of its own.
 
-    Pages flow through a bounded queue, so at most PAGES_BUFFERED_PER_SEGMENT pages per
-    segment are in memory at once whatever the table's size. Closing the iterator early
-    (an error in the writer) stops the scanners.
+    One segment too: its thread asks for the next page while this one's items are written,
+    so the writing hides behind the server's time instead of adding to it. Pages flow
+    through a bounded queue, so at most PAGES_BUFFERED_PER_SEGMENT pages per segment are in
+    memory at once whatever the table's size. Closing the iterator early (an error in the
+    writer) stops the scanners.
     """
-    if segments == 1:
-        yield from _scan_segment(ddb, scan_request(table, limit=page_size))
-        return
     pages: queue.Queue[Any] = queue.Queue(maxsize=segments * PAGES_BUFFERED_PER_SEGMENT)
     stop = threading.Event()
 
