@@ -74,6 +74,7 @@ def measure(env: dict[str, str], runs: int, log: Any = print) -> dict[str, Any]:
             log(f"  round {r + 1}: script {script[-1]:.2f}s, runbook run {notebook[-1]:.2f}s")
         steps = [_timeline(env, f"{work}/timeline") for _ in range(runs)]
         python_start = [_timed_run([sys.executable, "-c", "pass"], env)[0] for _ in range(runs)]
+        kernel_ready = [_kernel_ready_s(env) for _ in range(runs)]
     breakdown = {
         key: round(statistics.median(s[key] for s in steps), 3)
         for key in steps[0]
@@ -87,11 +88,41 @@ def measure(env: dict[str, str], runs: int, log: Any = print) -> dict[str, Any]:
         met=lambda m: m <= TARGET,
         notebook_s=summary(notebook, "s"),
         script_s=summary(script, "s"),
+        kernel_ready_s=summary(kernel_ready, "s"),
+        kernel_ready_vs_script=round(
+            statistics.median(kernel_ready) / statistics.median(script), 2
+        ),
+        floor_note="kernel_ready_s: a python3 kernel from launch to its first kernel_info reply, "
+        "nothing executed; every run on a fresh kernel pays it before its first cell",
         breakdown_s=breakdown,
         runner_heavy_imports=steps[0]["runner_heavy_imports"],
         status_notebook_heavy_imports=_status_imports(env),
         commands={"notebook": "runbook run 02_status", "script": "python -m bench.script_status"},
     )
+
+
+_KERNEL_READY = """
+import time
+from jupyter_client.manager import start_new_kernel
+started = time.perf_counter()
+km, kc = start_new_kernel(kernel_name="python3", startup_timeout=60)
+print(time.perf_counter() - started)
+kc.stop_channels()
+km.shutdown_kernel(now=True)
+"""
+
+
+def _kernel_ready_s(env: dict[str, str]) -> float:
+    """Seconds from launching a python3 kernel to its kernel_info reply (jupyter_client)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _KERNEL_READY],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=True,
+    )
+    return float(proc.stdout.strip().splitlines()[-1])
 
 
 def _timeline(env: dict[str, str], out: str) -> dict[str, Any]:

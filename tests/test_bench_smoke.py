@@ -66,6 +66,7 @@ def test_notebook_overhead_is_measured_side_by_side(results):
     assert fig["min"] > 1  # a notebook run costs more than the script it wraps
     assert fig["notebook_s"]["median"] > fig["script_s"]["median"] > 0
     assert fig["breakdown_s"]["kernel_launch_s"] > 0 and fig["breakdown_s"]["cells_s"] > 0
+    assert fig["kernel_ready_s"]["median"] > 0 and fig["kernel_ready_vs_script"] > 0
     assert fig["runner_heavy_imports"] == [] and fig["status_notebook_heavy_imports"] == []
 
 
