@@ -25,7 +25,7 @@ from typing import Any
 
 from bench import dynamodump, tables
 from bench.stats import figure, skipped, summary, timed
-from runbook_lib import export
+from runbook_lib import export, tablerestore
 
 SPEED_TARGET = 0.9  # the export (restore) at >= 0.9x its floor's items per second
 RSS_TARGET_MB = 20.0
@@ -186,7 +186,7 @@ def _restore_round(
 
     def restore(role: str, read_back: str) -> Any:
         table = dests[role]
-        return export.restore_table(  # into a fresh copy of the exported table
+        return tablerestore.restore_table(  # into a fresh copy of the exported table
             path,
             table,
             dry_run=False,
@@ -248,9 +248,9 @@ def restore_figures(
             restore_items_per_s=summary([n / s for s in restore_s], "items/s", digits=0),
             floor_items_per_s=summary([n / s for s in floor_s], "items/s", digits=0),
             restore_does="verifies the file (sha256, count, digest, every item), writes 25 "
-            f"per BatchWriteItem with {export.RESTORE_WRITERS} calls in flight, checks every "
+            f"per BatchWriteItem with {tablerestore.RESTORE_WRITERS} calls in flight, checks every "
             "put was acknowledged and the file unchanged, then reads back the counter item and "
-            f"a sample of {export.READ_BACK_SAMPLE} (read_back='sample', the default)",
+            f"a sample of {tablerestore.READ_BACK_SAMPLE} (read_back='sample', the default)",
         ),
         "restore_read_back_all_vs_batchwrite_ratio": figure(
             [f / s for f, s in zip(floor_s, all_s, strict=True)],

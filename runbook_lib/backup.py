@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from . import counter, export, itemfile, native, paths
+from . import counter, export, itemfile, native, paths, tablerestore
 from .errors import InvalidInputError, RunbookError
 from .target import Target
 
@@ -112,7 +112,7 @@ def _restore(target: Target, kind: str, p: dict[str, Any]) -> dict[str, Any]:
         )
         return {**out, **res.to_dict(), "live_backup_path": res.backup_path}
     if kind == "table":
-        tres = export.restore_table(
+        tres = tablerestore.restore_table(
             _path(p.get("backup_path")),
             target,
             dry_run=dry_run,

@@ -22,7 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runbook_lib import backup, counter, export, history, itemfile, runner, setcount, status
+from runbook_lib import (
+    backup,
+    counter,
+    export,
+    history,
+    itemfile,
+    runner,
+    setcount,
+    status,
+    tablerestore,
+)
 from runbook_lib.errors import (
     BackupFileError,
     ConfirmationError,
@@ -200,7 +210,7 @@ def _restore_item(target: Callable[[Ctx], Target] | None = None, **kw: Any):
 def _restore_table(target: Callable[[Ctx], Target] | None = None, **kw: Any):
     def act(c: Ctx) -> Any:
         dest = target(c) if target else c.target
-        return export.restore_table(c.arranged, dest, progress=False, **c.kw(kw, dest))
+        return tablerestore.restore_table(c.arranged, dest, progress=False, **c.kw(kw, dest))
 
     return act
 

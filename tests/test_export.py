@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib import counter, export
+from runbook_lib import counter, export, tablerestore
 from runbook_lib.errors import (
     BackupFileError,
     ConfirmationError,
     InvalidInputError,
+    RestoreVerificationError,
     TableMissingError,
     TableSchemaError,
     ThrottledError,
@@ -157,11 +158,11 @@ def test_same_second_exports_do_not_overwrite(ddb, table, tmp_path):
 def test_round_trip_into_a_fresh_table_is_exact(exported, ddb, table):
     source = scan_all(ddb, table)
     dest = make_table(ddb)
-    dry = export.restore_table(exported.path, dest, allow_other_table=True, ddb=ddb)
+    dry = tablerestore.restore_table(exported.path, dest, allow_other_table=True, ddb=ddb)
     assert (dry.dry_run, dry.restored, dry.items_written) == (True, False, 0)
     assert scan_all(ddb, dest) == {}, "a dry run writes nothing"
 
-    res = export.restore_table(
+    res = tablerestore.restore_table(
         exported.path, dest, allow_other_table=True, dry_run=False, confirm=dest, ddb=ddb
     )
     assert (res.restored, res.verified, res.items_written) == (True, True, 41)
@@ -172,7 +173,7 @@ def test_round_trip_into_a_fresh_table_is_exact(exported, ddb, table):
 def test_restore_needs_the_destination_name_as_confirm(exported, ddb):
     dest = make_table(ddb)
     with pytest.raises(ConfirmationError, match="confirm must equal the table name"):
-        export.restore_table(
+        tablerestore.restore_table(
             exported.path, dest, allow_other_table=True, dry_run=False, confirm="wrong", ddb=ddb
         )
     assert scan_all(ddb, dest) == {}
@@ -180,7 +181,7 @@ def test_restore_needs_the_destination_name_as_confirm(exported, ddb):
 
 def test_restore_into_missing_table_creates_nothing(exported, ddb):
     with pytest.raises(TableMissingError):
-        export.restore_table(exported.path, "not-there", dry_run=False, confirm="not-there")
+        tablerestore.restore_table(exported.path, "not-there", dry_run=False, confirm="not-there")
     with pytest.raises(ddb.exceptions.ResourceNotFoundException):
         ddb.describe_table(TableName="not-there")
 
@@ -189,7 +190,7 @@ def test_wrong_key_schema_writes_nothing(exported, ddb):
     dest = make_table(ddb, key="id")
     ddb.put_item(TableName=dest, Item={"id": {"S": "keep"}})
     with pytest.raises(TableSchemaError, match=r"key schema \[id HASH S\].*\[stat HASH S\]"):
-        export.restore_table(
+        tablerestore.restore_table(
             exported.path, dest, allow_other_table=True, dry_run=False, confirm=dest, ddb=ddb
         )
     assert ddb.scan(TableName=dest)["Count"] == 1
@@ -266,7 +267,7 @@ def test_damaged_export_is_refused_and_nothing_is_written(exported, ddb, damage,
     with pytest.raises(BackupFileError, match=message):
         export.verify_export(exported.path)
     with pytest.raises(BackupFileError, match=message):
-        export.restore_table(
+        tablerestore.restore_table(
             exported.path, dest, allow_other_table=True, dry_run=False, confirm=dest, ddb=ddb
         )
     assert scan_all(ddb, dest) == {"keep": {"stat": {"S": "keep"}, "v": {"N": "1"}}}
@@ -308,7 +309,7 @@ def test_restore_refuses_to_lower_the_live_count(ddb, tmp_path, backups):
     ddb.delete_item(TableName=target.table, Key={"stat": {"S": "k00003"}})
     for dry_run in (True, False):
         with pytest.raises(InvalidInputError, match=r"Refusing to lower viewCount .* 15 .* to 5"):
-            export.restore_table(path, target, dry_run=dry_run, confirm=target.table, ddb=ddb)
+            tablerestore.restore_table(path, target, dry_run=dry_run, confirm=target.table, ddb=ddb)
     assert counter.read_count(target, ddb=ddb) == 15
     assert "k00003" not in scan_all(ddb, target.table), "refused before any write"
     assert not backups.exists()
@@ -317,7 +318,7 @@ def test_restore_refuses_to_lower_the_live_count(ddb, tmp_path, backups):
 def test_restore_lowers_with_allow_decrease_after_backing_up(ddb, tmp_path, backups):
     target, path = _counter_export(ddb, tmp_path, 5)
     counter.increment(target, 10, ddb=ddb)
-    res = export.restore_table(
+    res = tablerestore.restore_table(
         path, target, dry_run=False, confirm=target.table, allow_decrease=True, ddb=ddb
     )
     assert (res.counter_before, res.counter_after) == (15, 5)
@@ -330,7 +331,9 @@ def test_restore_raises_a_reset_counter_back(ddb, tmp_path, backups):
     target, path = _counter_export(ddb, tmp_path, 500)
     counter.conditional_set(target, 0, ddb=ddb)  # the reset the guide warns about
     ddb.delete_item(TableName=target.table, Key={"stat": {"S": "k00007"}})
-    res = export.restore_table(path, target.table, dry_run=False, confirm=target.table, ddb=ddb)
+    res = tablerestore.restore_table(
+        path, target.table, dry_run=False, confirm=target.table, ddb=ddb
+    )
     assert res.verified and res.items_written == 31
     assert (res.counter_before, res.counter_after) == (0, 500)
     assert counter.read_count(target, ddb=ddb) == 500
@@ -374,24 +377,24 @@ def _inject_unprocessed(ddb, rounds: int | None, drop: int = 5) -> dict:
 
 def test_unprocessed_items_are_retried_until_written(exported, ddb, table, monkeypatch):
     waits = []
-    monkeypatch.setattr(export, "_sleep", waits.append)
+    monkeypatch.setattr(tablerestore, "_sleep", waits.append)
     dest = make_table(ddb)
     state = _inject_unprocessed(ddb, rounds=3)
-    res = export.restore_table(
+    res = tablerestore.restore_table(
         exported.path, dest, allow_other_table=True, dry_run=False, confirm=dest, ddb=ddb
     )
     assert res.verified and res.retries == 3
     assert state["calls"] == res.batches + 3
     assert scan_all(ddb, dest) == scan_all(ddb, table)
-    assert len(waits) == 3 and all(0 <= w <= export.BACKOFF_CAP_S for w in waits)
+    assert len(waits) == 3 and all(0 <= w <= tablerestore.BACKOFF_CAP_S for w in waits)
 
 
 def test_unprocessed_items_give_up_after_bounded_attempts(exported, ddb, monkeypatch):
-    monkeypatch.setattr(export, "_sleep", lambda s: None)
+    monkeypatch.setattr(tablerestore, "_sleep", lambda s: None)
     dest = make_table(ddb)
     state = _inject_unprocessed(ddb, rounds=None)
     with pytest.raises(ThrottledError, match=r"unprocessed after 8 attempts.*PARTIAL"):
-        export.restore_table(  # one writer: the bound is per batch, counted exactly
+        tablerestore.restore_table(  # one writer: the bound is per batch, counted exactly
             exported.path,
             dest,
             allow_other_table=True,
@@ -400,10 +403,10 @@ def test_unprocessed_items_give_up_after_bounded_attempts(exported, ddb, monkeyp
             ddb=ddb,
             writers=1,
         )
-    assert state["calls"] == export.MAX_BATCH_ATTEMPTS
+    assert state["calls"] == tablerestore.MAX_BATCH_ATTEMPTS
 
 
-@pytest.mark.parametrize("read_back", export.READ_BACK_MODES)
+@pytest.mark.parametrize("read_back", tablerestore.READ_BACK_MODES)
 def test_read_back_mismatch_is_reported(exported, ddb, read_back):
     dest = make_table(ddb)
 
@@ -413,8 +416,8 @@ def test_read_back_mismatch_is_reported(exported, ddb, read_back):
                 item["v"] = {"N": "999"}
 
     ddb.meta.events.register("after-call.dynamodb.BatchGetItem", tamper)
-    with pytest.raises(export.RestoreVerificationError, match="k00002"):
-        export.restore_table(
+    with pytest.raises(RestoreVerificationError, match="k00002"):
+        tablerestore.restore_table(
             exported.path,
             dest,
             allow_other_table=True,
@@ -435,13 +438,13 @@ def test_a_sample_read_back_reads_one_batch_and_all_reads_every_key(ddb, table, 
     )
     kw = {"allow_other_table": True, "dry_run": False, "ddb": ddb, "progress": False}
     dest = make_table(ddb)
-    sample = export.restore_table(path, dest, confirm=dest, **kw)
+    sample = tablerestore.restore_table(path, dest, confirm=dest, **kw)
     assert (sample.read_back, sample.items_read_back, calls) == ("sample", 100, [100])
     assert sample.verified and sample.items_written == 260
     assert scan_all(ddb, dest) == scan_all(ddb, table)
     calls.clear()
     dest = make_table(ddb)
-    full = export.restore_table(path, dest, confirm=dest, read_back="all", **kw)
+    full = tablerestore.restore_table(path, dest, confirm=dest, read_back="all", **kw)
     assert (full.read_back, full.items_read_back, calls) == ("all", 260, [100, 100, 60])
 
 
@@ -449,7 +452,7 @@ def test_a_sample_read_back_reads_one_batch_and_all_reads_every_key(ddb, table, 
 def test_an_unknown_read_back_is_refused_before_anything(exported, ddb, bad):
     dest = make_table(ddb)
     with pytest.raises(InvalidInputError, match="read_back must be one of sample, all"):
-        export.restore_table(
+        tablerestore.restore_table(
             exported.path,
             dest,
             allow_other_table=True,
@@ -557,7 +560,7 @@ def test_a_full_one_megabyte_page_is_not_held_as_objects(ddb, table, tmp_path):
 def test_a_bad_writer_count_is_refused_before_anything(exported, ddb, writers):
     dest = make_table(ddb)
     with pytest.raises(InvalidInputError, match="writers must be a whole number from 1 to 32"):
-        export.restore_table(
+        tablerestore.restore_table(
             exported.path,
             dest,
             allow_other_table=True,

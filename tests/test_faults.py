@@ -48,7 +48,18 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from runbook_lib import aws, counter, export, history, itemfile, sandbox, seed, setcount, status
+from runbook_lib import (
+    aws,
+    counter,
+    export,
+    history,
+    itemfile,
+    sandbox,
+    seed,
+    setcount,
+    status,
+    tablerestore,
+)
 from runbook_lib.errors import (
     BackupFileError,
     CountConflictError,
@@ -208,9 +219,9 @@ def _set(target: Target, new: int, tmp_path: Path, **kwargs: Any) -> setcount.Se
     )
 
 
-def restore_into(path: Path, dest: Target, **kw: Any) -> export.TableRestoreResult:
+def restore_into(path: Path, dest: Target, **kw: Any) -> tablerestore.TableRestoreResult:
     """A confirmed table restore of another table's export into `dest`."""
-    return export.restore_table(
+    return tablerestore.restore_table(
         path, dest, dry_run=False, confirm=dest.table, allow_other_table=True, progress=False, **kw
     )
 
@@ -746,7 +757,7 @@ def test_server_killed_mid_restore_then_rerun_converges(dedicated, tmp_path, mon
         elif info.n == BATCHES_BEFORE_KILL + 1:
             proxy.retarget(url_b)
 
-    def restore() -> export.TableRestoreResult:
+    def restore() -> tablerestore.TableRestoreResult:
         return restore_into(res.path, dest, writers=1)
 
     with FaultProxy(url_a, on_request=kill_after_batches) as proxy:
@@ -758,7 +769,9 @@ def test_server_killed_mid_restore_then_rerun_converges(dedicated, tmp_path, mon
         _replay(url_b)  # B now holds what A held when it died: two batches written
         direct_b = aws.client("dynamodb", endpoint_url=url_b)
         order = [o["stat"]["S"] for o in export.iter_export(res.path)]
-        done = [k for k in order if k != "Quantity"][: BATCHES_BEFORE_KILL * export.MAX_BATCH_WRITE]
+        done = [k for k in order if k != "Quantity"][
+            : BATCHES_BEFORE_KILL * tablerestore.MAX_BATCH_WRITE
+        ]
         assert scan_all(direct_b, dest.table) == {  # the counter goes last: not reached
             **before,
             **{k: expected[k] for k in done},
@@ -931,7 +944,7 @@ def test_restore_racing_visits_conflicts_then_loses_none(
             return itemfile.restore_item(
                 target, path, dry_run=False, confirm=target.table, backup_dir=tmp_path / "b"
             )
-        return export.restore_table(
+        return tablerestore.restore_table(
             path, target, dry_run=False, confirm=target.table, progress=False
         )
 

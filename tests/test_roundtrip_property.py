@@ -9,7 +9,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runbook_lib import export
+from runbook_lib import export, tablerestore
 from tests.conftest import make_table
 
 # Numbers as DynamoDB holds them: up to 38 significant digits, well inside its exponent range.
@@ -74,7 +74,7 @@ def test_every_type_round_trips_through_export_and_restore(ddb, items):
         ddb.put_item(TableName=source, Item=item)
     with tempfile.TemporaryDirectory() as folder:
         res = export.export_table(source, folder, ddb=ddb, page_size=2, segments=2)
-        restored = export.restore_table(
+        restored = tablerestore.restore_table(
             res.path, dest, dry_run=False, confirm=dest, allow_other_table=True, ddb=ddb
         )
     assert restored.verified and restored.items_written == len(items)
