@@ -13,7 +13,7 @@ from pathlib import Path
 import hcl2
 import pytest
 
-from runbook_lib import migrate
+from runbook_lib import hcledit, migrate
 from runbook_lib.errors import InvalidInputError, TerraformError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +62,7 @@ def _split(new: str) -> tuple[str, str, str]:
 
 
 def test_locate_block_ignores_braces_in_heredocs_strings_and_comments():
-    start, end = migrate.locate_block(SAMPLE, migrate.ITEM_TYPE, "visitor_count")
+    start, end = hcledit.locate_block(SAMPLE, migrate.ITEM_TYPE, "visitor_count")
     assert SAMPLE[start:end] == ITEM
 
 
@@ -120,7 +120,7 @@ def test_ignore_changes_strategy_adds_a_lifecycle_rule(tmp_path):
 )
 def test_ignore_changes_merges_into_an_existing_lifecycle(lifecycle, expected):
     text = ITEM[:-1] + lifecycle + "}\n"
-    new = migrate.add_ignore_changes(text, "visitor_count")
+    new = hcledit.add_ignore_changes(text, "visitor_count")
     body = hcl2.loads(new)["resource"][0]["aws_dynamodb_table_item"]["visitor_count"]
     assert body["lifecycle"][0]["ignore_changes"] == expected
     assert new.count("lifecycle {") == 1
@@ -164,7 +164,7 @@ def test_bad_strategy_and_module_items_are_refused(tmp_path):
 def test_a_block_the_parser_and_braces_disagree_on_is_not_edited():
     broken = ITEM.replace("ITEM\n}", "ITEM\n") + "\n"
     with pytest.raises(TerraformError):
-        migrate.locate_block(broken, migrate.ITEM_TYPE, "visitor_count")
+        hcledit.locate_block(broken, migrate.ITEM_TYPE, "visitor_count")
 
 
 def test_detect_config_reads_the_legacy_fixture(tmp_path):
@@ -226,7 +226,7 @@ def test_merge_state_lists_instances_and_leftovers(tmp_path):
 
 def test_protected_items_are_recognised(tmp_path):
     path = tmp_path / "x.tf"
-    path.write_text(migrate.add_ignore_changes(ITEM + "\n", "visitor_count"))
+    path.write_text(hcledit.add_ignore_changes(ITEM + "\n", "visitor_count"))
     (finding,) = migrate.detect_config(tmp_path)
     assert finding.protected is True
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from runbook_lib import cli, counter, migrate, runner, status
+from runbook_lib import cli, counter, hcledit, migrate, runner, status
 from runbook_lib import terraform as tf
 from runbook_lib.errors import TerraformError
 from runbook_lib.target import Target
@@ -181,7 +181,7 @@ def test_a_plan_that_would_delete_the_item_aborts_and_writes_nothing(legacy, tmp
     target = legacy["target"]
     path = folder / "dynamodb.tf"
     text = path.read_text()
-    start, end = migrate.locate_block(text, migrate.ITEM_TYPE, "visitor_count")
+    start, end = hcledit.locate_block(text, migrate.ITEM_TYPE, "visitor_count")
     path.write_text(text[:start] + text[end:])
     live = counter.read_count(target)
     before = _tree_hash(folder)
