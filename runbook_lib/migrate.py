@@ -11,7 +11,7 @@ Terraform *forget* it. One entry point, `migrate()`, in six steps:
    instances one by one, and state-only leftovers whose block was deleted by hand);
 2. **protect**: back up the live item (`itemfile.backup_item`) and show the live count beside
    the configured one;
-3. **change** (`plan_change`, pure: new file texts and a unified diff), one of
+3. **change** (`plan_change`, pure: new file texts made by `hcledit`, and a unified diff), one of
    - `removed` (default): the resource block becomes
      `removed { from = ADDR  lifecycle { destroy = false } }` (Terraform >= 1.7): the next
      apply forgets the item without deleting it, and the block documents why;
