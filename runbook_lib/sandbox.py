@@ -230,6 +230,33 @@ def up(
     return info
 
 
+def apply_stack(
+    url: str,
+    region: str = REGION,
+    *,
+    src_dir: Path | None = None,
+    workdir: Path | None = None,
+    log: Log = print,
+) -> dict[str, Any]:
+    """terraform.apply_to_sandbox for a moto server that holds nothing else yet (just
+    started): if the apply met a resource its own provider's retry had created
+    (terraform.lost_answer_collision), nothing of anyone's can clash, so the server is
+    reset and the stack applied once more. Returns the stack's outputs."""
+    from . import terraform
+
+    try:
+        return terraform.apply_to_sandbox(url, region, src_dir, workdir)
+    except TerraformError as exc:
+        if not terraform.lost_answer_collision(exc):
+            raise
+        log(
+            "terraform apply met a resource its own retry had just created (the "
+            "provider lost moto's answer); resetting the new sandbox and applying again."
+        )
+        reset_server(url)
+        return terraform.apply_to_sandbox(url, region, src_dir, workdir)
+
+
 def provision(
     info: SandboxInfo, *, days: int = 14, use_terraform: bool | None = None, log: Log = print
 ) -> SandboxInfo:
@@ -244,18 +271,7 @@ def provision(
             raise SandboxError("use_terraform=True but no terraform binary is on PATH.")
         log("Applying terraform/ to the sandbox (a copy, with a generated override file)...")
         started = time.monotonic()
-        try:
-            info.outputs = terraform.apply_to_sandbox(info.url, info.region)
-        except TerraformError as exc:
-            if not terraform.lost_answer_collision(exc):
-                raise
-            # the server is fresh: nothing of the user's can clash, so start it over
-            log(
-                "terraform apply met a resource its own retry had just created (the "
-                "provider lost moto's answer); resetting the new sandbox and applying again."
-            )
-            reset_server(info.url)
-            info.outputs = terraform.apply_to_sandbox(info.url, info.region)
+        info.outputs = apply_stack(info.url, info.region, log=log)
         info.terraform = True
         log(f"terraform apply done in {time.monotonic() - started:.1f}s.")
     else:
