@@ -448,18 +448,24 @@ def test_a_sample_read_back_reads_one_batch_and_all_reads_every_key(ddb, table, 
     assert (full.read_back, full.items_read_back, calls) == ("all", 260, [100, 100, 60])
 
 
-@pytest.mark.parametrize("bad", ["some", "", None, 1])
-def test_an_unknown_read_back_is_refused_before_anything(exported, ddb, bad):
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        *[
+            ({"read_back": v}, "read_back must be one of sample, all")
+            for v in ("some", "", None, 1)
+        ],
+        *[
+            ({"writers": v}, "writers must be a whole number from 1 to 32")
+            for v in (0, 33, True, 2.5)
+        ],
+    ],
+)
+def test_bad_restore_options_are_refused_before_anything(exported, ddb, bad, message):
     dest = make_table(ddb)
-    with pytest.raises(InvalidInputError, match="read_back must be one of sample, all"):
+    with pytest.raises(InvalidInputError, match=message):
         tablerestore.restore_table(
-            exported.path,
-            dest,
-            allow_other_table=True,
-            dry_run=False,
-            confirm=dest,
-            ddb=ddb,
-            read_back=bad,
+            exported.path, dest, allow_other_table=True, dry_run=False, confirm=dest, ddb=ddb, **bad
         )
     assert scan_all(ddb, dest) == {}
 
@@ -554,19 +560,3 @@ def test_a_full_one_megabyte_page_is_not_held_as_objects(ddb, table, tmp_path):
     ours = peak_of(lambda: export.export_table(table, tmp_path, ddb=ddb, progress=False))
     assert bare > 4_000_000, f"the bare loop peaked at {bare} bytes: too small to compare"
     assert ours < bare / 4, f"export peak {ours} bytes against the bare loop's {bare}"
-
-
-@pytest.mark.parametrize("writers", [0, 33, True, 2.5])
-def test_a_bad_writer_count_is_refused_before_anything(exported, ddb, writers):
-    dest = make_table(ddb)
-    with pytest.raises(InvalidInputError, match="writers must be a whole number from 1 to 32"):
-        tablerestore.restore_table(
-            exported.path,
-            dest,
-            allow_other_table=True,
-            dry_run=False,
-            confirm=dest,
-            ddb=ddb,
-            writers=writers,
-        )
-    assert scan_all(ddb, dest) == {}
