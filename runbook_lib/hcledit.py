@@ -3,7 +3,8 @@
 The edits work on the file's text, not a re-rendered parse tree, so everything around the
 block (comments, layout, other resources) stays byte for byte: a block is located by a
 small scanner that knows HCL's strings, comments and heredocs, python-hcl2 confirms that
-what was found is the resource, and each edit is checked by parsing the result again.
+what was found is the resource. migrate then parses each edited file again before using it
+(its `_verify_edit`).
 """
 
 from __future__ import annotations
