@@ -2,32 +2,47 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# Two stamps, one .venv: running (demo, lab) needs requirements.txt only; testing and
+# linting add requirements-dev.txt on top.
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
 # checkov pins boto3, botocore and more to versions that conflict with moto: its own venv
 CHECKOV_VENV  ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: help install demo test test-fast lint format lab sandbox-up sandbox-down bench clean checkov
+.PHONY: help install install-dev demo test test-fast lint format lab sandbox-up sandbox-down bench clean checkov
 
 help:
 	@echo "make demo    - set up .venv, start the sandbox, run every notebook headless, write reports/"
 	@echo "make test    - lint, then the whole test suite against a local moto server"
 	@echo "make lab     - sandbox + JupyterLab on loopback, opening the onboarding notebook"
 	@echo "make bench   - benchmarks into bench/results.json"
+	@echo "make clean   - stop the sandbox; remove reports/, .runbook/, caches (keeps backups/)"
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(RUN_STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	@touch $(STAMP)
+	@touch $(RUN_STAMP)
 
-install: $(STAMP)
+$(DEV_STAMP): $(RUN_STAMP) requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $(DEV_STAMP)
 
-demo: $(STAMP)
-	$(BIN)/runbook demo
+install: $(RUN_STAMP)
 
-lint: $(STAMP)
+install-dev: $(DEV_STAMP)
+
+# The runbook's exit code is kept; how to call `runbook` is printed either way.
+demo: $(RUN_STAMP)
+	@$(BIN)/runbook demo; rc=$$?; \
+	echo ""; \
+	echo "runbook is installed in $(BIN)/: call it as $(BIN)/runbook (e.g. $(BIN)/runbook list),"; \
+	echo "or run 'source $(BIN)/activate' once per shell, then just: runbook list"; \
+	exit $$rc
+
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	@if command -v terraform >/dev/null 2>&1; then TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive terraform; \
@@ -45,25 +60,27 @@ checkov: $(CHECKOV_STAMP)
 test: lint $(CHECKOV_STAMP)
 	CHECKOV_VENV=$(CHECKOV_VENV) $(BIN)/python -m pytest -n 2 --dist loadfile
 
-test-fast: $(STAMP)
+test-fast: $(DEV_STAMP)
 	$(BIN)/python -m pytest -n 2 -m "not terraform and not browser and not slow"
 
-format: $(STAMP)
+format: $(DEV_STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-sandbox-up: $(STAMP)
+sandbox-up: $(RUN_STAMP)
 	$(BIN)/runbook sandbox up
 
-sandbox-down: $(STAMP)
+sandbox-down: $(RUN_STAMP)
 	$(BIN)/runbook sandbox down
 
-lab: $(STAMP)
+lab: $(RUN_STAMP)
 	$(BIN)/python -m runbook_lib.lab
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.run
 
+# backups/ (item backups, table exports, the audit log) is data: never removed here.
 clean:
-	-$(BIN)/runbook sandbox down
-	rm -rf reports .runbook .pytest_cache
+	-@if [ -x $(BIN)/runbook ]; then $(BIN)/runbook sandbox down; fi
+	rm -rf reports .runbook .pytest_cache .ruff_cache .hypothesis
+	rm -rf .ipynb_checkpoints notebooks/.ipynb_checkpoints

@@ -2,14 +2,18 @@
 
 Every runbook module gets its clients from the one factory, `runbook_lib.aws.client`; while
 `counting()` is active that factory registers `before-call` (one per API call, whatever
-the retries) and `before-send` (one per HTTP attempt) on each new client.
+the retries), `before-send` (one per HTTP attempt) and `after-call`/`after-call-error` (an
+answer about to reach its caller) on each new client.
 
-Sequential depth is measured, not inferred from threads: with `latency` set, every HTTP
-attempt first waits that long (a before-send hook), and the time covered by those waits
-(their union: concurrent waits overlap) divided by the latency is the number of round trips
-made one after another. Local work (client creation, pandas) does not count. The minimums are
-issue 6's: init 1, read 1, set 1 write + 1 read (the backup), status one round trip deep,
-history one GetMetricData call for every window CloudWatch keeps.
+Sequential depth is structural, never read from a clock (a loaded machine must not change
+it): with `hold_until=N`, every answer is held back until N HTTP attempts have been sent.
+An operation whose N requests are independent sends them all while no answer has been
+consumed: depth 1. One that needs an answer before its next request cannot: its first
+answer is released when the gate's safety timeout expires, with fewer than N requests out.
+Attempts all sent from one thread are one after another by construction (a thread waits for
+each answer): depth = attempts. The minimums are issue 6's: init 1, read 1, set 1 write + 1
+read (the backup), status one round trip deep, history one GetMetricData call for every
+window CloudWatch keeps.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ import datetime as dt
 import math
 import tempfile
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -32,27 +35,55 @@ from runbook_lib.target import Target
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 GET_METRIC_STATISTICS_MAX_POINTS = 1_440  # CloudWatch limit: data points per call
 HISTORY_DAYS = (1, 15, 63, 455)
-DEPTH_LATENCY_S = 0.3  # per HTTP attempt while measuring depth: far above moto's few ms
+# Only reached when the requests are NOT all independent (the measured answer is then
+# "depth > 1" whatever the machine's load); an operation of depth 1 never waits for it.
+GATE_TIMEOUT_S = 20.0
 
 
 @dataclass
 class CallLog:
-    """Calls seen, in order, as "service:Operation"; when each HTTP attempt started."""
+    """Calls seen, in order, as "service:Operation"; the thread of each HTTP attempt; how
+    many attempts were out when the first answer reached its caller."""
 
-    latency: float = 0.0
+    hold_until: int = 0  # hold answers until this many attempts are sent; 0: no gate
     calls: list[str] = field(default_factory=list)
-    sends: list[float] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    sends: list[int] = field(default_factory=list)
+    sent_before_first_answer: int | None = None
+    _cond: threading.Condition = field(default_factory=threading.Condition)
 
     def before_call(self, model: Any, **_: Any) -> None:
-        with self._lock:
+        with self._cond:
             self.calls.append(f"{model.service_model.service_name}:{model.name}")
 
     def before_send(self, **_: Any) -> None:
-        with self._lock:
-            self.sends.append(time.perf_counter())
-        if self.latency:
-            time.sleep(self.latency)
+        with self._cond:
+            self.sends.append(threading.get_ident())
+            self._cond.notify_all()
+
+    def answered(self, **_: Any) -> None:
+        """An answer is about to reach its caller: the first is held at the gate."""
+        with self._cond:
+            if self.sent_before_first_answer is None:
+                if self.hold_until:
+                    self._cond.wait_for(
+                        lambda: (
+                            len(self.sends) >= self.hold_until
+                            or self.sent_before_first_answer is not None
+                        ),
+                        timeout=GATE_TIMEOUT_S,
+                    )
+                if self.sent_before_first_answer is None:
+                    self.sent_before_first_answer = len(self.sends)
+                    self._cond.notify_all()
+
+    def depth(self) -> int:
+        """Round trips made one after another (see the module docstring)."""
+        attempts = len(self.sends)
+        if len(set(self.sends)) <= 1:
+            return attempts
+        first = self.sent_before_first_answer or 0
+        # all out before any answer: 1; otherwise at most one more round per late attempt
+        return 1 if first >= attempts else 1 + attempts - first
 
     def summary(self) -> dict[str, Any]:
         ddb = [c.split(":", 1)[1] for c in self.calls if c.startswith("dynamodb:")]
@@ -64,32 +95,24 @@ class CallLog:
             "http_attempts": len(self.sends),
             "operations": dict(Counter(self.calls)),
         }
-        if self.latency:
-            out["sequential_depth"] = round(self.waited() / self.latency)
+        out["sequential_depth"] = self.depth()
+        out["sent_before_first_answer"] = self.sent_before_first_answer
         return out
-
-    def waited(self) -> float:
-        """Seconds covered by at least one attempt's wait (overlapping waits count once)."""
-        total, end = 0.0, float("-inf")
-        for start in sorted(self.sends):
-            stop = start + self.latency
-            if stop > end:
-                total += stop - max(start, end)
-                end = stop
-        return total
 
 
 @contextlib.contextmanager
-def counting(latency: float = 0.0) -> Iterator[CallLog]:
-    """Count every call made by clients the runbook creates inside the block (each HTTP
-    attempt delayed by `latency` seconds when given)."""
-    log = CallLog(latency=latency)
+def counting(hold_until: int = 0) -> Iterator[CallLog]:
+    """Count every call made by clients the runbook creates inside the block; with
+    `hold_until`, answers are held until that many HTTP attempts have been sent."""
+    log = CallLog(hold_until=hold_until)
     factory = aws.client
 
     def instrumented(service: str, sess: Any = None, **kwargs: Any) -> Any:
         made = factory(service, sess, **kwargs)
         made.meta.events.register("before-call.*.*", log.before_call)
         made.meta.events.register("before-send.*.*", log.before_send)
+        made.meta.events.register("after-call.*.*", log.answered)
+        made.meta.events.register("after-call-error.*.*", log.answered)
         return made
 
     aws.client = instrumented
@@ -99,9 +122,19 @@ def counting(latency: float = 0.0) -> Iterator[CallLog]:
         aws.client = factory
 
 
-def _counted(fn: Callable[[], Any], latency: float = DEPTH_LATENCY_S) -> dict[str, Any]:
-    """Calls made by fn, and its depth (fn runs under `latency` per attempt)."""
-    with counting(latency) as log:
+def _counted(fn: Callable[[], Any]) -> dict[str, Any]:
+    """Calls made by fn, and its depth."""
+    with counting() as log:
+        fn()
+    return log.summary()
+
+
+def _gated(fn: Callable[[], Any]) -> dict[str, Any]:
+    """A read-only fn run twice: once to count its HTTP attempts, then with every answer
+    held until that many are out, which only independent requests can all reach."""
+    with counting() as first:
+        fn()
+    with counting(hold_until=len(first.sends)) as log:
         fn()
     return log.summary()
 
@@ -111,12 +144,9 @@ def _verdict(measured: dict[str, Any], **minimum: int) -> dict[str, Any]:
     return {**measured, "minimum": minimum, "met": met}
 
 
-def counter_operations(target: Target, workdir: str, latency: float) -> dict[str, Any]:
+def counter_operations(target: Target, workdir: str) -> dict[str, Any]:
     """init (missing item, then existing), read, set (dry run and real), status."""
-
-    def counted(fn: Callable[[], Any]) -> dict[str, Any]:
-        return _counted(fn, latency)
-
+    counted = _counted
     init = counted(lambda: counter.init_counter(target, initial=5))
     init_again = counted(lambda: counter.init_counter(target, initial=5))
     read = counted(lambda: counter.read_count(target))
@@ -127,7 +157,7 @@ def counter_operations(target: Target, workdir: str, latency: float) -> dict[str
             target, 42, dry_run=False, confirm=target.table, backup_dir=workdir, **set_kwargs
         )
     )
-    report = counted(lambda: status.run_status(target, terraform_dir=workdir))
+    report = _gated(lambda: status.run_status(target, terraform_dir=workdir))
     return {
         "init": _verdict(init, calls=1),
         "init_existing_item": _verdict(init_again, calls=1),
@@ -146,10 +176,10 @@ def counter_operations(target: Target, workdir: str, latency: float) -> dict[str
     }
 
 
-def history_calls(table: str, days: int, now: dt.datetime, latency: float) -> dict[str, Any]:
+def history_calls(table: str, days: int, now: dt.datetime) -> dict[str, Any]:
     """load_history over `days` with the four contract metrics, against what
     GetMetricStatistics (one metric, at most 1,440 points per call) would need."""
-    with counting(latency) as log:
+    with counting() as log:
         got = history.load_history(
             days, table=table, function_name="bench-fn", api_id="bench-api", now=now
         )
@@ -174,20 +204,17 @@ def history_calls(table: str, days: int, now: dt.datetime, latency: float) -> di
     }
 
 
-def measure(
-    ddb: Any, region: str, endpoint: str, latency: float = DEPTH_LATENCY_S
-) -> dict[str, Any]:
-    """Every count, on a fresh table of the moto server the process points at; depths
-    measured with `latency` seconds added to every HTTP attempt."""
+def measure(ddb: Any, region: str, endpoint: str) -> dict[str, Any]:
+    """Every count, on a fresh table of the moto server the process points at."""
     from bench import tables
 
     name = tables.create_table(ddb, f"bench-calls-{uuid.uuid4().hex[:8]}")
     target = Target(table=name, region=region, endpoint=endpoint)
     with tempfile.TemporaryDirectory(prefix="bench-calls-") as workdir:
-        out = counter_operations(target, workdir, latency)
+        out = counter_operations(target, workdir)
     now = dt.datetime.now(dt.timezone.utc)
-    out["history"] = {str(d): history_calls(name, d, now, latency) for d in HISTORY_DAYS}
-    out["depth_latency_s"] = latency
+    out["history"] = {str(d): history_calls(name, d, now) for d in HISTORY_DAYS}
+    out["depth_measure"] = "structural: answers held until every request is out"
     ops = {k: v for k, v in out.items() if isinstance(v, dict) and k != "history"}
     out["met"] = all(v["met"] for v in ops.values()) and all(
         h["met"] for h in out["history"].values()

@@ -39,12 +39,11 @@ class Sizes:
     rss_small_items: int
     restore_items: int
     sandbox_runs: int
-    depth_latency_s: float
     slow: bool  # dynamodump, Terraform and the demo
 
 
-FULL = Sizes(5, 100_000, 10_000, 20_000, 5, 0.3, True)
-QUICK = Sizes(2, 300, 100, 200, 1, 0.1, False)
+FULL = Sizes(5, 100_000, 10_000, 20_000, 5, True)
+QUICK = Sizes(2, 300, 100, 200, 1, False)
 
 
 def _log(message: str) -> None:
@@ -88,7 +87,7 @@ def sandbox_section(sizes: Sizes) -> dict[str, Any]:
     _point_at(env)
     try:
         ratio = notebook.measure(dict(os.environ), sizes.runs, log=_log)
-        counts = calls.measure(tables.client(), info.region, info.url, sizes.depth_latency_s)
+        counts = calls.measure(tables.client(), info.region, info.url)
     finally:
         _forget(env)
         sandbox.down(log=lambda _m: None)

@@ -14,9 +14,9 @@ from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ConnectionClosedError
+from botocore.exceptions import ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError
 
-from .errors import from_client_error
+from .errors import InvalidInputError, from_client_error
 
 # Standard mode: exponential backoff with jitter and retry quotas, the AWS SDK default
 # for new code; 5 retries (6 attempts) ride out throttling bursts without hiding a dead
@@ -43,8 +43,25 @@ def client(service: str, sess: boto3.session.Session | None = None, **kwargs: An
     """A boto3 client with the runbook's retry policy."""
     sess = sess or session()
     made = sess.client(service, config=RETRY_CONFIG, **kwargs)
+    # made, not yet used: a refusal here comes before any request is sent
+    refuse_sandbox_keys(made.meta.endpoint_url, _static_key_id(sess, kwargs))
     made.meta.events.register_first("needs-retry", _retry_cut_off_answers)
+    # on the service's own event: botocore's retry handler sits there, and the more specific
+    # event's handlers are asked first
+    service = made.meta.service_model.service_id.hyphenize()
+    made.meta.events.register_first(f"needs-retry.{service}", _no_retry_when_sandbox_down)
     return made
+
+
+def _no_retry_when_sandbox_down(
+    caught_exception: Any = None, request_dict: Any = None, **_: Any
+) -> bool | None:
+    """A refused connection on loopback is a sandbox that is not running: it will not be
+    up in the seconds retries wait, so fail at once (False: botocore does not retry)."""
+    if not isinstance(caught_exception, (EndpointConnectionError, ConnectTimeoutError)):
+        return None
+    url = (request_dict or {}).get("url") or ""
+    return False if is_sandbox(url) else None
 
 
 # RETRY_CONFIG's max_attempts counts retries; botocore makes one more attempt in all.
@@ -89,6 +106,49 @@ def is_sandbox(url: str | None = None) -> bool:
     if not url:
         return False
     return (urlparse(url).hostname or "") in LOOPBACK_HOSTS
+
+
+class SandboxCredentialsError(InvalidInputError):
+    """The sandbox's dummy keys are still in force while the endpoint is not the sandbox:
+    left over from `eval "$(runbook sandbox env)"`. Bad usage (exit 2); nothing was sent."""
+
+    hint = ""  # the message says what to do: one line
+
+
+UNSET_COMMAND = 'eval "$(runbook sandbox env --unset)"'
+
+
+def _static_key_id(sess: boto3.session.Session, kwargs: dict[str, Any]) -> str:
+    """The access key id a client signs with when it is a static one, as the sandbox's keys
+    are: explicit, or what the session resolved; "" otherwise. Refreshable credentials
+    (roles, SSO) are never the sandbox's and are left alone: reading them could refresh."""
+    from botocore.credentials import RefreshableCredentials
+
+    if kwargs.get("aws_access_key_id"):
+        return str(kwargs["aws_access_key_id"])
+    creds = sess.get_credentials()  # resolved (and cached) when the client was made
+    if creds is None or isinstance(creds, RefreshableCredentials):
+        return ""
+    return creds.access_key or ""
+
+
+def refuse_sandbox_keys(url: str | None = None, key_id: str | None = None) -> None:
+    """Refuse the sandbox's dummy key id anywhere but on loopback. Defaults: the endpoint
+    in force (AWS_ENDPOINT_URL; none is real AWS) and AWS_ACCESS_KEY_ID, the variables
+    `runbook sandbox env` exports; the CLI calls this before a kernel starts."""
+    from .sandbox import DUMMY_KEY_ID
+
+    url = url if url is not None else endpoint_url()
+    key_id = key_id if key_id is not None else os.environ.get("AWS_ACCESS_KEY_ID")
+    if key_id != DUMMY_KEY_ID or is_sandbox(url):
+        return
+    where = urlparse(url).hostname if url else None
+    raise SandboxCredentialsError(
+        f"This shell still holds the sandbox's dummy AWS keys, but the endpoint "
+        f"({where or 'real AWS'}) is not the sandbox: nothing was sent. Unset the sandbox's "
+        f"variables with `{UNSET_COMMAND}`, then choose real credentials "
+        "(e.g. export AWS_PROFILE=ops AWS_REGION=us-east-1) and run again."
+    )
 
 
 @dataclass(frozen=True)

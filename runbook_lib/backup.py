@@ -293,5 +293,16 @@ def to_frame(result: dict[str, Any]) -> Any:
 def view(result: dict[str, Any]) -> Any:
     """to_frame(result) styled for the notebook: paths and ARNs shown in full (a plain
     DataFrame cuts cells at 50 characters, and operators copy these into the next run)."""
-    styler = to_frame(result).style
+    frame = to_frame(result)
+    if result.get("action") == "list" and frame.empty:  # said in words, not an empty table
+        return Said(f"No backup of {result.get('table')}: no item backup, export or native backup.")
+    # a native backup has no count: None would turn the column to floats (4667.0)
+    styler = frame.style.format(precision=0, na_rep="-")
     return styler.hide(axis="index") if result.get("action") == "list" else styler
+
+
+class Said(str):
+    """A sentence the notebook shows as text (a plain str would show in quotes)."""
+
+    def __repr__(self) -> str:
+        return str(self)

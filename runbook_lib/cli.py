@@ -15,8 +15,10 @@ def _params(pairs: list[list[str]] | None) -> dict[str, str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .aws import refuse_sandbox_keys
     from .runner import run_notebook
 
+    refuse_sandbox_keys()  # the sandbox's dummy keys off loopback: exit 2 before a kernel
     outcome = run_notebook(
         args.name,
         _params(args.param),
@@ -49,6 +51,12 @@ def cmd_params(args: argparse.Namespace) -> int:
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from . import sandbox
 
+    if args.unset:
+        if args.action != "env":
+            _err("runbook: --unset goes with `runbook sandbox env` only.")
+            return 2
+        print(sandbox.unset_text(), end="")  # no sandbox needed: the shell still has them
+        return 0
     if args.action == "up":
         use_tf = False if args.no_terraform else None
         info = sandbox.up(days=args.days, use_terraform=use_tf, log=_err)
@@ -114,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     box = sub.add_parser("sandbox", help="the local AWS sandbox (moto server)")
     box.add_argument("action", choices=["up", "down", "env", "status"])
     box.add_argument("--days", type=int, default=14, help="days of metric history to seed")
+    box.add_argument(
+        "--unset", action="store_true", help="env: print `unset ...` of what env exports"
+    )
     box.add_argument(
         "--no-terraform", action="store_true", help="create the table without terraform"
     )

@@ -175,10 +175,13 @@ def conditional_set(
     *,
     expected_current: int | None = None,
     read_value: int | None = None,
+    allow_decrease: bool = True,
     ddb: Any = None,
 ) -> dict[str, Any]:
     """ONE UpdateItem: SET count = new, only if the item exists (and holds
-    expected_current when given). Returns the old item (ReturnValues=ALL_OLD).
+    expected_current when given; and, with allow_decrease=False, only if the live count is
+    not above new: a count that rose since the caller read it is never lowered). Returns
+    the old item (ReturnValues=ALL_OLD): the value the write actually replaced.
 
     Idempotent under botocore's retries: the write carries a fresh token and the condition
     refuses an item that already holds it, so a retry after a lost answer never applies
@@ -201,6 +204,10 @@ def conditional_set(
         expected_current = validate_count(expected_current, "expected_current")
         condition += " AND #c = :expected"
         values[":expected"] = {"N": str(expected_current)}
+    if not require_flag("allow_decrease", allow_decrease):
+        # a count that is not a number (being repaired) or absent has nothing to lose
+        condition += " AND (NOT attribute_type(#c, :num) OR #c <= :new)"
+        values[":num"] = {"S": "N"}
     try:
         resp = ddb.update_item(
             TableName=target.table,
@@ -228,10 +235,16 @@ def conditional_set(
                 return old
             if item is None:
                 raise ItemMissingError(
-                    f"The counter item {target.key_name}={target.key_value} does not exist "
+                    f"The counter item {target.key_label} does not exist "
                     f"in {target.table}; nothing was written."
                 ) from exc
             live = item.get(target.count_attribute, {}).get("N")
+            if expected_current is None and not allow_decrease:
+                raise DecreaseRefusedError(
+                    f"Refusing to lower {target.count_attribute} in {target.table} from {live} "
+                    f"(live: it rose before the write) to {new_value}: the visits would be "
+                    "lost. Nothing was written.",
+                ) from exc
             raise CountConflictError(
                 f"The count moved: expected {expected_current}, live value is {live}. "
                 "Nothing was written.",
@@ -320,7 +333,7 @@ def init_step(
         item = get_item(target, ddb=ddb)
         if item is None:
             msg = (
-                f"DRY RUN: the item {target.key_name}={target.key_value} is missing; a "
+                f"DRY RUN: the item {target.key_label} is missing; a "
                 f"confirmed run would create it with {target.count_attribute} = {initial}."
             )
             return InitOutcome(True, False, None, msg)
@@ -339,10 +352,7 @@ def init_step(
         )
         return InitOutcome(False, False, None, msg)
     if result.created:
-        msg = (
-            f"Created {target.key_name}={target.key_value} "
-            f"with {target.count_attribute} = {initial}."
-        )
+        msg = f"Created {target.key_label} with {target.count_attribute} = {initial}."
     else:
         msg = (
             f"The item already exists with {target.count_attribute} = {result.value}; "

@@ -11,7 +11,7 @@ from . import paths, runner, sandbox
 # Safe parameters per notebook: every write stays a dry run.
 DEMO_PARAMETERS: dict[str, dict[str, object]] = {
     "00_onboarding": {"auto_answer": True},
-    "03_set_count": {"new_value": 100, "reason": "demo: show what a set would do"},
+    "03_set_count": {"new_value": 100000, "reason": "demo: show what a set would do"},
     "04_backup_restore": {"action": "backup"},
     # 300 s points: the moto sandbox reads 14 days of 60 s points slowly (about 20 s)
     "06_history": {"period": 300},

@@ -7,8 +7,12 @@ situation an operator can fix.
 
 from __future__ import annotations
 
+import os
+from urllib.parse import urlparse
+
 from botocore.exceptions import (
     ClientError,
+    ConnectTimeoutError,
     EndpointConnectionError,
     HTTPClientError,
     NoCredentialsError,
@@ -97,6 +101,42 @@ class EndpointError(RunbookError):
     )
 
 
+class EndpointUnreachableError(EndpointError):
+    """No connection could be made at all: nothing was sent, so nothing was looked at.
+
+    Its message is the whole story (what to do included), so it has no separate hint and
+    the runner prints it as one line.
+    """
+
+    hint = ""
+
+
+# Error class names the runner shows as their one-line message, with no "error in cell N".
+ONE_LINE_ERRORS = ("EndpointUnreachableError", "SandboxCredentialsError")
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def unreachable(url: str | None) -> EndpointUnreachableError:
+    """The one line for an endpoint that refuses or never answers a connection."""
+    parts = urlparse(url or "")
+    base = f"{parts.scheme}://{parts.netloc}" if parts.netloc else (url or "the AWS endpoint")
+    if (parts.hostname or "") in LOOPBACK_HOSTS:
+        # a loopback endpoint is the sandbox (or a stale AWS_ENDPOINT_URL pointing at one)
+        return EndpointUnreachableError(
+            f"cannot reach {base}: the sandbox is not running; run `runbook sandbox up` "
+            "or unset AWS_ENDPOINT_URL"
+        )
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        return EndpointUnreachableError(
+            f"cannot reach {base}: nothing answers there; check AWS_ENDPOINT_URL (unset it "
+            "for real AWS) and the network"
+        )
+    return EndpointUnreachableError(
+        f"cannot reach {base}: check the network (VPN, proxy, firewall) and AWS_REGION, "
+        "then run again"
+    )
+
+
 class ThrottledError(RunbookError):
     hint = "AWS throttled the request after retries: wait a minute and run again."
 
@@ -115,6 +155,34 @@ class SandboxError(RunbookError):
 
 class NotebookNotFoundError(RunbookError):
     hint = "run `runbook list` to see the notebooks."
+
+
+class TargetConflictError(InvalidInputError):
+    """Two things the user passed name different counters (a table_name the stack given
+    as terraform_dir does not manage). Nothing was read or written: bad usage, exit 2."""
+
+    hint = "pass only terraform_dir, or a table_name that stack manages; nothing was written."
+
+
+class StackMismatchError(RunbookError):
+    """The live table disagrees with the stack that manages it (exit 3: a finding)."""
+
+    hint = "the stack and the live table differ: check the stack's state and the table."
+
+
+class TerraformPinError(InvalidInputError):
+    """The stack pins a Terraform or provider version that cannot be had here."""
+
+    hint = "install a Terraform version the stack's required_version allows; nothing was written."
+
+
+# Error class names whose exit code is not 1 ("execution failed") when a notebook raises them.
+EXIT_CODES = {
+    "TargetConflictError": 2,
+    "TerraformPinError": 2,
+    "StackMismatchError": 3,
+    "SandboxCredentialsError": 2,  # aws.py: the sandbox's dummy keys off loopback
+}
 
 
 _THROTTLE_CODES = {
@@ -154,8 +222,8 @@ def from_client_error(
         return CredentialsError(f"No AWS credentials found for {action}.")
     if isinstance(exc, NoRegionError):
         return CredentialsError(f"No AWS region configured for {action}.")
-    if isinstance(exc, EndpointConnectionError):
-        return EndpointError(f"Cannot reach the AWS endpoint for {action}: {exc}.")
+    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError)):
+        return unreachable(exc.kwargs.get("endpoint_url"))
     from botocore.parsers import ResponseParserError  # lazy: ~60 ms on every CLI start
 
     if isinstance(exc, (BotoConnectionError, HTTPClientError, ResponseParserError)):

@@ -139,7 +139,7 @@ def removed_block(resource: str, indent: str = "") -> str:
     """The `removed` block that forgets `resource` without destroying it (pure)."""
     lines = [
         f"# {MARK}: Terraform no longer manages",
-        f"# {resource}, which wrote its configured viewCount back on",
+        f"# {resource}, which wrote its configured count back on",
         "# every apply. `removed` forgets the item without deleting it; the Lambda and 01_init",
         "# (create-if-missing) own it now. Keep this block until every state has been applied.",
         "removed {",
@@ -161,13 +161,16 @@ def replace_with_removed(text: str, name: str, where: str = "the file") -> str:
     return text[:start] + block + text[end:]
 
 
-def remove_resource(text: str, name: str, where: str = "the file") -> str:
-    """The resource block replaced by a two-line note (state_rm); the rest byte-identical."""
+def remove_resource(
+    text: str, name: str, where: str = "the file", how: str = "terraform state rm"
+) -> str:
+    """The resource block replaced by a two-line note saying `how` Terraform forgot it
+    (state_rm, or a `removed` block in the root module); the rest byte-identical (pure)."""
     start, end = locate_block(text, ITEM_TYPE, name, where)
     indent = text[_line_start(text, start) : start]
     note = (
         f"# {ITEM_TYPE}.{name}: taken out of Terraform by 05_migrate\n"
-        f"{indent}# (terraform state rm). The item lives on; the Lambda and 01_init own it now.\n"
+        f"{indent}# ({how}). The item lives on; the Lambda and 01_init own it now.\n"
     ).rstrip("\n")
     return text[:start] + note + text[end:]
 

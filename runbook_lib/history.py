@@ -470,6 +470,13 @@ class Reset:
         }
 
 
+def _at(when: pd.Timestamp, now: pd.Timestamp) -> str:
+    """ "07:12 UTC" on the window's last day, "2024-05-01 07:12 UTC" before it."""
+    when = _utc(when, "time")
+    same_day = when.date() == _utc(now, "now").date()
+    return when.strftime("%H:%M UTC" if same_day else "%Y-%m-%d %H:%M UTC")
+
+
 def _num(value: Any) -> int | float | None:
     """A JSON-friendly number: int when whole, None for NaN."""
     if value is None:
@@ -542,7 +549,8 @@ def summary(frame: pd.DataFrame, resets: Iterable[Reset]) -> dict[str, Any]:
         ),
         "requests_total": _total(frame, "requests"),
         "resets": [r.to_dict() for r in resets],
-        "reset_count": len(resets),
+        # no count data: resets were not looked for, which is not "0 resets"
+        "reset_count": len(resets) if len(count) else None,
     }
 
 
@@ -567,6 +575,74 @@ class History:
         """The resets as a DataFrame (for display)."""
         cols = ["time", "before", "after", "drop", "previous_time"]
         return pd.DataFrame([r.__dict__ for r in self.resets], columns=cols)
+
+    @property
+    def metric(self) -> str:
+        """The count metric that was asked for, as a user names it."""
+        query = next((q for q in self.queries if q.get("Id") == "count"), None)
+        if query is None:
+            return "the count metric"
+        metric = query["MetricStat"]["Metric"]
+        dims = ", ".join(f"{d['Name']}={d['Value']}" for d in metric.get("Dimensions", []))
+        return f"{metric['Namespace']}/{metric['MetricName']} ({dims})"
+
+    @property
+    def has_count_data(self) -> bool:
+        return "count" in self.frame.columns and bool(self.frame["count"].notna().any())
+
+    @property
+    def problem(self) -> bool:
+        """A reset, or nothing to look at: either way a scheduler must hear of it (exit 3)."""
+        return bool(self.resets) or not self.has_count_data
+
+    @property
+    def verdict(self) -> str:
+        """One line: a reset says what happened and what to do; no data says which metric
+        was asked for, never "0 resets"."""
+        if not self.has_count_data:
+            days = (self.end - self.start).total_seconds() / 86400
+            return (
+                f"NO DATA: no count data found for {self.metric} in the last {days:g} days, "
+                "so resets could not be looked for; check table_name, metric_namespace and "
+                "metric_name, or whether the Lambda has served a visit yet"
+            )
+        if not self.resets:
+            return f"OK: no reset in the window; the count went from {self._count_span()}"
+        worst = max(self.resets, key=lambda r: (r.drop, r.time))
+        when = _at(worst.time, self.end)
+        more = f" ({len(self.resets)} drops in the window)" if len(self.resets) > 1 else ""
+        return (
+            f"RESET: count dropped from {_num(worst.before)} to {_num(worst.after)} at {when}"
+            f"{more}; next: restore the last backup from before {when}: runbook run "
+            "04_backup_restore (action=list, then restore it, dry run first)"
+        )
+
+    def _count_span(self) -> str:
+        count = self.frame["count"].dropna()
+        return f"{_num(count.iloc[0])} to {_num(count.iloc[-1])}"
+
+    @property
+    def no_resets_text(self) -> str:
+        """What the resets table says when it has no rows."""
+        if not self.has_count_data:
+            return f"No count data for {self.metric}: resets could not be looked for."
+        return "No reset in the window."
+
+    def result(self) -> dict[str, Any]:
+        """What 06_history records for the runner (result.json)."""
+        looked = self.has_count_data
+        return {
+            "verdict": self.verdict,
+            "metric": self.metric,
+            "points": len(self.frame),
+            "count_points": int(self.frame["count"].notna().sum()) if looked else 0,
+            "period": self.period,
+            "calls": self.calls,
+            "resets": [r.to_dict() for r in self.resets] if looked else None,
+            "visits": _total(self.frame, "visits") if looked else None,
+            "visits_per_day": visits_per_day(self.frame) if looked else {},
+            "busiest_hour_utc": busiest_hour(self.frame),
+        }
 
     def to_csv(self, path: str | Path) -> Path:
         """Write the frame (timestamp index in ISO 8601 UTC); returns the path."""

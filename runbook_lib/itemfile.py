@@ -266,22 +266,45 @@ def check_item(item: Any) -> None:
         check_value(value, name)
 
 
-def check_key(item: dict[str, Any], key_name: str, key_value: str | None) -> None:
-    """The item carries the counter's key (and the expected value, when given)."""
+def check_key(
+    item: dict[str, Any], key_name: str, key_value: str | None, key_type: str | None = None
+) -> None:
+    """The item carries the counter's key, of the table's type (and the expected value,
+    when given). `key_type` None accepts any scalar key type."""
     if key_name not in item:
         raise BackupFileError(
             f"the key attribute {key_name!r} is missing; the item has {sorted(item)}"
         )
     value = item[key_name]
-    if "S" not in value:
+    kind = next(iter(value), "?")
+    allowed = (key_type,) if key_type else ("S", "N", "B")
+    if kind not in allowed:
         raise BackupFileError(
-            f"the key attribute {key_name} must be a string (S), got type {next(iter(value))}"
+            f"the key attribute {key_name} must be of type {' or '.join(allowed)} "
+            f"(the table's), got type {kind}"
         )
-    if key_value is not None and value["S"] != key_value:
+    shown = value.get(kind)
+    if isinstance(shown, bytes):
+        shown = base64.b64encode(shown).decode()
+    if key_value is not None and str(shown) != str(key_value):
+        if _same_number(kind, shown, key_value):
+            return
         raise BackupFileError(
-            f"the file is for item {key_name}={value['S']!r}, not the target's "
-            f"{key_name}={key_value!r}"
+            f"the file is for item {key_name}={shown!r}, not the target's {key_name}={key_value!r}"
         )
+
+
+def _same_number(kind: str, a: Any, b: Any) -> bool:
+    try:
+        return kind == "N" and Decimal(str(a)) == Decimal(str(b))
+    except (ArithmeticError, ValueError):
+        return False
+
+
+def check_target_key(item: dict[str, Any], target: Target) -> None:
+    check_key(item, target.key_name, target.key_value, target.key_type)
+    if target.range_key_name:
+        check_key(item, target.range_key_name, target.range_key_value, target.range_key_type)
 
 
 def check_count(item: dict[str, Any], attribute: str) -> int:
@@ -380,9 +403,9 @@ def _load(path: Path, target: Target | None, allow_other_table: bool) -> LoadedI
     check_item(item)
     meta = _check_sidecar(path, raw, target, allow_other_table)
     if target:
-        check_key(item, target.key_name, target.key_value)
+        check_target_key(item, target)
     elif meta and meta.get("key_name"):
-        check_key(item, str(meta["key_name"]), meta.get("key_value"))
+        check_key(item, str(meta["key_name"]), meta.get("key_value"), meta.get("key_type"))
     count = check_count(item, target.count_attribute) if target else None
     return LoadedItem(path=path, item=item, wrapped=wrapped, meta=meta, count=count)
 
@@ -509,7 +532,7 @@ def backup_item(
         item = counter.get_item(target, ddb=ddb)
     if item is None:
         raise ItemMissingError(
-            f"Nothing to back up: the item {target.key_name}={target.key_value} does not "
+            f"Nothing to back up: the item {target.key_label} does not "
             f"exist in {target.table}. Nothing was written."
         )
     try:
@@ -531,6 +554,10 @@ def backup_item(
         "key": {target.key_name: target.key_value},
         "key_name": target.key_name,
         "key_value": target.key_value,
+        "key_type": target.key_type,
+        "range_key": {target.range_key_name: target.range_key_value}
+        if target.range_key_name
+        else None,
         "count_attribute": target.count_attribute,
         "count": count,
         "taken_at": now.isoformat(),
@@ -588,7 +615,7 @@ def restore_item(
     if live is None:
         if not apply:
             msg = (
-                f"DRY RUN: the item {target.key_name}={target.key_value} is missing in {where}; "
+                f"DRY RUN: the item {target.key_label} is missing in {where}; "
                 f"a confirmed run would create it from {Path(path).name} with {attr} = {new}. "
                 "Nothing was written."
             )
@@ -603,7 +630,7 @@ def restore_item(
     counter.refuse_decrease(
         target, old, new, f"backup {Path(path).name}", allow_decrease=allow_decrease
     )
-    others = sorted(set(loaded.item) - {target.key_name, attr})
+    others = sorted(set(loaded.item) - {*target.key_names, attr})
     note = f" Other attributes in the file ({', '.join(others)}) are left as they are live."
     note = note if others else ""
     if new == old:

@@ -5,13 +5,25 @@ Ctrl-C stops JupyterLab, and the sandbox too when this command started it.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 from . import paths, sandbox
+
+# Defaults for the runbook's own lab only (JupyterLab "overrides": a user's own setting
+# still wins). No "Would you like to get notified about official Jupyter news?" pop-up
+# over the onboarding notebook, and no update check: the lab is a tool, not a news feed.
+SETTINGS_OVERRIDES = {
+    "@jupyterlab/apputils-extension:notification": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+}
 
 
 def first_notebook() -> str:
@@ -22,14 +34,27 @@ def first_notebook() -> str:
     return "notebooks"
 
 
-def main() -> int:
-    started_here = sandbox.read_info() is None
-    info = sandbox.up(log=print)
-    env = {k: v for k, v in os.environ.items() if k != "AWS_PROFILE"}
-    env.update(info.env())
-    port = sandbox.free_port()
-    token = secrets.token_hex(16)
-    url = f"http://127.0.0.1:{port}/lab/tree/{first_notebook()}?token={token}"
+def write_app_settings(folder: Path | None = None) -> Path:
+    """An application settings folder holding overrides.json: the installed one's
+    overrides (if any) with the runbook's on top. Passed as --LabApp.app_settings_dir, so
+    only this lab sees it; the installed JupyterLab is left as it is."""
+    folder = folder or paths.state_dir() / "lab" / "settings"
+    folder.mkdir(parents=True, exist_ok=True)
+    overrides: dict[str, dict] = {}
+    installed = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    if installed.is_file():
+        try:
+            overrides = json.loads(installed.read_text(encoding="utf-8"))
+        except ValueError:
+            overrides = {}  # a broken file there is not ours to fix; ours still applies
+    for plugin, values in SETTINGS_OVERRIDES.items():
+        overrides.setdefault(plugin, {}).update(values)
+    (folder / "overrides.json").write_text(json.dumps(overrides, indent=2) + "\n")
+    return folder
+
+
+def lab_command(port: int, token: str, settings_dir: Path) -> list[str]:
+    """JupyterLab on loopback only, with a token, serving the checkout."""
     cmd = [
         sys.executable,
         "-m",
@@ -39,9 +64,22 @@ def main() -> int:
         f"--port={port}",
         f"--ServerApp.root_dir={paths.project_root()}",
         f"--IdentityProvider.token={token}",
+        f"--LabApp.app_settings_dir={settings_dir}",
     ]
     if os.geteuid() == 0:  # containers and CI run as root; JupyterLab refuses without this
         cmd.append("--allow-root")
+    return cmd
+
+
+def main() -> int:
+    started_here = sandbox.read_info() is None
+    info = sandbox.up(log=print)
+    env = {k: v for k, v in os.environ.items() if k != "AWS_PROFILE"}
+    env.update(info.env())
+    port = sandbox.free_port()
+    token = secrets.token_hex(16)
+    url = f"http://127.0.0.1:{port}/lab/tree/{first_notebook()}?token={token}"
+    cmd = lab_command(port, token, write_app_settings())
     print(f"\nJupyterLab: {url}\nCtrl-C stops it{' and the sandbox' if started_here else ''}.\n")
     proc = subprocess.Popen(cmd, env=env)
     # a terminal's Ctrl-C and a supervisor's SIGTERM end the session the same way

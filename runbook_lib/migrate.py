@@ -55,21 +55,19 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import aws, counter, itemfile, paths
+from . import aws, counter, itemfile, paths, stackread, tfversion
 from . import terraform as tf
 from .errors import (
     InvalidInputError,
-    ItemMissingError,
-    RunbookError,
+    StackMismatchError,
     TableMissingError,
     TerraformError,
 )
@@ -86,67 +84,35 @@ from .hcledit import (
     resource_blocks,
     unified_diff,
 )
+from .stackread import (
+    STATE_FILE,
+    TABLE_TYPE,
+    Finding,
+    read_local_state,
+    resolve_dir,
+    state_file_as_show,  # noqa: F401 - part of migrate's API
+    tf_files,
+)
+from .stackread import has_backend as _has_backend
 from .target import Target
 
 Stream = Callable[[str], None]
 
 STRATEGIES = ("removed", "state_rm", "ignore_changes")
-TABLE_TYPE = "aws_dynamodb_table"
 # Actions of `terraform plan -json` (its "planned_change" messages) that leave a table item
 # alone. "remove" is how the JSON UI names a forget (a `removed` block or lifecycle
 # destroy = false); "noop" and "read" write nothing; "move" only renames the address.
 SAFE_ITEM_ACTIONS = frozenset({"noop", "read", "remove", "move"})
 # A table that is deleted or replaced takes the count with it.
 UNSAFE_TABLE_ACTIONS = frozenset({"delete", "replace"})
-STATE_FILE = "terraform.tfstate"
 BACKEND_OVERRIDE_NAME = "runbook_state_override.tf"
 SHADOW_KEEP = (".terraform", ".terraform.lock.hcl")
 # Never copied into the shadow: Terraform's own working files and the user's state.
 _SHADOW_SKIP = {".terraform", ".git", ".runbook", "__pycache__", ".terraform.tfstate.lock.info"}
 LEGACY_STACK = Path("tests") / "fixtures" / "legacy_stack"
-_INDEX_SUFFIX = re.compile(r"\[[^\[\]]*\]$")
-_TABLE_REF = re.compile(rf"^\$\{{{TABLE_TYPE}\.([A-Za-z_][\w-]*)\.(name|id|hash_key)\}}$")
 
 
 # --------------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One aws_dynamodb_table_item, as the configuration and/or the state know it."""
-
-    address: str  # instance address: aws_dynamodb_table_item.visitor_count[0]
-    resource: str  # the block's address (what `removed { from = ... }` takes)
-    module: str = ""  # "" for the root module
-    file: str | None = None  # the *.tf file holding the block
-    line: int | None = None  # the block's first line in that file
-    table: str | None = None
-    key: dict[str, str] | None = None  # {"stat": "Quantity"}
-    configured_count: int | None = None  # viewCount the configuration writes back
-    state_count: int | None = None  # viewCount the state recorded at the last apply/refresh
-    in_config: bool = True
-    in_state: bool = False
-    protected: bool = False  # lifecycle ignore_changes covers `item` (or all)
-    repetition: str | None = None  # "count" or "for_each" expression, if any
-
-    @property
-    def name(self) -> str:
-        return self.resource.rsplit(".", 1)[-1]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "address": self.address,
-            "resource": self.resource,
-            "file": self.file,
-            "table": self.table,
-            "key": self.key,
-            "configured_count": self.configured_count,
-            "state_count": self.state_count,
-            "in_config": self.in_config,
-            "in_state": self.in_state,
-            "protected": self.protected,
-            "repetition": self.repetition,
-        }
 
 
 @dataclass(frozen=True)
@@ -255,143 +221,21 @@ class MigrationResult:
 # --------------------------------------------------------------------------- detect
 
 
-def _tf_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("*.tf") if not _is_override(p.name))
-
-
-def _is_override(name: str) -> bool:
-    return name == "override.tf" or name.endswith("_override.tf")
-
-
-def _item_json(raw: Any) -> dict[str, Any] | None:
-    """A configured or recorded `item` (JSON text, heredoc or jsonencode(...)) as a dict."""
-    if isinstance(raw, dict):
-        return raw
-    if not isinstance(raw, str):
-        return None
-    text = raw.strip()
-    if text.startswith("${jsonencode(") and text.endswith(")}"):
-        text = text[len("${jsonencode(") : -2]
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _count_of(item: Mapping[str, Any] | None, attribute: str) -> int | None:
-    try:
-        return counter.parse_count(dict(item), attribute) if item else None
-    except RunbookError:
-        return None
-
-
-def _key_of(item: Mapping[str, Any] | None, hash_key: str | None) -> dict[str, str] | None:
-    if not item or not hash_key or not isinstance(item.get(hash_key), dict):
-        return None
-    value = item[hash_key]
-    return {hash_key: str(next(iter(value.values())))} if value else None
-
-
-def _protected(body: Mapping[str, Any]) -> bool:
-    for lifecycle in body.get("lifecycle") or []:
-        ignored = lifecycle.get("ignore_changes")
-        if isinstance(ignored, str) and ignored.strip("${}") == "all":
-            return True
-        if isinstance(ignored, list) and any(str(v).strip("${}") == "item" for v in ignored):
-            return True
-    return False
-
-
 def detect_config(
     terraform_dir: str | Path, *, count_attribute: str = "viewCount"
 ) -> list[Finding]:
-    """Every aws_dynamodb_table_item block of the root module (python-hcl2 only, no binary).
-
-    The table and key are resolved where the configuration makes that possible
-    (`aws_dynamodb_table.X.name` with var./local. references and *.tfvars), else None.
-    """
-    folder = Path(terraform_dir)
-    docs = {path: parse_hcl(path.read_text(), str(path)) for path in _tf_files(folder)}
-    merged: dict[str, list[Any]] = {}
-    for doc in docs.values():
-        for kind, entries in doc.items():
-            merged.setdefault(kind, []).extend(entries if isinstance(entries, list) else [])
-    tables: dict[str, dict[str, Any]] = {}
-    for doc in docs.values():
-        tables.update(resource_blocks(doc, TABLE_TYPE))
-    try:
-        variables = tf.variable_values(merged, folder)
-    except Exception:  # an unreadable tfvars file only costs us the table name
-        variables = {}
-    locals_: dict[str, Any] = {}
-    for block in merged.get("locals", []):
-        locals_.update(block)
-
-    def ev(value: Any) -> Any:
-        ref = _TABLE_REF.match(value) if isinstance(value, str) else None
-        if ref:
-            table = tables.get(ref.group(1)) or {}
-            value = table.get("name" if ref.group(2) != "hash_key" else "hash_key")
-        try:
-            return tf.resolve(value, variables, locals_)
-        except TerraformError:
-            return None
-
-    found = []
-    for path, doc in docs.items():
-        for name, body in resource_blocks(doc, ITEM_TYPE).items():
-            item = _item_json(body.get("item"))
-            hash_key = ev(body.get("hash_key"))
-            repetition = next((k for k in ("count", "for_each") if k in body), None)
-            found.append(
-                Finding(
-                    address=f"{ITEM_TYPE}.{name}",
-                    resource=f"{ITEM_TYPE}.{name}",
-                    file=str(path),
-                    line=body.get("__start_line__"),
-                    table=ev(body.get("table_name")),
-                    key=_key_of(item, hash_key if isinstance(hash_key, str) else None),
-                    configured_count=_count_of(item, count_attribute),
-                    protected=_protected(body),
-                    repetition=f"{repetition} = {body[repetition]}" if repetition else None,
-                )
-            )
-    return found
+    """Every aws_dynamodb_table_item block of the root module and its local child modules
+    (python-hcl2 only, no binary); table and key resolved where the configuration allows."""
+    _, items, _ = stackread.read_config(Path(terraform_dir))
+    return stackread.with_counts(items, count_attribute)
 
 
 def merge_state(
     config: Sequence[Finding], show: Mapping[str, Any], *, count_attribute: str = "viewCount"
 ) -> list[Finding]:
-    """Config findings joined with the state's instances (`terraform show -json`): one
-    finding per instance in state, plus blocks not applied yet and state-only leftovers
-    whose block is gone (the next apply DELETES those items) (pure)."""
-    by_resource = {f.resource: f for f in config}
-    out: list[Finding] = []
-    seen: set[str] = set()
-    for res in tf.state_resources(show):
-        if res.get("type") != ITEM_TYPE or res.get("mode", "managed") != "managed":
-            continue
-        address = str(res.get("address"))
-        resource = _INDEX_SUFFIX.sub("", address)
-        module = resource.rsplit(f".{ITEM_TYPE}.", 1)[0] if resource.startswith("module.") else ""
-        values = res.get("values") or {}
-        item = _item_json(values.get("item"))
-        cfg = by_resource.get(resource) if not module else None
-        base = cfg or Finding(address=address, resource=resource, module=module, in_config=False)
-        out.append(
-            replace(
-                base,
-                address=address,
-                table=values.get("table_name") or base.table,
-                key=_key_of(item, values.get("hash_key")) or base.key,
-                state_count=_count_of(item, count_attribute),
-                in_state=True,
-            )
-        )
-        seen.add(resource)
-    out += [f for f in config if f.resource not in seen]
-    return sorted(out, key=lambda f: f.address)
+    """Config findings joined with the state's instances (`terraform show -json`) (pure)."""
+    merged = stackread.merge_state(list(config), dict(show))
+    return stackread.with_counts(merged, count_attribute)
 
 
 def detect(
@@ -414,42 +258,11 @@ def _detect(ws: Workspace, count_attribute: str) -> list[Finding]:
     return merge_state(config, ws.show(), count_attribute=count_attribute)
 
 
-def state_file_as_show(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """A raw terraform.tfstate (format 4) in `terraform show -json`'s shape, enough for
-    merge_state: addresses with module and instance key, attributes as values (pure)."""
-    resources = []
-    for res in raw.get("resources") or []:
-        base = f"{res.get('type')}.{res.get('name')}"
-        if res.get("mode", "managed") == "data":
-            base = f"data.{base}"
-        if res.get("module"):
-            base = f"{res['module']}.{base}"
-        for inst in res.get("instances") or []:
-            key = f"[{json.dumps(inst['index_key'])}]" if "index_key" in inst else ""
-            resources.append(
-                {
-                    "address": base + key,
-                    "mode": res.get("mode", "managed"),
-                    "type": res.get("type"),
-                    "name": res.get("name"),
-                    "values": inst.get("attributes") or {},
-                }
-            )
-    return {"values": {"root_module": {"resources": resources}}}
-
-
 def _detect_without_terraform(source: Path, count_attribute: str) -> list[Finding]:
     """Without a terraform binary: the configuration and a local terraform.tfstate only.
     Enough to say "already safe"; anything to migrate needs Terraform (migrate says so)."""
     config = detect_config(source, count_attribute=count_attribute)
-    state_path = source / STATE_FILE
-    show: dict[str, Any] = {}
-    if state_path.is_file():
-        try:
-            show = state_file_as_show(json.loads(state_path.read_text()))
-        except ValueError as exc:
-            raise TerraformError(f"Cannot read {state_path}: {exc}") from exc
-    findings = merge_state(config, show, count_attribute=count_attribute)
+    findings = merge_state(config, read_local_state(source) or {}, count_attribute=count_attribute)
     if findings:
         raise TerraformError(
             f"{source} has {', '.join(f.address for f in findings)}: migrating it needs the "
@@ -472,127 +285,164 @@ def plan_change(
     """The new text of every file the strategy touches, and the unified diff (pure when
     `sources` {path: text} is given; otherwise the files named by the findings are read).
 
-    One edit per resource block (count/for_each instances share theirs). Only root-module
-    blocks can be edited; a state-only leftover gets a `removed` block appended to the file
-    holding the table (or main.tf) under `removed`, and only `terraform state rm` otherwise.
+    One edit per resource block (count/for_each instances share theirs). A block in a local
+    child module is deleted from the module's file and its `removed` block goes in the root
+    module, the only place Terraform reads one from; a state-only leftover gets a `removed`
+    block in the root module too.
     """
+    _check_strategy(strategy)
+    resources = _acting_resources(findings, strategy)
+    edit = _Edit(dict(sources or {}), strategy, _root_file(findings, root, sources or {}))
+    for resource, f in sorted(resources.items()):
+        edit.apply(resource, f, relative_path(f.file, Path(root)) if root and f.file else f.file)
+    _verify_edit(edit.new, strategy, resources)
+    _verify_edit(edit.proof, "removed" if strategy == "state_rm" else strategy, resources)
+    state_rm = tuple(sorted(resources)) if strategy == "state_rm" else ()
+    originals = edit.originals
+    root_path = Path(root) if root else Path(os.path.commonpath(list(originals) or ["."]))
+    return Change(
+        strategy=strategy,
+        resources=tuple(sorted(resources)),
+        files=edit.new,
+        originals={p: originals[p] for p in edit.new},
+        diff=unified_diff(
+            originals, edit.new, root_path if root_path.is_dir() else root_path.parent
+        ),
+        proof_files={p: t for p, t in edit.proof.items() if t != originals.get(p)},
+        state_rm=state_rm,
+        notes=tuple(edit.notes),
+    )
+
+
+def _check_strategy(strategy: str) -> None:
     if strategy not in STRATEGIES:
         raise InvalidInputError(
             f"Unknown strategy {strategy!r}. Valid: {', '.join(STRATEGIES)}.",
             hint="pass -p strategy removed (the default), state_rm or ignore_changes.",
         )
+
+
+def _acting_resources(findings: Sequence[Finding], strategy: str) -> dict[str, Finding]:
+    """The resource blocks the strategy changes; a module that cannot be edited stops it."""
     resources: dict[str, Finding] = {}
     for f in findings:
-        if f.module:
+        if not f.module_local:
             raise InvalidInputError(
-                f"{f.address} is declared in a child module ({f.module}); 05_migrate edits "
-                "the root module only.",
-                hint=f"add `removed {{ from = {f.resource} ... }}` in the module's caller by hand.",
+                f"{f.address} is declared in {f.module}, whose source {f.module_source!r} is "
+                "not a local folder, so 05_migrate cannot edit it; `terraform state rm` alone "
+                "would not help: the module still declares the item, and the next apply "
+                "would create it again over the live count.",
+                hint=f"copy the module into the stack (e.g. ./modules/{f.module.split('.')[-1]}), "
+                "point its source there, `terraform init`, then run 05_migrate again.",
             )
         if strategy == "ignore_changes" and f.protected:
             continue
-        resources.setdefault(f.resource, f)
-    texts: dict[str, str] = dict(sources or {})
-
-    def text_of(path: str) -> str:
-        if path not in texts:
-            texts[path] = Path(path).read_text()
-        return texts[path]
-
-    originals: dict[str, str] = {}
-    new: dict[str, str] = {}
-    proof: dict[str, str] = {}
-    notes: list[str] = []
-    orphan_file = _orphan_file(findings, root, texts)
-    for resource, f in sorted(resources.items()):
-        name = f.name
-        if not f.in_config:
-            if strategy == "ignore_changes":
-                raise InvalidInputError(
-                    f"{resource} is in the state but its block is gone from the "
-                    "configuration: there is no block to add a lifecycle rule to, and the "
-                    "next apply DELETES the item.",
-                    hint="run with strategy removed (or state_rm).",
-                )
-            if orphan_file is None:
-                raise InvalidInputError(f"No *.tf file to add `removed` for {resource} to.")
-            path = orphan_file
-            before = new.get(path, text_of(path))
-            removed = before.rstrip("\n") + "\n\n" + removed_block(resource) + "\n"
-            originals.setdefault(path, text_of(path))
-            proof[path] = proof.get(path, before).rstrip("\n") + "\n\n" + removed_block(resource)
-            proof[path] += "\n"
-            if strategy == "removed":
-                new[path] = removed
-            notes.append(
-                f"{resource}: state only (its block was deleted); the apply would delete it"
+        if strategy == "ignore_changes" and not f.in_config:
+            raise InvalidInputError(
+                f"{f.resource} is in the state but its block is gone from the configuration: "
+                "there is no block to add a lifecycle rule to, and the next apply DELETES "
+                "the item.",
+                hint="run with strategy removed (or state_rm).",
             )
-            continue
-        assert f.file is not None
-        path = f.file
-        before = new.get(path, text_of(path))
-        originals.setdefault(path, text_of(path))
-        where = relative_path(path, Path(root)) if root else path
-        if strategy == "removed":
-            new[path] = replace_with_removed(before, name, where)
-            proof[path] = new[path]
-        elif strategy == "state_rm":
-            new[path] = remove_resource(before, name, where)
-            proof[path] = replace_with_removed(proof.get(path, before), name, where)
+        resources.setdefault(f.resource, f)
+    return resources
+
+
+class _Edit:
+    """The files a strategy writes (`new`) and the configuration its proof plans
+    (`proof`: for state_rm, the `removed` equivalent), built one resource at a time."""
+
+    def __init__(self, texts: dict[str, str], strategy: str, root_file: str | None) -> None:
+        self.texts, self.strategy, self.root_file = texts, strategy, root_file
+        self.originals: dict[str, str] = {}
+        self.new: dict[str, str] = {}
+        self.proof: dict[str, str] = {}
+        self.notes: list[str] = []
+
+    def text(self, path: str, mine: dict[str, str]) -> str:
+        if path not in self.texts:
+            self.texts[path] = Path(path).read_text()
+        self.originals.setdefault(path, self.texts[path])
+        return mine.get(path, self.texts[path])
+
+    def apply(self, resource: str, f: Finding, where: str | None) -> None:
+        name, kind = f.name, self.strategy
+        if not f.in_config or f.module:
+            if f.in_config:  # a block in a local child module: it goes from the module
+                how = "a `removed` block in the root module" if kind == "removed" else None
+                how = how or "terraform state rm"
+                self.new[f.file] = remove_resource(self.text(f.file, self.new), name, where, how)
+                self.proof[f.file] = remove_resource(
+                    self.text(f.file, self.proof), name, where, how
+                )
+            else:
+                self.notes.append(
+                    f"{resource}: state only (its block was deleted); the apply would delete it"
+                )
+            self._removed_in_root(resource, keep=kind == "removed")
+        elif kind == "removed":
+            self.new[f.file] = replace_with_removed(self.text(f.file, self.new), name, where)
+            self.proof[f.file] = self.new[f.file]
+        elif kind == "state_rm":
+            self.new[f.file] = remove_resource(self.text(f.file, self.new), name, where)
+            self.proof[f.file] = replace_with_removed(self.text(f.file, self.proof), name, where)
         else:
-            new[path] = add_ignore_changes(before, name, where)
-            proof[path] = new[path]
-    for path, text in new.items():
-        _verify_edit(text, path, strategy, resources)
-    for path, text in proof.items():
-        _verify_edit(text, path, "removed" if strategy == "state_rm" else strategy, resources)
-    state_rm = tuple(sorted(resources)) if strategy == "state_rm" else ()
-    root_path = Path(root) if root else Path(os.path.commonpath(list(originals) or ["."]))
-    return Change(
-        strategy=strategy,
-        resources=tuple(sorted(resources)),
-        files=new,
-        originals={p: originals[p] for p in new},
-        diff=unified_diff(originals, new, root_path if root_path.is_dir() else root_path.parent),
-        proof_files={p: t for p, t in proof.items() if t != originals.get(p)},
-        state_rm=state_rm,
-        notes=tuple(notes),
-    )
+            self.new[f.file] = add_ignore_changes(self.text(f.file, self.new), name, where)
+            self.proof[f.file] = self.new[f.file]
+
+    def _removed_in_root(self, resource: str, *, keep: bool) -> None:
+        path = self.root_file
+        if path is None:
+            raise InvalidInputError(
+                f"No *.tf file in the root module to add `removed` for {resource} to."
+            )
+        block = "\n\n" + removed_block(resource) + "\n"
+        self.proof[path] = self.text(path, self.proof).rstrip("\n") + block
+        if keep:
+            self.new[path] = self.text(path, self.new).rstrip("\n") + block
 
 
-def _orphan_file(
+def _root_file(
     findings: Sequence[Finding], root: str | Path | None, sources: Mapping[str, str]
 ) -> str | None:
-    """Where a `removed` block for a state-only leftover goes: next to another finding's
-    block, else main.tf, else the first *.tf file."""
-    files = [f.file for f in findings if f.file]
+    """Where `removed` blocks for module items and state-only leftovers go: beside a root
+    finding's block, else main.tf, else the first *.tf file of the root module."""
+    files = [f.file for f in findings if f.file and not f.module]
     if files:
         return files[0]
     if root is None:
         return None
     folder = Path(root)
-    known = sorted({*sources, *(str(p) for p in _tf_files(folder))})
+    known = sorted(
+        {*(p for p in sources if Path(p).parent == folder), *(str(p) for p in tf_files(folder))}
+    )
     main = str(folder / "main.tf")
     if main in known:
         return main
     return next((p for p in known if p.endswith(".tf")), None)
 
 
-def _verify_edit(text: str, path: str, strategy: str, resources: Mapping[str, Finding]) -> None:
-    """python-hcl2 re-reads the edited file: it parses, and says what the strategy meant."""
-    doc = parse_hcl(text, path)
-    items = resource_blocks(doc, ITEM_TYPE)
-    removed = {str(b.get("from", "")).strip("${}") for b in doc.get("removed", [])}
+def _verify_edit(files: Mapping[str, str], strategy: str, resources: Mapping[str, Finding]) -> None:
+    """python-hcl2 re-reads every edited file: it parses, and says what the strategy meant."""
+    docs = {path: parse_hcl(text, path) for path, text in files.items()}
+    removed = {
+        str(b.get("from", "")).strip("${}") for doc in docs.values() for b in doc.get("removed", [])
+    }
     for resource, f in resources.items():
-        if f.in_config and f.file != path:
-            continue
+        doc = docs.get(f.file or "")
+        items = resource_blocks(doc, ITEM_TYPE) if doc is not None else {}
         if strategy == "ignore_changes":
-            if f.name not in items or not _protected(items[f.name]):
-                raise TerraformError(f"Editing {path} did not protect {resource}; nothing written.")
-        elif f.name in items:
-            raise TerraformError(f"Editing {path} left {resource} in place; nothing written.")
-        elif strategy == "removed" and resource not in removed and f.in_config:
-            raise TerraformError(f"Editing {path} wrote no removed block for {resource}.")
+            if f.name not in items or not stackread.protected(items[f.name]):
+                raise TerraformError(
+                    f"Editing {f.file} did not protect {resource}; nothing written."
+                )
+            continue
+        if f.in_config and (doc is None or f.name in items):
+            raise TerraformError(f"Editing {f.file} left {resource} in place; nothing written.")
+        if strategy == "removed" and resource not in removed:
+            raise TerraformError(
+                f"The edit wrote no removed block for {resource}; nothing written."
+            )
 
 
 # --------------------------------------------------------------------------- plan parsing
@@ -695,7 +545,7 @@ class Workspace:
                 or name.startswith(STATE_FILE)
                 or name.endswith(".tfplan")
                 or name in (tf.OVERRIDE_NAME, BACKEND_OVERRIDE_NAME)  # ours, never the user's
-                or (self.sandbox and _is_override(name))
+                or (self.sandbox and stackread._is_override(name))
             ):
                 continue
             if entry.is_dir():
@@ -729,12 +579,32 @@ class Workspace:
             local = 'path = "terraform.tfstate"'
             if local not in text:
                 raise TerraformError("The sandbox override has no local backend path to redirect.")
-            (self.workdir / tf.OVERRIDE_NAME).write_text(text.replace(local, f"path = {state}"))
+            text = text.replace(local, f"path = {state}")
+            backend, provider = text.split('provider "aws" {', 1)
+            provider = 'provider "aws" {' + provider
+            # an override may only amend a provider block the module has: the root may
+            # leave it to a child module (the legacy layout), which then gets its own
+            for folder in self._provider_dirs():
+                name = self.workdir / folder / tf.OVERRIDE_NAME
+                name.write_text(backend + provider if folder == Path(".") else provider)
+            if Path(".") not in self._provider_dirs():
+                (self.workdir / tf.OVERRIDE_NAME).write_text(backend)
         elif not _has_backend(self.workdir):
             (self.workdir / BACKEND_OVERRIDE_NAME).write_text(
                 f"# Generated by {MARK}: the state stays in the user's folder.\n"
                 f'terraform {{\n  backend "local" {{\n    path = {state}\n  }}\n}}\n'
             )
+
+    def _provider_dirs(self) -> list[Path]:
+        """Folders of the shadow (relative) whose *.tf declare a default `provider "aws"`."""
+        found = []
+        for path in sorted(self.workdir.rglob("*.tf")):
+            if ".terraform" in path.parts or stackread._is_override(path.name):
+                continue
+            blocks = parse_hcl(path.read_text(), str(path)).get("provider", [])
+            if any("alias" not in (b.get("aws") or {"alias": 1}) for b in blocks):
+                found.append(path.parent.relative_to(self.workdir))
+        return sorted(set(found))
 
     def run(
         self,
@@ -833,29 +703,6 @@ class Workspace:
         self.plan_path.unlink(missing_ok=True)
 
 
-def _has_backend(folder: Path) -> bool:
-    for path in sorted(folder.glob("*.tf")):
-        doc = parse_hcl(path.read_text(), str(path))
-        if any("backend" in (block or {}) for block in doc.get("terraform", [])):
-            return True
-    return False
-
-
-def resolve_dir(terraform_dir: str | Path) -> Path:
-    """The user's Terraform folder: as given, or relative to the project root."""
-    path = Path(terraform_dir).expanduser()
-    if not path.is_absolute() and not path.is_dir():
-        path = paths.project_root() / path
-    if not path.is_dir():
-        raise InvalidInputError(
-            f"terraform_dir {str(terraform_dir)!r} is not a folder.",
-            hint="pass the folder you run terraform in (-p terraform_dir PATH).",
-        )
-    if not any(path.glob("*.tf")):
-        raise InvalidInputError(f"No *.tf files in {path}.", hint="check terraform_dir.")
-    return path.resolve()
-
-
 def shadow_dir(source: Path) -> Path:
     digest = hashlib.sha256(str(source).encode()).hexdigest()[:12]
     return paths.state_dir() / "migrate" / f"{itemfile.safe_name(source.name)}-{digest}"
@@ -923,11 +770,17 @@ def prove(
 
 
 def _live_count(target: Target) -> int | None:
-    """The live count; None when the item (or, before a first apply, the table) is missing."""
+    """The live count; None when the item (or, before a first apply, the table) is missing.
+    An item that holds only its key (the Lambda ADDs the count later) counts 0."""
     try:
-        return counter.read_count(target)
-    except (ItemMissingError, TableMissingError):
+        item = counter.get_item(target)
+    except TableMissingError:
         return None
+    if item is None:
+        return None
+    if target.count_attribute not in item:
+        return 0
+    return counter.parse_count(item, target.count_attribute)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -945,9 +798,11 @@ def _write_text(path: Path, text: str) -> None:
         raise
 
 
-def findings_table(findings: Sequence[Finding], live: int | None) -> str:
+def findings_table(
+    findings: Sequence[Finding], live: int | None, attribute: str = "viewCount"
+) -> str:
     """Each finding's configured and recorded count beside the live one (pure)."""
-    rows = [("resource", "configured viewCount", "in state", "live viewCount", "note")]
+    rows = [("resource", f"configured {attribute}", "in state", f"live {attribute}", "note")]
     for f in findings:
         note = []
         if f.protected:
@@ -1000,21 +855,15 @@ def migrate(
         )
     apply_ok = counter.require_confirmation(target, dry_run, confirm)
     ws = workspace(terraform_dir, env=env, stream=stream)
-    result = MigrationResult(str(ws.source), target.table, strategy, not apply_ok)
+    strategy = _strategy_for(ws.source, strategy, say)
+    result = MigrationResult(ws.source.name, target.table, strategy, not apply_ok)
 
-    say(f"== 1. Detect: aws_dynamodb_table_item in {ws.source} (configuration and state)")
-    if tf.find_terraform() is None:
-        findings = _detect_without_terraform(ws.source, target.count_attribute)
-    else:
-        ws.sync()
-        ws.init()
-        findings = _detect(ws, target.count_attribute)
-    mine = [f for f in findings if f.table in (target.table, None)]
-    others = [f.address for f in findings if f not in mine]
+    say(f"== 1. Detect: aws_dynamodb_table_item in {ws.source.name} (configuration and state)")
+    findings = _detect_all(ws, target.count_attribute)
+    mine = [f for f in findings if f.table in (target.table, None) or _counts(f)]
+    _report_others(findings, mine, say)
     result.findings, result.found = mine, [f.address for f in mine]
     acting = [f for f in mine if not (strategy == "ignore_changes" and f.protected)]
-    if others:
-        say(f"Left alone (other tables): {', '.join(others)}")
     if not acting:
         result.message = _safe_message(ws.source, target, mine)
         say(result.message)
@@ -1022,7 +871,8 @@ def migrate(
 
     say("== 2. Protect: the live count beside the configured one")
     result.count_before = _live_count(target)
-    say(findings_table(mine, result.count_before))
+    _require_live_item(result.count_before, acting, target)
+    say(findings_table(mine, result.count_before, target.count_attribute))
 
     say(f"== 3. Change ({strategy})")
     change = plan_change(acting, strategy, root=ws.source)
@@ -1058,7 +908,7 @@ def migrate(
     if result.count_before is not None:
         backup = itemfile.backup_item(target, reason=f"before 05_migrate ({strategy})")
         result.backup_path = str(backup.path)
-        say(f"Backed up the live item (viewCount = {backup.count}) to {backup.path}")
+        say(f"Backed up the live item ({target.count_attribute} = {backup.count}) to {backup.path}")
 
     say("== 5. Apply")
     if strategy == "state_rm":
@@ -1083,6 +933,57 @@ def migrate(
     result.message = _final_message(result, change)
     say(result.message)
     return result
+
+
+def _strategy_for(source: Path, strategy: str, say: Stream) -> str:
+    """The strategy this Terraform can carry out: `removed` needs 1.7 (pins checked first)."""
+    if tf.find_terraform() is None:
+        return strategy
+    version = tfversion.check_pins(source)
+    if strategy == "removed" and not tfversion.supports_removed(version):
+        shown = ".".join(map(str, version or ()))
+        say(f"Terraform {shown} has no `removed` block (1.7+): using strategy state_rm instead.")
+        return "state_rm"
+    return strategy
+
+
+def _detect_all(ws: Workspace, count_attribute: str) -> list[Finding]:
+    if tf.find_terraform() is None:
+        return _detect_without_terraform(ws.source, count_attribute)
+    ws.sync()
+    try:
+        ws.init()
+    except TerraformError as exc:
+        raise tfversion.pin_error_from_init(exc, ws.source) from exc
+    return _detect(ws, count_attribute)
+
+
+def _counts(f: Finding) -> bool:
+    """An item that writes a number into any table: it resets that count on every apply."""
+    return bool(stackread.numeric_attributes(f.recorded or f.item, set(f.key or {})))
+
+
+def _report_others(findings: Sequence[Finding], mine: Sequence[Finding], say: Stream) -> None:
+    """Items of other tables that write no number: reported, never silently skipped."""
+    for f in findings:
+        if f not in mine:
+            say(
+                f"Reported, not changed: {f.address} writes {f.table}'s item {f.key_label}, "
+                "which holds no number (not a counter)."
+            )
+
+
+def _require_live_item(count: int | None, acting: Sequence[Finding], target: Target) -> None:
+    """The state says the item exists: if it cannot be read, it cannot be backed up, so
+    nothing (no file, no state) is changed."""
+    applied = [f.address for f in acting if f.in_state and f.table == target.table]
+    if count is None and applied:
+        raise StackMismatchError(
+            f"The state holds {', '.join(applied)}, but {target.table} has no item "
+            f"{target.key_label}: it cannot be backed up, so nothing was changed.",
+            hint="check the key (02_status shows the table's key schema and items), "
+            "then run 05_migrate again.",
+        )
 
 
 def _safe_message(source: Path, target: Target, findings: Sequence[Finding]) -> str:
@@ -1194,22 +1095,6 @@ def _final_message(result: MigrationResult, change: Change) -> str:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def default_table_name(terraform_dir: str | Path, table_name: str = "") -> str:
-    """The table to point at when the notebook's table_name is empty: "" when RUNBOOK_TABLE
-    is set (resolve_target reads it), else the table the folder's table item (or its only
-    table) names, else "" (resolve_target then asks `terraform output`)."""
-    if table_name or os.environ.get("RUNBOOK_TABLE"):
-        return table_name
-    try:
-        folder = resolve_dir(terraform_dir)
-        tables = {f.table for f in detect_config(folder) if isinstance(f.table, str) and f.table}
-        if len(tables) == 1:
-            return tables.pop()
-        return str(tf.table_definition(folder)["create_table"]["TableName"])
-    except (RunbookError, OSError, KeyError):
-        return ""
 
 
 def legacy_stack_dir() -> Path:

@@ -530,7 +530,7 @@ def copy_counter_back(
     except ItemMissingError as exc:
         raise ItemMissingError(
             f"The restored table {source_table} has no counter item "
-            f"{target.key_name}={target.key_value}; nothing to copy back.",
+            f"{target.key_label}; nothing to copy back.",
             hint="check the restore time or backup: the item did not exist then.",
         ) from exc
     except TableMissingError as exc:

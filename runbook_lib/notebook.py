@@ -49,14 +49,83 @@ def figure_png(fig: Any) -> Any:
 
 
 def show_summary(summary: dict[str, Any]) -> None:
-    """Headline numbers as a small table, then visits per day (pandas only when asked)."""
+    """Headline numbers as a small table, then visits per day (pandas only when asked).
+
+    For people: counts as integers, the error rate as a percentage, times in UTC, a missing
+    figure as "no data", and the first and last day marked when the window covers only part
+    of them (their totals are not comparable with whole days)."""
     import pandas as pd
 
-    headline = {k: v for k, v in summary.items() if not isinstance(v, (dict, list))}
-    show(pd.Series(headline, name="value").to_frame())
+    rows = {
+        LABELS.get(k, k.replace("_", " ")): _for_people(k, v, summary)
+        for k, v in summary.items()
+        if not isinstance(v, (dict, list))
+    }
+    show(pd.Series(rows, name="value", dtype="object").to_frame())
     per_day = summary.get("visits_per_day") or {}
     if per_day:
-        show(pd.Series(per_day, name="visits").rename_axis("day (UTC)").to_frame())
+        days = {
+            _day_label(day, summary): _for_people("visits", n, summary)
+            for day, n in per_day.items()
+        }
+        show(pd.Series(days, name="visits", dtype="object").rename_axis("day (UTC)").to_frame())
+
+
+LABELS = {
+    "points": "points in the window",
+    "count_points": "points with a count",
+    "first_time": "window from",
+    "last_time": "last point at",
+    "visits_total": "visits (total)",
+    "busiest_hour_utc": "busiest hour",
+    "busiest_hour_visits": "visits in the busiest hour",
+    "invocations_total": "Lambda invocations",
+    "errors_total": "Lambda errors",
+    "error_rate": "Lambda error rate",
+    "requests_total": "API requests",
+    "reset_count": "resets",
+    "period": "period per point",
+    "calls": "GetMetricData calls",
+}
+
+
+def _for_people(key: str, value: Any, summary: dict[str, Any]) -> str:
+    import pandas as pd
+
+    if value is None or (isinstance(value, float) and value != value):  # None or NaN
+        return "no data"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if key == "error_rate":
+        return f"{float(value) * 100:.2f} %"
+    if key == "period":
+        from .plots import period_text
+
+        return f"{int(value)} s (one point per {period_text(int(value))})"
+    if key == "busiest_hour_utc":
+        return f"{int(value):02d}:00-{(int(value) + 1) % 24:02d}:00 UTC"
+    if key.endswith("_time") and isinstance(value, str):
+        return pd.Timestamp(value).tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _day_label(day: str, summary: dict[str, Any]) -> str:
+    """The day, marked "(partial: from/to HH:MM UTC)" when the window cuts it."""
+    import pandas as pd
+
+    first, last, period = (summary.get(k) for k in ("first_time", "last_time", "period"))
+    if not (first and last and period):
+        return day
+    start = pd.Timestamp(first).tz_convert("UTC")
+    end = pd.Timestamp(last).tz_convert("UTC") + pd.Timedelta(seconds=int(period))
+    marks = []
+    if day == start.strftime("%Y-%m-%d") and start != start.normalize():
+        marks.append(f"from {start:%H:%M}")
+    if day == end.strftime("%Y-%m-%d") and end != end.normalize():
+        marks.append(f"to {end:%H:%M}")
+    return f"{day} (partial: {' '.join(marks)} UTC)" if marks else day
 
 
 __all__ = ["Banner", "Target", "show", "show_summary", "start"]

@@ -1,10 +1,10 @@
 """What the onboarding notebook (00_onboarding) needs besides the runbook steps themselves.
 
 - the architecture picture (`docs/architecture.svg`), displayed from the checkout;
-- "now you try" answers checked against the live sandbox: `check_answer` is pure, `Quiz`
-  keeps the tally the notebook records;
-- the guide's reset (`aws_dynamodb_table_item` + `terraform apply` = count back to 0) as
-  recorded from a real run, shown when it cannot be reproduced live (no terraform on PATH);
+- "now you try" questions (`QUESTIONS`: hint, and the answer or how to read it off the
+  live sandbox, so the notebook's cells never show it), checked by `check_answer` (pure);
+  `Quiz` keeps the tally the notebook records;
+- the guide's reset, live or recorded (`resetstory`, re-exported here for the notebook);
 - the guard that keeps the walkthrough on the sandbox.
 """
 
@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import html
 import numbers
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import paths
 from .errors import InvalidInputError
+from .resetstory import (  # noqa: F401  (the notebook calls them as onboarding.*)
+    RECORDED_STEPS,
+    RECORDED_WITH,
+    ResetStory,
+    StoryStep,
+    recorded_reset_story,
+)
 from .target import Target
 
 ARCHITECTURE_SVG = Path("docs") / "architecture.svg"
@@ -101,10 +108,17 @@ class Answer:
         return f"{_MARKS[self.state]} {self.message}"
 
     def _repr_html_(self) -> str:
+        # after a wrong try the answer is there, folded: the reader opens it or tries again
+        reveal = (
+            '<details class="onboarding-reveal"><summary>show the answer</summary>'
+            f"<code>{html.escape(repr(self.expected))}</code></details>"
+            if self.state == WRONG
+            else ""
+        )
         return (
             f'<p class="onboarding-answer onboarding-{self.state}" '
             f'style="color:{_COLOURS[self.state]};font-weight:bold">'
-            f"{_MARKS[self.state]} {html.escape(self.message)}</p>"
+            f"{_MARKS[self.state]} {html.escape(self.message)}</p>{reveal}"
         )
 
 
@@ -137,6 +151,17 @@ class Quiz:
         self.answers[question] = answer
         return answer
 
+    def ask(self, key: str, given: Any, live: Any = None) -> Answer:
+        """Check the reader's answer to QUESTIONS[key]. The answer comes from the catalogue
+        (or is read off `live`, the object the question is about), so the notebook's check
+        cell never shows it: it appears in the output, once the reader has tried."""
+        question = QUESTIONS.get(key)
+        if question is None:
+            raise InvalidInputError(
+                f"No onboarding question {key!r}.", hint=f"one of: {', '.join(QUESTIONS)}."
+            )
+        return self.check(question.text, given, question.expected(live), hint=question.hint)
+
     def summary(self) -> dict[str, Any]:
         states = [a.state for a in self.answers.values()]
         return {
@@ -166,155 +191,78 @@ class Quiz:
         )
 
 
-# ---- the guide's reset, recorded -----------------------------------------------------------
-
-
 @dataclass(frozen=True)
-class StoryStep:
-    title: str
-    output: str
-    count: int | None  # viewCount after this step; None before the item exists
+class Question:
+    """A "now you try" question: its fixed answer, or how to read it off a live object."""
+
+    text: str
+    hint: str  # says where to look, never the answer
+    answer: Any = None
+    read_live: Callable[[Any], Any] | None = None
+
+    def expected(self, live: Any = None) -> Any:
+        if self.read_live is None:
+            return self.answer
+        if live is None:
+            raise InvalidInputError(f"The question {self.text!r} is checked against a live value.")
+        return self.read_live(live)
 
 
-@dataclass(frozen=True)
-class ResetStory:
-    """The guide's reset, step by step, with the count after each step."""
+def _live_count(target: Target) -> int | None:
+    from . import counter
 
-    live: bool
-    note: str
-    steps: tuple[StoryStep, ...]
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ResetStory:
-        """From `migrate.demonstrate_reset()`'s answer (live) or a `to_dict()` with steps."""
-        steps = tuple(
-            StoryStep(str(s["title"]), str(s.get("output", "")), s.get("count"))
-            for s in data.get("steps", [])
-        )
-        return cls(live=bool(data.get("live", True)), note=str(data.get("note", "")), steps=steps)
-
-    @property
-    def counts(self) -> list[int]:
-        return [s.count for s in self.steps if s.count is not None]
-
-    @property
-    def peak(self) -> int:
-        return max(self.counts, default=0)
-
-    @property
-    def count_after(self) -> int | None:
-        return self.counts[-1] if self.counts else None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "live": self.live,
-            "note": self.note,
-            "peak": self.peak,
-            "count_after": self.count_after,
-            "steps": [{"title": s.title, "count": s.count} for s in self.steps],
-        }
-
-    def __str__(self) -> str:
-        lines = [self.note]
-        for i, step in enumerate(self.steps, 1):
-            count = "-" if step.count is None else str(step.count)
-            lines.append(f"{i}. {step.title}  (viewCount: {count})")
-            lines += [f"     {line}" for line in step.output.splitlines()]
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        rows = []
-        previous = None
-        for i, step in enumerate(self.steps, 1):
-            lost = previous is not None and step.count is not None and step.count < previous
-            colour = _COLOURS[WRONG] if lost else "inherit"
-            count = "–" if step.count is None else str(step.count)
-            rows.append(
-                f"<tr><td>{i}</td><td>{html.escape(step.title)}"
-                f"<details><summary>output</summary><pre>{html.escape(step.output)}</pre>"
-                f'</details></td><td style="color:{colour};font-weight:bold;text-align:right">'
-                f"{count}</td></tr>"
-            )
-            previous = step.count if step.count is not None else previous
-        return (
-            f'<p class="onboarding-story"><i>{html.escape(self.note)}</i></p>'
-            "<table><thead><tr><th>#</th><th>step</th><th>viewCount after</th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>"
-        )
+    return counter.read_count(target)
 
 
-RECORDED_WITH = "Terraform v1.11.4, hashicorp/aws v5.100.0, moto server"
-# A real run (see the note), trimmed to the lines that matter (ids cut from the long ones).
-RECORDED_STEPS: tuple[StoryStep, ...] = (
-    StoryStep(
-        "The guide's configuration: the table AND its item in Terraform",
-        """resource "aws_dynamodb_table_item" "visitor_count" {
-  table_name = aws_dynamodb_table.API_table.name
-  hash_key   = aws_dynamodb_table.API_table.hash_key
-
-  item = <<ITEM
-  {
-    "stat": {"S": "Quantity"},
-    "viewCount": {"N":"0"}
-  }
-ITEM
-}""",
-        None,
+# The item's box in docs/architecture.svg is outlined in red (class "data"); the hint says
+# so by its colour and its title (a test keeps the two in step).
+ITEM_BOX_TITLE = "The item: the data"
+QUESTIONS: dict[str, Question] = {
+    "terraform_owns_item": Question(
+        "Terraform owns the count item",
+        f"look at the red box in the picture ({ITEM_BOX_TITLE!r}): is it inside the dashed "
+        "Terraform border?",
+        answer=False,
     ),
-    StoryStep(
-        "terraform apply: the first deploy",
-        """aws_dynamodb_table.API_table: Creation complete after 0s [id=legacy-demo-VisitorCount]
-aws_dynamodb_table_item.visitor_count: Creation complete after 0s
-
-Apply complete! Resources: 2 added, 0 changed, 0 destroyed.""",
-        0,
+    "visit_api_call": Question(
+        "the call that counts a visit",
+        "the Lambda never reads first: one call that adds 1 on the server (ADD viewCount :one).",
+        answer="UpdateItem",
     ),
-    StoryStep(
-        "5 visits: the Lambda's UpdateItem ADD viewCount :one, five times",
-        "{'viewCount': {'N': '5'}}",
-        5,
+    "count_after_apply": Question(
+        "viewCount after terraform apply",
+        "Terraform writes the configured item back on every apply: read the configuration above.",
+        read_live=lambda story: story.count_after,
     ),
-    StoryStep(
-        "terraform plan: the next deploy, for any unrelated change",
-        """  # aws_dynamodb_table_item.visitor_count will be updated in-place
-  ~ resource "aws_dynamodb_table_item" "visitor_count" {
-        id         = "legacy-demo-VisitorCount|stat|Quantity"
-      ~ item       = jsonencode(
-            {
-              - stat      = {
-                  - S = "Quantity"
-                }
-              - viewCount = {
-                  - N = "5"
-                }
-            }
-        ) -> <<-EOT
-            {
-                "stat": {"S": "Quantity"},
-                "viewCount": {"N":"0"}
-              }
-        EOT
-    }
-
-Plan: 0 to add, 1 to change, 0 to destroy.""",
-        5,
+    "current_count": Question(
+        "the current count",
+        "the row 'count is a non-negative integer' says viewCount = N.",
+        read_live=lambda report: report.count,
     ),
-    StoryStep(
-        "terraform apply: the visits are gone",
-        """aws_dynamodb_table_item.visitor_count: Modifying...
-aws_dynamodb_table_item.visitor_count: Modifications complete after 0s
-
-Apply complete! Resources: 0 added, 1 changed, 0 destroyed.
-GetItem: {'viewCount': {'N': '0'}, 'stat': {'S': 'Quantity'}}""",
-        0,
+    "init_changes_count": Question(
+        "a confirmed init changes an existing count",
+        "init is one PutItem with attribute_not_exists: it writes only when the item is missing.",
+        answer=False,
     ),
-)
+    "count_after_dry_run": Question(
+        "the count after a dry-run set",
+        "a dry run only reads: nothing was written.",
+        read_live=_live_count,
+    ),
+    "backup_count": Question(
+        "the count in the backup",
+        "the 'count' row of the table above (the file's viewCount).",
+        read_live=lambda saved: saved["count"],
+    ),
+    "resets_found": Question(
+        "resets in the history",
+        "a reset is marked in red on the count panel; the summary's reset_count says how many.",
+        read_live=lambda hist: len(hist.resets),
+    ),
+}
 
 
-def recorded_reset_story(reason: str) -> ResetStory:
-    """The reset as recorded from a real run, with why it is not live this time."""
-    note = f"Recorded output ({RECORDED_WITH}); not live because {reason}."
-    return ResetStory(live=False, note=note, steps=RECORDED_STEPS)
+# ---- the guide's reset (runbook_lib.resetstory), live or recorded ----------------------------
 
 
 def live_demo_unavailable(target: Target, *, wanted: bool = True) -> str | None:

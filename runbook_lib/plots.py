@@ -73,6 +73,15 @@ def _mark_resets(ax: Any, resets: list[Any]) -> None:
         )
 
 
+def period_text(seconds: int) -> str:
+    """60 -> "minute", 300 -> "5 minutes", 3600 -> "hour": a period as a reader says it."""
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds % size == 0:
+            n = seconds // size
+            return unit if n == 1 else f"{n} {unit}s"
+    return f"{seconds} seconds"
+
+
 def history_figure(
     history_or_frame: Any,
     resets: Sequence[Any] | None = None,
@@ -157,7 +166,10 @@ def history_figure(
         )
     ax_api.set_ylabel("API requests")
 
+    period = getattr(history_or_frame, "period", None)
     for ax, name in zip(axes, PANELS, strict=True):
+        if name == "visits per period" and period:  # the reader needs the period's length
+            name = f"visits per {period_text(period)}"
         ax.set_title(name, loc="left", fontsize="medium")
         ax.grid(True, alpha=0.3)
     locator = mdates.AutoDateLocator()
@@ -167,5 +179,7 @@ def history_figure(
     if len(x):
         ax_api.set_xlim(x[0], x[-1])
     n = len(resets)
-    fig.suptitle(title or f"Visitor count history: {n} reset{'s' if n != 1 else ''}")
+    # without count data no reset could be looked for: "0 resets" would be a false all-clear
+    found = "no count data" if count is None else f"{n} reset{'s' if n != 1 else ''}"
+    fig.suptitle(title or f"Visitor count history: {found}")
     return fig

@@ -20,8 +20,8 @@ import functools
 import itertools
 import json
 import os
+import shutil
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -30,10 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import paths
-from .errors import InvalidInputError, NotebookNotFoundError
+from . import paramcheck, paths, publish, report
+from .errors import EXIT_CODES, ONE_LINE_ERRORS, InvalidInputError, NotebookNotFoundError
+from .kernel import _Kernel
 from .redact import refuse_secret_parameters
 from .results import result_from_notebook, to_jsonable
+from .summary import summary_lines
 
 # jsonschema (which nbformat, papermill and nbconvert import) imports rfc3987_syntax when it
 # is installed, only to check the "iri" and "iri-reference" string formats; that import
@@ -43,18 +45,7 @@ from .results import result_from_notebook, to_jsonable
 # before anything imports jsonschema; setdefault keeps a module some caller already loaded.
 sys.modules.setdefault("rfc3987_syntax", None)
 
-EXIT_OK, EXIT_FAILED, EXIT_PROBLEM = 0, 1, 3
-# How the runner starts the kernel: what nbclient itself would pass, plus a quieter log.
-KERNEL_ARGUMENTS = (
-    # the kernel's own start-up warnings (TCP transport on loopback) are noise in a
-    # scheduler's mail; cell errors still reach the notebook and the summary
-    "--IPKernelApp.log_level=ERROR",
-    # nbclient's default for headless runs: no IPython history file per kernel
-    "--HistoryManager.hist_file=:memory:",
-)
-KERNEL_EXIT_POLL_S = 0.01  # jupyter_client polls every 0.1 s by default
-KERNEL_INFO_WAIT_S = 1.0  # per kernel_info request while the kernel boots (as jupyter_client)
-IOPUB_IDLE_WAIT_S = 0.05  # then for its idle status on IOPub before asking again
+EXIT_OK, EXIT_FAILED, EXIT_PROBLEM, EXIT_INTERRUPTED = 0, 1, 3, 130
 _TRUE = {"true", "1", "yes", "y", "on"}
 _FALSE = {"false", "0", "no", "n", "off"}
 
@@ -74,27 +65,33 @@ class RunOutcome:
     parameters: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> str:
-        state = {EXIT_OK: "OK", EXIT_PROBLEM: "PROBLEM FOUND", EXIT_FAILED: "FAILED"}[
-            self.exit_code
-        ]
+        """What a terminal or a scheduler's mail shows. Strings (messages, commands) are
+        never cut: a command cut short cannot be copied. Only nested values are shortened,
+        and the commands inside them are shown whole on lines of their own."""
+        state = {
+            EXIT_OK: "OK",
+            EXIT_PROBLEM: "PROBLEM FOUND",
+            EXIT_FAILED: "FAILED",
+            EXIT_INTERRUPTED: "INTERRUPTED",
+        }.get(self.exit_code, "FAILED")
+        if self.exit_code == EXIT_INTERRUPTED:  # one line: the user stopped it, knows why
+            cell = f" in cell {self.failed_cell}" if self.failed_cell is not None else ""
+            return f"{self.name}: {state}{cell} (Ctrl-C, exit 130); partial report: {self.where()}"
+        ename, _, message = (self.error or "").partition(": ")
+        if ename in ONE_LINE_ERRORS or ename in EXIT_CODES:  # the message says what to do
+            return f"{self.name}: {message}"
         lines = [f"{self.name}: {state} (exit {self.exit_code}, {self.seconds:.1f}s)"]
         if self.error:
             where = f" in cell {self.failed_cell}" if self.failed_cell is not None else ""
             lines.append(f"  error{where}: {self.error}")
         if self.result:
-            shown = {k: v for k, v in self.result.items() if k not in ("checks",)}
-            for key, value in list(shown.items())[:12]:
-                text = json.dumps(value, default=str)
-                lines.append(f"  {key}: {text[:110]}{'…' if len(text) > 110 else ''}")
-            for check in self.result.get("checks", []) or []:
-                if check.get("state") != "ok":
-                    step = f" -> {check['next_step']}" if check.get("next_step") else ""
-                    lines.append(
-                        f"  [{check['state'].upper()}] {check['name']}: {check['detail']}{step}"
-                    )
-        lines.append(f"  report: {self.html_path or self.notebook_path}")
+            lines += summary_lines(self.result)
+        lines.append(f"  report: {self.where()}")
         lines.append(f"  result: {self.result_path}")
         return "\n".join(lines)
+
+    def where(self) -> str:
+        return self.html_path or self.notebook_path
 
 
 def available_notebooks() -> list[str]:
@@ -166,13 +163,19 @@ def prepare_parameters(path: Path, params: dict[str, Any]) -> dict[str, Any]:
             f"Valid: {', '.join(declared) or 'none'}.",
             hint=f"check the spelling; `runbook params {path.stem}` lists them with help.",
         )
-    return {k: coerce(k, v, declared[k]) for k, v in params.items()}
+    coerced = {k: coerce(k, v, declared[k]) for k, v in params.items()}
+    paramcheck.check(path.stem, coerced, set(declared))  # ranges, required values: exit 2
+    return coerced
 
 
-def render_html(nb: Any, *, hide_code: bool = False) -> str:
+def render_html(nb: Any, *, hide_code: bool = False, header: str = "", title: str = "") -> str:
     """Self-contained HTML from the in-memory notebook: images are embedded as data URIs,
-    CSS is inlined, so the file can be e-mailed as it is."""
-    body, _ = html_exporter(hide_code).from_notebook_node(nb)
+    CSS is inlined and no script comes from the network, so the file can be e-mailed as
+    it is. `header` (report.header_html) opens the body; `title` names the page."""
+    shown = report.for_html(nb, title or nb.get("metadata", {}).get("title", ""))
+    body, _ = html_exporter(hide_code).from_notebook_node(
+        shown, resources={"runbook_header": header, "runbook_css": report.CSS}
+    )
     return body
 
 
@@ -188,7 +191,12 @@ def html_exporter(hide_code: bool = False) -> Any:
     from nbconvert import HTMLExporter
     from nbformat import v4
 
-    exporter = HTMLExporter(template_name="lab")
+    # the lab template with its CDN scripts left out and the verdict header (report.py)
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[report.template_loader()],
+        template_file=report.TEMPLATE_FILE,
+    )
     exporter.exclude_input = hide_code
     exporter.exclude_input_prompt = hide_code
     exporter.exclude_output_prompt = hide_code
@@ -221,114 +229,6 @@ def _in_thread(fn: Callable[[], Any]) -> Future:
 
     threading.Thread(target=work, name="runbook-html-warm-up", daemon=True).start()
     return future
-
-
-@functools.cache
-def _ready_client_class() -> type:
-    """jupyter_client's AsyncKernelClient with a wait_for_ready that ends as soon as the
-    kernel is provably ready, instead of after a fixed 0.2 s of IOPub silence.
-
-    jupyter_client's own check: kernel_info answered on shell and some message seen on
-    IOPub, then IOPub drained until it stays quiet for 0.2 s (~0.2 s of every run, since
-    nbclient waits once per notebook). Here: kernel_info answered, and its `idle` status seen
-    on IOPub. A kernel publishes that last for a request, so IOPub is subscribed and holds
-    nothing older; if the subscription was not up yet, the idle is missed and kernel_info is
-    sent again, as jupyter_client does.
-    """
-    from queue import Empty
-
-    from jupyter_client.asynchronous import AsyncKernelClient
-
-    async def reply_to(channel: Any, msg_id: str, wait_s: float) -> Any:
-        while True:  # queue.Empty after wait_s without the reply
-            msg = await channel.get_msg(timeout=wait_s)
-            if msg["parent_header"].get("msg_id") == msg_id:
-                return msg
-
-    async def idle_after(channel: Any, msg_id: str, wait_s: float) -> bool:
-        while True:
-            try:
-                msg = await channel.get_msg(timeout=wait_s)
-            except Empty:
-                return False
-            if (
-                msg["parent_header"].get("msg_id") == msg_id
-                and msg["msg_type"] == "status"
-                and msg["content"].get("execution_state") == "idle"
-            ):
-                return True
-
-    class ReadyClient(AsyncKernelClient):
-        async def wait_for_ready(self, timeout: float | None = None) -> None:
-            deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
-            while True:
-                msg_id = self.kernel_info()
-                try:
-                    reply = await reply_to(self.shell_channel, msg_id, KERNEL_INFO_WAIT_S)
-                except Empty:
-                    reply = None
-                if reply is not None and await idle_after(
-                    self.iopub_channel, msg_id, IOPUB_IDLE_WAIT_S
-                ):
-                    self._handle_kernel_info_reply(reply)  # protocol version adaptation
-                    return
-                if not await self.is_alive():
-                    raise RuntimeError("Kernel died before replying to kernel_info")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
-
-    return ReadyClient
-
-
-class _Kernel:
-    """The notebook's kernel, started by the runner itself rather than by nbclient.
-
-    Started before papermill is even imported, it boots (~0.5 s) while the runner loads
-    papermill and checks the parameters, instead of after. Same kernel, arguments, working
-    folder and environment as nbclient would give it (plus RUNBOOK_RUN_DIR); papermill gets
-    it as `km`, and nbclient's client is a `_ready_client_class()`. A run that never executes
-    (bad parameters) kills it at once; otherwise it is asked to shut down gracefully as soon
-    as the cells are done, and `close()` waits for it (SIGTERM, then SIGKILL, after
-    jupyter_client's shutdown_wait_time) and frees its files.
-    """
-
-    def __init__(self, kernel_name: str, cwd: Path, env: dict[str, str]) -> None:
-        from jupyter_client.manager import AsyncKernelManager
-        from jupyter_core.utils import run_sync
-
-        clients: list[Any] = []  # nbclient's; it leaves them open when it does not own km
-
-        class Client(_ready_client_class()):  # type: ignore[misc]
-            def __init__(self, **kwargs: Any) -> None:
-                super().__init__(**kwargs)
-                clients.append(self)
-
-        self._sync = run_sync
-        self.clients = clients
-        self.km = AsyncKernelManager(kernel_name=kernel_name)
-        self.km.client_factory = Client
-        self._stopping = False
-        self._sync(self.km.start_kernel)(
-            extra_arguments=list(KERNEL_ARGUMENTS), cwd=str(cwd), env=env
-        )
-
-    def request_shutdown(self) -> None:
-        """Ask the (idle) kernel to exit; the caller writes the report meanwhile."""
-        if not self._stopping and self.km.has_kernel:
-            self._stopping = True
-            self._sync(self.km.request_shutdown)()
-
-    def close(self, *, kill: bool = False) -> None:
-        for client in self.clients:
-            client.stop_channels()
-        self.clients.clear()
-        if not self.km.has_kernel:
-            return
-        if self._stopping:
-            self._sync(self.km.finish_shutdown)(pollinterval=KERNEL_EXIT_POLL_S)
-            self._sync(self.km.cleanup_resources)()
-        else:  # still running: what nbclient does (interrupt, ask, wait), or kill
-            self._sync(self.km.shutdown_kernel)(now=kill)
 
 
 def _timestamp() -> str:
@@ -406,14 +306,19 @@ def run_notebook(
     """
     path = notebook_path(name)
     refuse_secret_parameters(dict(parameters or {}))  # before a kernel process exists
+    # so are ranges and required values (bad usage, exit 2: no kernel, no report folder)
+    paramcheck.check(path.stem, dict(parameters or {}), paramcheck.declared_names(path))
     out = str(out) if out is not None else str(paths.reports_dir())
-    remote = out.startswith("s3://")
-    local_root = Path(tempfile.mkdtemp(prefix="runbook-")) if remote else Path(out)
-    run_dir, made = _reserve_run_dir(local_root, f"{_timestamp()}-{path.stem}")
+    # s3://: the bucket must take the report before anything runs; the report is written
+    # under reports/ first and that copy goes once it is uploaded
+    remote = publish.parse(out) if publish.is_s3(out) else None
     if remote:
-        made.append(local_root)
+        publish.check_writable(remote)
+    local_root = paths.reports_dir() if remote else Path(out)
+    run_dir, made = _reserve_run_dir(local_root, f"{_timestamp()}-{path.stem}")
     nb_out = run_dir / f"{path.stem}.ipynb"
-    started = time.monotonic()
+    started, started_at = time.monotonic(), dt.datetime.now(dt.timezone.utc)
+    interrupted = False
     kernel, executed = None, False
     try:
         # RUNBOOK_RUN_DIR: the kernel's artifact_path() writes into the report folder
@@ -423,12 +328,21 @@ def run_notebook(
         params = prepare_parameters(path, dict(parameters or {}))  # imports papermill
         exporter = _in_thread(lambda: html_exporter(hide_code)) if html else None
         executed = True
-        nb, error, failed_cell = _execute(path, nb_out, params, kernel, kernel_name)
-        kernel.request_shutdown()  # it exits while the report is written
+        try:
+            nb, error, failed_cell = _execute(path, nb_out, params, kernel, kernel_name)
+            kernel.request_shutdown()  # it exits while the report is written
+        except KeyboardInterrupt:  # Ctrl-C: the cells so far become a partial report
+            _quiet_dead_kernel_tasks()
+            kernel.close(kill=True)  # busy in a cell: it would not answer a shutdown
+            nb, failed_cell = _partial(path, nb_out)
+            interrupted, error = True, "interrupted (Ctrl-C)"
+        _local_paths_out(nb, path, nb_out)
         seconds = time.monotonic() - started
         result = result_from_notebook(nb)
-        if error:
-            exit_code = EXIT_FAILED
+        if interrupted:
+            exit_code = EXIT_INTERRUPTED
+        elif error:  # a refusal or a contradiction has its own code; anything else failed
+            exit_code = EXIT_CODES.get(error.partition(": ")[0], EXIT_FAILED)
         elif result is None:
             exit_code, error = EXIT_FAILED, "the notebook recorded no result (record_result)"
         else:
@@ -437,7 +351,12 @@ def run_notebook(
         if exporter is not None:
             exporter.result()
             html_path = run_dir / f"{path.stem}.html"
-            html_path.write_text(render_html(nb, hide_code=hide_code), encoding="utf-8")
+            html_path.write_text(
+                _report_html(
+                    nb, path.stem, hide_code, started_at, result, exit_code, error, failed_cell
+                ),
+                encoding="utf-8",
+            )
         record = to_jsonable(
             {
                 **(result or {}),
@@ -445,6 +364,7 @@ def run_notebook(
                 "exit_code": exit_code,
                 "error": error,
                 "failed_cell": failed_cell,
+                "interrupted": interrupted,
                 "seconds": round(seconds, 2),
                 "parameters": params,
             }
@@ -471,35 +391,109 @@ def run_notebook(
         seconds=seconds,
         parameters=params,
     )
-    if remote:
-        outcome = _publish(outcome, f"{out.rstrip('/')}/{run_dir.name}")
+    if remote and not interrupted:  # a stopped run stays local, where it is quickest read
+        outcome = _publish(outcome, remote, made)
     if log:
         log(outcome.summary())
     return outcome
 
 
-def _publish(outcome: RunOutcome, prefix: str) -> RunOutcome:
-    """Copy the report folder to S3 through papermill's own I/O layer."""
-    from papermill.iorw import papermill_io
-    from papermill.s3 import S3
-
-    # papermill keeps one boto3 session per process, built from the environment of its first
-    # use; a long-lived caller (a test session, a restarted sandbox) may point elsewhere now.
-    with S3.lock:
-        S3.s3_session = (None, None, None)
-
-    for local in sorted(Path(outcome.out_dir).iterdir()):
-        papermill_io.write(
-            local.read_text(encoding="utf-8"),
-            f"{prefix}/{local.name}",
-            extensions=[".ipynb", ".json", ".html", ".csv"],
+def _publish(outcome: RunOutcome, remote: publish.S3Location, made: list[Path]) -> RunOutcome:
+    """Upload the report folder, then remove the local copy. If the upload fails, the
+    local report stays where it is, the summary says where, and the run exits 1."""
+    folder = Path(outcome.out_dir)
+    shown = {str(folder): f"{remote.url}/{folder.name}", str(paths.project_root()): "<runbook>"}
+    try:
+        prefix = publish.upload(folder, remote, shown)
+    except Exception as exc:  # any failure: the report must not be lost with it
+        outcome.exit_code = EXIT_FAILED
+        outcome.error = (
+            f"{publish.describe_failure(exc, remote)}; the report is kept at {folder}"
+            + (f" (the notebook's own outcome: {outcome.error})" if outcome.error else "")
         )
-    moved = {
-        attr: f"{prefix}/{Path(getattr(outcome, attr)).name}" if getattr(outcome, attr) else None
-        for attr in ("notebook_path", "html_path", "result_path")
-    }
+        return outcome
+    shutil.rmtree(folder, ignore_errors=True)
+    _remove_folders(made[1:])  # reports/ itself, if this run made it
+    for attr in ("notebook_path", "html_path", "result_path"):
+        if getattr(outcome, attr):
+            setattr(outcome, attr, f"{prefix}/{Path(getattr(outcome, attr)).name}")
     outcome.out_dir = prefix
-    outcome.notebook_path = moved["notebook_path"] or ""
-    outcome.html_path = moved["html_path"]
-    outcome.result_path = moved["result_path"] or ""
     return outcome
+
+
+def _local_paths_out(nb: Any, path: Path, nb_out: Path) -> None:
+    """papermill records where it read and wrote the notebook as absolute paths: the report
+    names them relative to the project and to the report folder instead."""
+    import nbformat
+
+    meta = nb.get("metadata", {}).get("papermill")
+    if not meta:
+        return
+    source = path.resolve()
+    root = paths.project_root().resolve()
+    meta["input_path"] = str(source.relative_to(root) if source.is_relative_to(root) else path.name)
+    meta["output_path"] = nb_out.name
+    nbformat.write(nb, str(nb_out))
+
+
+def _quiet_dead_kernel_tasks() -> None:
+    """After Ctrl-C, nbclient's task for the running cell ends with "Kernel died" (the
+    kernel is killed) and asyncio would print that traceback when the task is collected:
+    noise after the one line the user gets. Other errors still reach asyncio's handler."""
+    from jupyter_core.utils import ensure_event_loop
+    from nbclient.exceptions import DeadKernelError
+
+    def handler(loop: Any, context: dict[str, Any]) -> None:
+        if not isinstance(context.get("exception"), DeadKernelError):
+            loop.default_exception_handler(context)
+
+    ensure_event_loop().set_exception_handler(handler)
+
+
+def _partial(path: Path, nb_out: Path) -> tuple[Any, int | None]:
+    """The notebook as papermill last saved it, marked as interrupted, and the number of
+    the cell that was running."""
+    import nbformat
+
+    source = nb_out if nb_out.exists() else path
+    nb = nbformat.read(str(source), as_version=4)
+    code = [cell for cell in nb.cells if cell.get("cell_type") == "code"]
+    # papermill marks the cell it was in "completed" on the way out: the running cell is
+    # the last one that started
+    started = [
+        n
+        for n, cell in enumerate(code, start=1)  # numbered as papermill numbers a failed cell
+        if cell.get("metadata", {}).get("papermill", {}).get("start_time")
+    ]
+    nb.metadata["runbook"] = {"interrupted": True}
+    nbformat.write(nb, str(nb_out))
+    return nb, (started[-1] if started else None)
+
+
+def _report_html(
+    nb: Any,
+    name: str,
+    hide_code: bool,
+    started_at: dt.datetime,
+    result: dict[str, Any] | None,
+    exit_code: int,
+    error: str | None,
+    failed_cell: int | None,
+) -> str:
+    """The HTML with its verdict header and <title> (report.py)."""
+    target = report.target_of(nb)
+    verdict = report.verdict_of(result, exit_code, error, failed_cell)
+    header = report.header_html(
+        name=name,
+        title=report.title_of(nb, name),
+        target=report.target_label(target),
+        verdict=verdict,
+        exit_code=exit_code,
+        started=started_at,
+    )
+    return render_html(
+        nb,
+        hide_code=hide_code,
+        header=header,
+        title=report.page_title(name, target, exit_code, verdict),
+    )

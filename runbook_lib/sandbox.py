@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,17 @@ DUMMY_SECRET = "sandbox-dummy-secret-not-a-real-key-0000"
 READY_TIMEOUT_S = 30.0
 
 Log = Callable[[str], None]
+
+
+# RUNBOOK_* variables `sandbox env` exports, from the stack's outputs; `--unset` reads
+# the same list, so every variable exported is also unset.
+OUTPUT_ENV = (
+    ("RUNBOOK_TABLE", "table_name"),
+    ("RUNBOOK_FUNCTION_NAME", "function_name"),
+    ("RUNBOOK_API_ID", "api_id"),
+    ("RUNBOOK_METRIC_NAMESPACE", "metric_namespace"),
+    ("RUNBOOK_METRIC_NAME", "metric_name"),
+)
 
 
 @dataclass
@@ -50,13 +61,7 @@ class SandboxInfo:
             "AWS_ACCESS_KEY_ID": DUMMY_KEY_ID,
             "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET,
         }
-        for var, out in (
-            ("RUNBOOK_TABLE", "table_name"),
-            ("RUNBOOK_FUNCTION_NAME", "function_name"),
-            ("RUNBOOK_API_ID", "api_id"),
-            ("RUNBOOK_METRIC_NAMESPACE", "metric_namespace"),
-            ("RUNBOOK_METRIC_NAME", "metric_name"),
-        ):
+        for var, out in OUTPUT_ENV:
             if self.outputs.get(out):
                 env[var] = str(self.outputs[out])
         return env
@@ -177,6 +182,27 @@ def env_text(info: SandboxInfo) -> str:
     lines = ["unset AWS_PROFILE AWS_SESSION_TOKEN"]
     lines += [f"export {k}={v}" for k, v in info.env().items()]
     return "\n".join(lines) + "\n"
+
+
+def exported_names() -> list[str]:
+    """Every variable `runbook sandbox env` can export, whatever the stack's outputs."""
+    every_output = {out: "-" for _var, out in OUTPUT_ENV}
+    return list(SandboxInfo(url="-", pid=0, outputs=every_output).env())
+
+
+def unset_text(environ: Mapping[str, str] | None = None) -> str:
+    """The shell line for `eval "$(runbook sandbox env --unset)"`: unsets what `sandbox env`
+    exports (endpoint, region, dummy keys, RUNBOOK_*), plus any per-service endpoint
+    (AWS_ENDPOINT_URL_<SERVICE>) in the environment that points at loopback. Needs no
+    running sandbox: a shell keeps the variables after `sandbox down`."""
+    from .aws import is_sandbox
+
+    environ = os.environ if environ is None else environ
+    names = exported_names()
+    names += sorted(
+        k for k, v in environ.items() if k.startswith("AWS_ENDPOINT_URL_") and is_sandbox(v)
+    )
+    return f"unset {' '.join(names)}\n"
 
 
 def _write_state(info: SandboxInfo) -> None:
@@ -339,7 +365,7 @@ def _seed(info: SandboxInfo, *, days: int, log: Log) -> None:
         log(f"Seeded {days} days of CloudWatch history ({len(frame)} buckets, {calls} calls).")
     result = counter.init_counter(target, initial=last, ddb=ddb)
     state = "created" if result.created else "already present"
-    log(f"Counter {target.key_name}={target.key_value} {state} with {result.value}.")
+    log(f"Counter {target.key_label} {state} with {result.value}.")
     ddb.create_backup(TableName=target.table, BackupName=f"sandbox-seed-{int(time.time())}")
     log("Created one native backup so the backup-age check has something to find.")
 

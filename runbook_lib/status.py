@@ -8,95 +8,30 @@ a scheduler runs every morning, so it stays light.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import itertools
-import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import aws, counter
-from .errors import InvalidInputError, RunbookError, TableMissingError, from_client_error
+from .errors import (
+    EndpointUnreachableError,
+    InvalidInputError,
+    RunbookError,
+    TableMissingError,
+    from_client_error,
+)
+from .statusreport import FAIL, NOT_CHECKED, OK, WARN, Check, StatusReport
 from .target import Target
 
-OK, WARN, FAIL = "ok", "warn", "fail"
 # A daily backup routine leaves at most ~24 h between backups; 48 h allows one miss.
 DEFAULT_MAX_BACKUP_AGE_H = 48.0
 DEFAULT_DROP_WINDOW_H = 24
 DROP_PERIOD_S = 300
 MAX_DROP_WINDOW_H = 455 * 24  # CloudWatch keeps data 455 days
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    state: str  # ok | warn | fail
-    detail: str
-    next_step: str = ""
-
-
-@dataclass
-class StatusReport:
-    target: Target
-    checks: list[Check]
-    count: int | None
-    generated_at: str = field(
-        default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    )
-
-    @property
-    def healthy(self) -> bool:
-        return all(c.state != FAIL for c in self.checks)
-
-    @property
-    def verdict(self) -> str:
-        fails = [c.name for c in self.checks if c.state == FAIL]
-        warns = [c.name for c in self.checks if c.state == WARN]
-        if fails:
-            return f"UNHEALTHY: {len(fails)} failed check(s): {', '.join(fails)}"
-        if warns:
-            return f"HEALTHY with {len(warns)} warning(s): {', '.join(warns)}"
-        return "HEALTHY: all checks passed"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "healthy": self.healthy,
-            "verdict": self.verdict,
-            "count": self.count,
-            "table": self.target.table,
-            "generated_at": self.generated_at,
-            "checks": [asdict(c) for c in self.checks],
-        }
-
-    def __str__(self) -> str:
-        width = max(len(c.name) for c in self.checks)
-        lines = [self.verdict]
-        for c in self.checks:
-            step = f"  -> {c.next_step}" if c.next_step and c.state != OK else ""
-            lines.append(f"  [{c.state.upper():4}] {c.name:<{width}}  {c.detail}{step}")
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        colours = {OK: "#2b7a0b", WARN: "#b26a00", FAIL: "#b00020"}
-        rows = "".join(
-            f'<tr><td style="color:{colours[c.state]};font-weight:bold">{c.state.upper()}</td>'
-            f"<td>{html.escape(c.name)}</td><td>{html.escape(c.detail)}</td>"
-            f"<td>{html.escape(c.next_step if c.state != OK else '')}</td></tr>"
-            for c in self.checks
-        )
-        colour = colours[OK] if self.healthy else colours[FAIL]
-        return (
-            f'<p class="runbook-verdict" style="font-size:1.2em;color:{colour}">'
-            f"<b>{html.escape(self.verdict)}</b></p>"
-            '<table class="runbook-status"><thead><tr><th>state</th><th>check</th><th>detail</th>'
-            "<th>next step</th>"
-            f"</tr></thead><tbody>{rows}</tbody></table>"
-            # notebook front ends right-align table cells; a report reads left to right
-            "<style>table.runbook-status td, table.runbook-status th "
-            "{text-align: left !important}</style>"
-        )
+TABLES_SHOWN = 10  # a missing table's next step lists this many of the tables that exist
+OTHER_ITEMS_SHOWN = 3  # a missing item's detail names this many of the items that exist
 
 
 def _call(fn: Callable[[], Any]) -> tuple[Any, Exception | None]:
@@ -143,8 +78,10 @@ def _describe_alarms(cw: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _count_series(cw: Any, target: Target, now: dt.datetime, hours: int) -> list[float]:
-    """The count gauge (Maximum per 5 min) over the window, oldest first."""
+def _count_series(
+    cw: Any, target: Target, now: dt.datetime, hours: int
+) -> list[tuple[dt.datetime, float]]:
+    """The count gauge (Maximum per 5 min) over the window: (time, value), oldest first."""
     resp = cw.get_metric_data(
         MetricDataQueries=[
             {
@@ -167,23 +104,78 @@ def _count_series(cw: Any, target: Target, now: dt.datetime, hours: int) -> list
     points: list[tuple[Any, float]] = []
     for res in resp.get("MetricDataResults", []):
         points.extend(zip(res.get("Timestamps", []), res.get("Values", []), strict=True))
-    return [v for _, v in sorted(points)]
+    return sorted(points)
+
+
+def _unreachable(got: dict[str, tuple[Any, Exception | None]]) -> Exception | None:
+    """The endpoint refused every connection: nothing was looked at, so this is raised
+    (exit 1, one line), never turned into failed checks."""
+    errors = [from_client_error(err) for _, err in got.values() if err is not None]
+    if len(errors) == len(got) and all(isinstance(e, EndpointUnreachableError) for e in errors):
+        return errors[0]
+    return None
+
+
+def list_tables(target: Target) -> list[str] | None:
+    """The tables that exist in the target's region (the first 100), None if unreadable."""
+    try:
+        ddb = aws.client("dynamodb", aws.session(target.region))
+        return list(ddb.list_tables(Limit=100).get("TableNames", []))
+    except Exception:  # only used to word a next step; the table check has already failed
+        return None
+
+
+def other_items(target: Target, describe: Any) -> list[str] | None:
+    """Keys of a few items the table holds ("id=0"), [] for an empty table, None when they
+    could not be read. Asked only when the counter item is missing."""
+    keys = [k["AttributeName"] for k in (describe or {}).get("KeySchema", [])]
+    try:
+        ddb = aws.client("dynamodb", aws.session(target.region))
+        resp = ddb.scan(TableName=target.table, Limit=OTHER_ITEMS_SHOWN)
+    except Exception:  # the item check then says it could not tell
+        return None
+    labels = []
+    for item in resp.get("Items", []):
+        shown = keys or sorted(a for a in item if a != target.count_attribute)[:1]
+        labels.append(",".join(f"{k}={_plain(item.get(k))}" for k in shown))
+    if resp.get("LastEvaluatedKey"):
+        labels.append("...")
+    return labels
+
+
+def _plain(value: Any) -> str:
+    """A DynamoDB wire value ({"S": "x"}, {"N": "1"}) as the user types it."""
+    if isinstance(value, dict) and len(value) == 1:
+        return str(next(iter(value.values())))
+    return "?"
+
+
+def _label(target: Target) -> str:
+    """The counter item's key as a user writes it ("id=0")."""
+    return getattr(target, "key_label", None) or f"{target.key_label}"
 
 
 # ---- the checks: pure functions of what gather() returned --------------------------------
 
 
-def check_table(describe: Any, err: Exception | None, target: Target) -> Check:
+def table_missing(err: Exception | None) -> bool:
+    return err is not None and isinstance(from_client_error(err), TableMissingError)
+
+
+def check_table(
+    describe: Any, err: Exception | None, target: Target, tables: list[str] | None = None
+) -> Check:
+    """`tables`: the tables that do exist (list_tables), asked when this one is missing."""
     if err is not None:
         mapped = from_client_error(err, table=target.table, action="DescribeTable")
         if isinstance(mapped, TableMissingError):
-            return Check(
-                "table exists and ACTIVE",
-                FAIL,
-                f"table {target.table} not found",
-                "run terraform apply, or runbook sandbox up",
-            )
-        return Check("table exists and ACTIVE", FAIL, str(mapped), getattr(mapped, "hint", ""))
+            return _missing_table(target, tables)
+        return Check(
+            "table exists and ACTIVE",
+            NOT_CHECKED,
+            f"could not describe {target.table}: {_brief(mapped)}",
+            mapped_hint(mapped),
+        )
     status = describe.get("TableStatus")
     if status != "ACTIVE":
         return Check(
@@ -195,51 +187,82 @@ def check_table(describe: Any, err: Exception | None, target: Target) -> Check:
     return Check("table exists and ACTIVE", OK, f"{target.table} is ACTIVE")
 
 
+def _missing_table(target: Target, tables: list[str] | None) -> Check:
+    """A wrong name is the likelier cause than a missing stack: name the tables that exist
+    so the user can point at the right one instead of creating another."""
+    detail = f"table {target.table} not found in {target.region}"
+    create = "terraform apply, or runbook sandbox up"
+    if tables:
+        shown = ", ".join(tables[:TABLES_SHOWN])
+        more = f" and {len(tables) - TABLES_SHOWN} more" if len(tables) > TABLES_SHOWN else ""
+        detail += f"; tables there: {shown}{more}"
+        step = (
+            "if the counter is in one of these, pass -p table_name NAME (or set "
+            f"RUNBOOK_TABLE); only if none is, create it: {create}"
+        )
+    elif tables == []:
+        detail += "; the region has no tables"
+        step = f"check the region (AWS_REGION), or create the table: {create}"
+    else:
+        step = f"check table_name and the region, or create the table: {create}"
+    return Check("table exists and ACTIVE", FAIL, detail, step)
+
+
 def check_key_schema(describe: Any, target: Target) -> Check:
     name = "key schema"
     if describe is None:
         return Check(name, FAIL, "table not readable", "fix the table check first")
-    keys = describe.get("KeySchema", [])
     types = {
         a["AttributeName"]: a["AttributeType"] for a in describe.get("AttributeDefinitions", [])
     }
-    hashes = [k["AttributeName"] for k in keys if k["KeyType"] == "HASH"]
-    ranges = [k["AttributeName"] for k in keys if k["KeyType"] == "RANGE"]
-    if hashes != [target.key_name] or ranges or types.get(target.key_name) != "S":
-        found = ", ".join(f"{k['AttributeName']} ({k['KeyType']})" for k in keys)
+    have = [
+        (k["KeyType"], k["AttributeName"], types.get(k["AttributeName"]))
+        for k in describe.get("KeySchema", [])
+    ]
+    want = [("HASH", target.key_name, target.key_type)]
+    if target.range_key_name:
+        want.append(("RANGE", target.range_key_name, target.range_key_type))
+    if sorted(have) != sorted(want):
         return Check(
             name,
             FAIL,
-            f"expected hash key {target.key_name} (S) only, found {found}",
+            f"expected {_schema_text(want)}, found {_schema_text(have)}",
             "point key_name at the table's hash key, or check table_name",
         )
-    return Check(name, OK, f"hash key {target.key_name} (S)")
+    return Check(name, OK, _schema_text(want))
+
+
+def _schema_text(keys: list[tuple[str, str, str | None]]) -> str:
+    role = {"HASH": "hash key", "RANGE": "range key"}
+    return ", ".join(f"{role.get(r, r)} {n} ({t or '?'})" for r, n, t in keys)
 
 
 def check_item(
-    item_resp: Any, err: Exception | None, target: Target
+    item_resp: Any, err: Exception | None, target: Target, others: list[str] | None = None
 ) -> tuple[Check, Check, int | None]:
+    """`others`: keys of items the table holds (other_items), asked when the item is missing."""
     present_name, value_name = "counter item present", "count is a non-negative integer"
     if err is not None:
         mapped = from_client_error(err, table=target.table, action="GetItem")
+        reason = "the table was not found" if isinstance(mapped, TableMissingError) else None
         return (
-            Check(present_name, FAIL, _brief(mapped), mapped_hint(mapped)),
-            Check(value_name, FAIL, "not readable", "fix the item check first"),
+            Check(
+                present_name,
+                NOT_CHECKED,
+                reason or f"could not read the item: {_brief(mapped)}",
+                "fix the table check first" if reason else mapped_hint(mapped),
+            ),
+            Check(value_name, NOT_CHECKED, "the item was not read", "fix the item check first"),
             None,
         )
     item = (item_resp or {}).get("Item")
     if item is None:
         return (
-            Check(
-                present_name,
-                FAIL,
-                f"no item {target.key_name}={target.key_value}",
-                "run 01_init (runbook run 01_init)",
-            ),
-            Check(value_name, FAIL, "no item", "run 01_init first"),
+            _missing_item(target, others),
+            Check(value_name, NOT_CHECKED, "no item to read", "fix the item check first"),
             None,
         )
-    present = Check(present_name, OK, f"{target.key_name}={target.key_value}")
+    present = Check(present_name, OK, _label(target))
     try:
         value = counter.parse_count(item, target.count_attribute)
     except RunbookError as exc:
@@ -256,6 +279,30 @@ def check_item(
     return present, Check(value_name, OK, f"{target.count_attribute} = {value}"), value
 
 
+def _missing_item(target: Target, others: list[str] | None) -> Check:
+    """01_init only for a table that is really empty: beside another item it would create
+    a second counter, and a misspelled key would go on reading zero."""
+    name, label = "counter item present", _label(target)
+    if others == []:
+        detail = f"no item {label}; the table is empty"
+        return Check(name, FAIL, detail, "run 01_init (runbook run 01_init)")
+    if others:
+        return Check(
+            name,
+            FAIL,
+            f"no item {label}, but the table holds {', '.join(others)}",
+            "check key_name and key_value (e.g. -p key_value VALUE); do not run 01_init: it "
+            "would create a second counter item beside the existing one",
+        )
+    return Check(
+        name,
+        FAIL,
+        f"no item {label} (the table's other items could not be listed)",
+        "check key_name and key_value first; run 01_init only if the table holds no counter "
+        "under another key (it would create a second one)",
+    )
+
+
 def _brief(exc: Exception) -> str:
     """The error's message without its hint (the hint goes in the next-step column)."""
     return str(exc).split(" Next step:")[0]
@@ -266,9 +313,10 @@ def mapped_hint(exc: Exception) -> str:
 
 
 def _unreadable(name: str, err: Exception, action: str, what: str, target: Target) -> Check:
-    """A read that failed is a warning on its own check, never a crash of the report."""
+    """A read that failed leaves its check NOT CHECKED with the reason, never a crash of the
+    report and never "fine"."""
     mapped = from_client_error(err, table=target.table, action=action)
-    return Check(name, WARN, f"{what}: {_brief(mapped)}", mapped_hint(mapped))
+    return Check(name, NOT_CHECKED, f"{what}: {_brief(mapped)}", mapped_hint(mapped))
 
 
 def check_pitr(resp: Any, err: Exception | None, target: Target) -> Check:
@@ -342,7 +390,22 @@ def check_alarms(alarms: Any, err: Exception | None, target: Target) -> Check:
     return Check(name, OK, f"{len(mine)} alarm(s), none firing ({', '.join(states)})")
 
 
-def check_drops(series: Any, err: Exception | None, target: Target, hours: int) -> Check:
+def _num(value: float) -> str:
+    return f"{int(value)}" if float(value).is_integer() else f"{value:g}"
+
+
+def _at(when: dt.datetime, now: dt.datetime | None) -> str:
+    """ "07:12 UTC" today, "2024-05-01 07:12 UTC" on another day."""
+    when = when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+    when = when.astimezone(dt.timezone.utc)
+    today = now is not None and when.date() == now.astimezone(dt.timezone.utc).date()
+    return when.strftime("%H:%M UTC" if today else "%Y-%m-%d %H:%M UTC")
+
+
+def check_drops(
+    series: Any, err: Exception | None, target: Target, hours: int, now: dt.datetime | None = None
+) -> Check:
+    """`series`: (time, count) pairs, oldest first. A drop is said as what happened."""
     name = "no count drop in recent history"
     if err is not None:
         return _unreadable(name, err, "GetMetricData", "could not read metrics", target)
@@ -353,60 +416,29 @@ def check_drops(series: Any, err: Exception | None, target: Target, hours: int) 
             f"no {target.metric_namespace}/{target.metric_name} data in the last {hours} h",
             "check that the Lambda publishes its metric (run 06_history)",
         )
-    drops = [(a, b) for a, b in itertools.pairwise(series) if b < a]
+    drops = [(a, b) for a, b in itertools.pairwise(series) if b[1] < a[1]]
     if drops:
-        worst = max(a - b for a, b in drops)
+        # the largest drop (the latest of equals) is the reset to tell first
+        (_, before), (when, after) = max(drops, key=lambda d: (d[0][1] - d[1][1], d[1][0]))
+        at = _at(when, now)
+        more = f" ({len(drops)} drops in the last {hours} h)" if len(drops) > 1 else ""
         return Check(
             name,
             FAIL,
-            f"{len(drops)} drop(s) of the count in the last {hours} h (largest {worst:g})",
-            "run 06_history to see when, then restore with 04_backup_restore",
+            f"count dropped from {_num(before)} to {_num(after)} at {at}{more}",
+            f"restore the last backup from before {at}: runbook run 04_backup_restore "
+            "(action=list, then restore it, dry run first); 06_history shows the whole history",
         )
     return Check(name, OK, f"{len(series)} points over {hours} h, never decreasing")
 
 
-def check_terraform_state(terraform_dir: str | Path | None, target: Target) -> Check | None:
-    """Warn when the local Terraform state manages the counter item: every apply resets it."""
-    from . import paths
+def check_terraform_state(terraform_dir: str | Path | None, target: Target) -> Check:
+    """Whether a Terraform state manages the counter item (every apply would reset it);
+    always answered: ok, warn, or not checked with the reason (see `tfguard`)."""
+    from . import tfguard
 
-    name = "Terraform does not manage the item"
-    folder = Path(terraform_dir) if terraform_dir else paths.terraform_dir()
-    if terraform_dir and not folder.is_dir():
-        # a typo must not make the guard disappear silently
-        return Check(
-            name,
-            WARN,
-            f"{folder} is not a folder: the Terraform state was not checked",
-            "check terraform_dir (the folder you run terraform in)",
-        )
-    state_file = folder / "terraform.tfstate"
-    if not state_file.exists():
-        return None
-    try:
-        state = json.loads(state_file.read_text())
-    except (OSError, ValueError) as exc:
-        return Check(name, WARN, f"cannot read {state_file}: {exc}", "run terraform show")
-    found = []
-    for res in state.get("resources", []):
-        if res.get("type") != "aws_dynamodb_table_item" or res.get("mode") != "managed":
-            continue
-        for inst in res.get("instances", []):
-            attrs = inst.get("attributes", {})
-            if attrs.get("table_name") in (target.table, None):
-                prefix = f"{res['module']}." if res.get("module") else ""
-                address = f"{prefix}{res['type']}.{res['name']}"
-                if "index_key" in inst:
-                    address += f"[{json.dumps(inst['index_key'])}]"
-                found.append(address)
-    if found:
-        return Check(
-            name,
-            WARN,
-            f"state in {folder} holds {', '.join(found)}: "
-            "the next terraform apply resets the count",
-            f"run 05_migrate (runbook run 05_migrate -p terraform_dir {folder})",
-        )
-    return Check(name, OK, f"no aws_dynamodb_table_item in {state_file.name}")
+    state, detail, step = tfguard.guard(terraform_dir, target)
+    return Check("Terraform does not manage the item", state, detail, step)
 
 
 def validate_windows(max_backup_age_h: Any, drop_window_h: Any) -> None:
@@ -443,15 +475,24 @@ def run_status(
     validate_windows(max_backup_age_h, drop_window_h)
     now = now or dt.datetime.now(dt.timezone.utc)
     got = gather(target, drop_window_h=drop_window_h, now=now)
+    unreachable = _unreachable(got)
+    if unreachable is not None:
+        raise unreachable
     describe, describe_err = got["describe"]
-    checks = [check_table(describe, describe_err, target), check_key_schema(describe, target)]
-    present, valid, value = check_item(*got["item"], target)
+    # the follow-up reads only happen on a failure, so a healthy check stays one round trip
+    tables = list_tables(target) if table_missing(describe_err) else None
+    item_resp, item_err = got["item"]
+    missing = item_err is None and not (item_resp or {}).get("Item")
+    others = other_items(target, describe) if missing else None
+    checks = [
+        check_table(describe, describe_err, target, tables),
+        check_key_schema(describe, target),
+    ]
+    present, valid, value = check_item(item_resp, item_err, target, others)
     checks += [present, valid]
     checks.append(check_pitr(*got["pitr"], target))
     checks.append(check_backups(*got["backups"], target, now, max_backup_age_h))
     checks.append(check_alarms(*got["alarms"], target))
-    checks.append(check_drops(*got["metric"], target, drop_window_h))
-    tf_check = check_terraform_state(terraform_dir, target)
-    if tf_check:
-        checks.append(tf_check)
+    checks.append(check_drops(*got["metric"], target, drop_window_h, now))
+    checks.append(check_terraform_state(terraform_dir, target))
     return StatusReport(target=target, checks=checks, count=value)

@@ -121,7 +121,7 @@ def _counter_plan(
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, int | None, int | None]:
     """(export's counter item, live item, live count, exported count) when the export holds
     the counter item; refuses a decrease unless allowed."""
-    if exported is None or manifest.key_names != [target.key_name]:
+    if exported is None or manifest.key_names != target.key_names:
         return None, None, None, None
     live_item = counter.get_item(target, ddb=ddb)
     new = _count_or_none(exported, target.count_attribute)

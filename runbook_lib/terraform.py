@@ -21,6 +21,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -101,6 +102,9 @@ _SEARCH_SKIP = {
 }
 MIRROR_NEGATIVE_TTL_S = 3600.0  # re-search for a missing mirror at most hourly
 DEFAULT_TIMEOUT_S = 900.0
+# After Ctrl-C: Terraform, sent one SIGINT, finishes the call in flight, writes its state
+# and releases its lock; killed (with its providers) if it has not exited by then.
+INTERRUPT_GRACE_S = 120.0
 STDERR_TAIL_LINES = 25
 # Fixed zip metadata so the same source gives the same bytes, hence a stable
 # source_code_hash and no spurious Lambda update on apply.
@@ -539,15 +543,7 @@ def run(
     shown = "terraform " + " ".join(args)
     try:
         if stream is None:
-            proc = subprocess.run(
-                cmd,
-                cwd=cwd,
-                env=run_env,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                stdin=subprocess.DEVNULL,
-            )
+            proc = _run_captured(cmd, cwd, run_env, timeout)
         else:
             proc = _run_streaming(cmd, cwd, run_env, stream, timeout)
     except subprocess.TimeoutExpired as exc:
@@ -558,6 +554,57 @@ def run(
         tail = error_tail(proc.stderr or "") or error_tail(proc.stdout or "")
         raise TerraformError(f"`{shown}` failed with exit code {proc.returncode} in {cwd}:\n{tail}")
     return proc
+
+
+def _run_captured(
+    cmd: list[str], cwd: Path, env: Mapping[str, str], timeout: float
+) -> subprocess.CompletedProcess:
+    """subprocess.run(capture_output=True), with Terraform in its own process group and
+    stopped as _stop says on Ctrl-C (subprocess.run would SIGKILL it after 0.25 s,
+    leaving its providers running and its state lock file behind)."""
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise
+    except KeyboardInterrupt:
+        _stop(proc, proc.communicate)
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL Terraform's process group (it and its provider plugins), then reap it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _stop(proc: subprocess.Popen, wait: Callable[..., Any]) -> None:
+    """Ctrl-C while Terraform runs. It runs in a session of its own, so the terminal's
+    SIGINT reached only the runbook: Terraform gets exactly one (a second one would make it
+    exit at once, "data loss may have occurred"), stops gracefully, saves its state and
+    unlocks. Then its group is killed, so no provider outlives it; a second Ctrl-C, or
+    INTERRUPT_GRACE_S without an exit, kills it at once. `wait` is proc.communicate when
+    its output is captured (a full pipe would block it), else proc.wait."""
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGINT)
+    try:
+        wait(timeout=INTERRUPT_GRACE_S)
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):
+        pass
+    finally:
+        _kill_group(proc)
 
 
 def _run_streaming(
@@ -572,6 +619,7 @@ def _run_streaming(
         stdin=subprocess.DEVNULL,
         text=True,
         bufsize=1,
+        start_new_session=True,  # Ctrl-C reaches the runbook only: see _stop
     )
     out: list[str] = []
     err: list[str] = []
@@ -590,8 +638,10 @@ def _run_streaming(
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        _kill_group(proc)
+        raise
+    except KeyboardInterrupt:
+        _stop(proc, proc.wait)  # the pump threads keep reading its output
         raise
     finally:
         for t in threads:
@@ -853,6 +903,8 @@ def resolve(value: Any, variables: Mapping[str, Any], locals_: Mapping[str, Any]
 
 
 def _eval(expr: str, variables: Mapping[str, Any], locals_: Mapping[str, Any]) -> Any:
+    if len(expr) >= 2 and expr[0] == "(" and expr[-1] == ")":  # a parenthesised key: (var.k)
+        return _eval(expr[1:-1].strip(), variables, locals_)
     if expr.startswith("var."):
         name = expr[4:]
         if name not in variables:
@@ -869,6 +921,8 @@ def _eval(expr: str, variables: Mapping[str, Any], locals_: Mapping[str, Any]) -
         return expr == "true"
     if expr == "null":
         return None
+    if re.fullmatch(r"-?\d+(\.\d+)?", expr):
+        return json.loads(expr)
     call = _CALL.match(expr)
     if call:
         name, args = call.group(1), [_eval(a, variables, locals_) for a in _split_args(call[2])]
@@ -876,6 +930,10 @@ def _eval(expr: str, variables: Mapping[str, Any], locals_: Mapping[str, Any]) -
             return str(args[0]).replace(str(args[1]), str(args[2]))
         if name == "lower" and len(args) == 1:
             return str(args[0]).lower()
+        if name == "tostring" and len(args) == 1:
+            return str(args[0])
+        if name == "tonumber" and len(args) == 1:
+            return json.loads(str(args[0]))
         if name == "coalesce":
             return next((a for a in args if a not in (None, "")), None)
     raise TerraformError(f"Cannot evaluate the Terraform expression {expr!r} outside Terraform.")

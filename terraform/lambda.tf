@@ -76,6 +76,7 @@ resource "aws_lambda_function" "counter" {
       TABLE_NAME       = aws_dynamodb_table.counter.name
       KEY_NAME         = local.key_name
       KEY_VALUE        = local.key_value
+      KEY_TYPE         = "S"
       COUNT_ATTRIBUTE  = local.count_attribute
       METRIC_NAMESPACE = var.metric_namespace
       METRIC_NAME      = var.metric_name

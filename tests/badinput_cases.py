@@ -238,6 +238,17 @@ def _prepare(notebook: str, **params: Any) -> Callable[[Ctx], Any]:
     return lambda c: runner.prepare_parameters(runner.notebook_path(notebook), params)
 
 
+def _run(notebook: str, **params: str) -> Callable[[Ctx], Any]:
+    """`runbook run NOTEBOOK -p ...` on the counter's table, as CLI strings: refused before
+    a kernel starts (bad usage, exit 2), so no report lands in the watched input folder."""
+
+    def act(c: Ctx) -> Any:
+        values = {"table_name": c.target.table, **c.kw(params)}
+        return runner.run_notebook(notebook, values, c.src / "reports", html=False)
+
+    return act
+
+
 def _migrate(terraform_dir: str = "terraform", **kw: Any) -> Callable[[Ctx], Any]:
     def act(c: Ctx) -> Any:
         from runbook_lib import migrate  # 05_migrate: landed in this tree, owned elsewhere
@@ -356,7 +367,7 @@ CASES: list[Case] = [
         "target/count_attribute=key_name",
         PARAMETER,
         lambda c: resolve_target(c.target.table, key_name="stat", count_attribute="stat"),
-        r"count_attribute must differ from key_name",
+        r"count_attribute must differ from (key_name|the key's attributes)",
         FIX,
         InvalidInputError,
     ),
@@ -481,6 +492,39 @@ CASES: list[Case] = [
         PARAMETER,
         _set(7, reason=5, **REAL),
         r"reason must be text, got int",
+        FIX,
+        InvalidInputError,
+    ),
+    Case(
+        "set/new_value=None (not given)",
+        PARAMETER,
+        _set(None, **REAL),
+        r"new_value is required: the count to set\. Nothing was written",
+        r"-p new_value 0 -p allow_decrease True",
+        InvalidInputError,
+    ),
+    Case(
+        "set/new_value=0 below the live 10",
+        PARAMETER,
+        _set(0, reason="reset", **REAL),
+        r"Refusing to lower viewCount in \S+ from 10 \(live\) to 0 \(new_value\): 10 counted "
+        r"visits would be lost\. Nothing was written",
+        r"allow_decrease=True",
+        DecreaseRefusedError,
+    ),
+    Case(
+        "set/new_value=9 below the live 10, expected_current=10",
+        PARAMETER,
+        _set(9, expected_current=10, **REAL),
+        r"from 10 \(live\) to 9 \(new_value\): 1 counted visit would be lost",
+        r"allow_decrease=True",
+        DecreaseRefusedError,
+    ),
+    Case(
+        "set/allow_decrease='True' (a string)",
+        PARAMETER,
+        _set(0, allow_decrease="True", **REAL),
+        r"allow_decrease must be True or False, got 'True'",
         FIX,
         InvalidInputError,
     ),
@@ -696,7 +740,7 @@ CASES: list[Case] = [
         "runner/new_value='five'",
         PARAMETER,
         _prepare("03_set_count", new_value="five"),
-        r"Parameter new_value must be int, got 'five'",
+        r"Parameter new_value must be Optional\[int\], got 'five'",
         r"-p new_value <int>",
         InvalidInputError,
     ),
@@ -738,6 +782,64 @@ CASES: list[Case] = [
         _prepare("03_set_count", reason="AKIAABCDEFGHIJKLMNOP"),
         r"value of parameter 'reason' looks like a credential",
         r"AWS_PROFILE",
+        InvalidInputError,
+    ),
+    # bad usage refused before a kernel starts: `runbook run` exits 2, no report folder
+    Case(
+        "runner/03 without new_value",
+        PARAMETER,
+        _run("03_set_count", reason="x", dry_run="False", confirm=CONFIRM),
+        r"03_set_count needs new_value, the count to set\. Pass -p new_value N .*"
+        r"a reset to 0 is -p new_value 0 -p allow_decrease True\. Nothing ran",
+        r"runbook params 03_set_count",
+        InvalidInputError,
+    ),
+    Case(
+        "runner/new_value='-5'",
+        PARAMETER,
+        _run("03_set_count", new_value="-5", dry_run="False", confirm=CONFIRM),
+        r"new_value must not be negative, got -5\. Nothing ran",
+        r"-p new_value with a whole number from 0 to 10\^38 - 1",
+        InvalidInputError,
+    ),
+    Case(
+        "runner/new_value of 41 digits",
+        PARAMETER,
+        _run("03_set_count", new_value="9" * 41, dry_run="False", confirm=CONFIRM),
+        r"new_value has 41 digits; DynamoDB numbers hold at most 38\. Nothing ran",
+        r"-p new_value with a whole number",
+        InvalidInputError,
+    ),
+    Case(
+        "runner/expected_current='-1'",
+        PARAMETER,
+        _run("03_set_count", new_value="5", expected_current="-1"),
+        r"expected_current must not be negative, got -1\. Nothing ran",
+        r"-p expected_current with a whole number",
+        InvalidInputError,
+    ),
+    Case(
+        "runner/days='-5'",
+        PARAMETER,
+        _run("06_history", days="-5"),
+        r"days must be from 1 to 455 \(CloudWatch keeps metric data for 455 days\), got -5",
+        r"-p days with a whole number from 1 to 455",
+        InvalidInputError,
+    ),
+    Case(
+        "runner/days='100000'",
+        PARAMETER,
+        _run("06_history", days="100000"),
+        r"days must be from 1 to 455 .*got 100000\. Nothing ran",
+        r"-p days with a whole number from 1 to 455",
+        InvalidInputError,
+    ),
+    Case(
+        "runner/days='0'",
+        PARAMETER,
+        _run("06_history", days="0"),
+        r"days must be from 1 to 455 .*got 0\. Nothing ran",
+        r"-p days",
         InvalidInputError,
     ),
     Case(

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from runbook_lib import backup, counter, itemfile, runner, sandbox, setcount, status
-from runbook_lib.errors import RunbookError
+from runbook_lib.errors import InvalidInputError, RunbookError
 from runbook_lib.target import Target
 from tests.badinput_cases import (
     CASES,
@@ -329,13 +329,73 @@ def test_runbook_run_01_init_bad_table_name(counter_ctx: Ctx, folders: Folders) 
     assert snapshot(counter_ctx) == before and files(folders.backups) == {}
 
 
-@pytest.mark.notebook
-def test_runbook_run_03_negative_value_confirmed(counter_ctx: Ctx, folders: Folders) -> None:
+@pytest.mark.parametrize(
+    ("name", "params", "what"),
+    [
+        ("03_set_count", {"new_value": "-5"}, r"new_value must not be negative, got -5"),
+        ("03_set_count", {"reason": "reset"}, r"03_set_count needs new_value"),
+        ("06_history", {"days": "1000000"}, r"days must be from 1 to 455 .*got 1000000"),
+    ],
+    ids=["03-negative", "03-missing-new_value", "06-days"],
+)
+def test_runbook_run_refuses_bad_usage_before_a_kernel(
+    name: str, params: dict[str, str], what: str, counter_ctx: Ctx, folders: Folders
+) -> None:
+    """Refused while checking the parameters: no kernel, no report folder, nothing written
+    (run_notebook raises; the CLI turns that into exit 2)."""
     before = snapshot(counter_ctx)
     table = counter_ctx.target.table
-    params = {"table_name": table, "new_value": "-5", "dry_run": "False", "confirm": table}
-    outcome = run_nb("03_set_count", params, folders)
-    assert_failed(outcome, "InvalidInputError", r"new_value must not be negative, got -5", FIX)
+    confirmed = {"table_name": table, "dry_run": "False", "confirm": table}
+    if name == "06_history":
+        confirmed = {"table_name": table}
+    with pytest.raises(InvalidInputError, match=what):
+        run_nb(name, {**confirmed, **params}, folders)
+    assert not folders.reports.exists(), "nothing ran: no report folder"
+    assert snapshot(counter_ctx) == before
+    assert files(folders.backups) == {}, "no item backup and no audit line"
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize(
+    ("params", "refused", "command"),
+    [
+        (
+            {"new_value": "0"},
+            r"Refusing to lower viewCount in \S+ from 10 \(live\) to 0 \(new_value\): "
+            r"10 counted visits would be lost\. Nothing was written\.",
+            r"-p new_value 0 -p allow_decrease True -p dry_run False -p confirm {t} ",
+        ),
+        (
+            {"new_value": "20", "confirm": "prod-VisitorCount"},
+            r"Refusing to write: confirm must equal the table name '\S+', "
+            r"got 'prod-VisitorCount'\. Nothing was written\.",
+            r"-p new_value 20 -p dry_run False -p confirm {t} ",
+        ),
+        (
+            {"new_value": "20", "expected_current": "4"},
+            r"The count moved: expected 4, live value is 10\. Nothing was written\.",
+            r"-p new_value 20 -p expected_current 10 -p dry_run False -p confirm {t} ",
+        ),
+    ],
+    ids=["decrease", "confirm-mismatch", "conflict"],
+)
+def test_runbook_run_03_refused_write_is_one_line_and_exit_3(
+    params: dict[str, str], refused: str, command: str, counter_ctx: Ctx, folders: Folders
+) -> None:
+    """A refused write is a clean outcome: exit 3, what was refused and the exact command
+    that would do it, no failed cell, the table and the backups untouched."""
+    before = snapshot(counter_ctx)
+    table = counter_ctx.target.table
+    base = {"table_name": table, "reason": "bad-input test", "dry_run": "False", "confirm": table}
+    outcome = run_nb("03_set_count", {**base, **params}, folders)
+    assert outcome.exit_code == runner.EXIT_PROBLEM, outcome.summary()
+    assert outcome.error is None and outcome.failed_cell is None
+    summary = outcome.summary()
+    assert "error in cell" not in summary and "Traceback" not in summary
+    assert re.search(rf"^  refused: {refused}$", summary, re.M), summary
+    expected = f"runbook run 03_set_count -p table_name {table} " + command.format(t=table)
+    assert outcome.result["command"].startswith(expected)
+    assert f"  command: {outcome.result['command']}\n" in summary, "shown whole"
     assert snapshot(counter_ctx) == before
     assert files(folders.backups) == {}, "no item backup and no audit line"
 
@@ -381,13 +441,6 @@ def test_runbook_run_05_unknown_strategy(counter_ctx: Ctx, folders: Folders) -> 
     assert sorted(p.name for p in stack.iterdir()) == ["main.tf"], "the stack folder untouched"
 
 
-@pytest.mark.notebook
-def test_runbook_run_06_days_out_of_range(counter_ctx: Ctx, folders: Folders) -> None:
-    params = {"table_name": counter_ctx.target.table, "days": "1000000"}
-    outcome = run_nb("06_history", params, folders)
-    assert_failed(outcome, "InvalidInputError", r"455 days", FIX)
-
-
 @pytest.fixture(scope="module")
 def status_of_missing_table(
     moto_url: str, tmp_path_factory: pytest.TempPathFactory
@@ -411,7 +464,7 @@ def test_runbook_run_02_status_missing_table(status_of_missing_table, ddb: Any) 
     assert "02_status: PROBLEM FOUND (exit 3" in summary
     assert f"[FAIL] table exists and ACTIVE: table {table} not found" in summary
     checks = {c["name"]: c for c in json.loads(Path(outcome.result_path).read_text())["checks"]}
-    assert checks["table exists and ACTIVE"]["next_step"].startswith("run terraform apply")
+    assert "terraform apply" in checks["table exists and ACTIVE"]["next_step"]
     assert table_snapshot(ddb, table) == {"missing": True}, "a status check creates nothing"
     assert not Path(outcome.out_dir).parent.joinpath("backups").exists()
 
@@ -423,24 +476,79 @@ def test_runbook_run_02_status_summary_says_what_to_do(status_of_missing_table) 
 
 
 @pytest.mark.parametrize(
-    ("args", "what"),
+    ("args", "what", "todo"),
     [
         (
             ["03_set_count", "-p", "new_valeu", "5"],
             r"Unknown parameter\(s\) for 03_set_count: new_valeu",
+            r"runbook params",
         ),
-        (["06_history", "-p", "days", "fourteen"], r"Parameter days must be int, got 'fourteen'"),
+        (
+            ["06_history", "-p", "days", "fourteen"],
+            r"Parameter days must be int, got 'fourteen'",
+            r"runbook params",
+        ),
+        (
+            ["03_set_count", "-p", "dry_run", "False", "-p", "reason", "x"],
+            r"03_set_count needs new_value, the count to set\. Pass -p new_value N",
+            r"runbook params 03_set_count",
+        ),
+        (
+            ["03_set_count", "-p", "new_value", "-5"],
+            r"new_value must not be negative, got -5\. Nothing ran\.",
+            r"-p new_value with a whole number from 0",
+        ),
+        (
+            ["03_set_count", "-p", "new_value", "1" * 41],
+            r"new_value has 41 digits; DynamoDB numbers hold at most 38\. Nothing ran\.",
+            r"-p new_value with a whole number",
+        ),
+        (
+            ["06_history", "-p", "days", "-5"],
+            r"days must be from 1 to 455 \(CloudWatch keeps metric data for 455 days\), got -5",
+            r"-p days with a whole number from 1 to 455",
+        ),
+        (
+            ["06_history", "-p", "days", "100000"],
+            r"days must be from 1 to 455 .*got 100000\. Nothing ran\.",
+            r"-p days with a whole number from 1 to 455",
+        ),
     ],
-    ids=["unknown-name", "wrong-type"],
+    ids=[
+        "unknown-name",
+        "wrong-type",
+        "03-missing-new_value",
+        "03-negative",
+        "03-41-digits",
+        "06-days-negative",
+        "06-days-too-many",
+    ],
 )
 def test_runbook_cli_bad_usage_exits_2_and_runs_nothing(
-    args: list[str], what: str, counter_ctx: Ctx, folders: Folders
+    args: list[str], what: str, todo: str, counter_ctx: Ctx, folders: Folders
 ) -> None:
     before = snapshot(counter_ctx)
     argv = [str(RUNBOOK), "run", *args, "-p", "table_name", counter_ctx.target.table]
     proc = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ), cwd=ROOT)
     assert proc.returncode == 2, proc.stderr
-    assert re.search(rf"^runbook: {what}.* Next step: .*runbook params", proc.stderr), proc.stderr
+    assert re.search(rf"^runbook: {what}.* Next step: .*{todo}", proc.stderr), proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
     assert not folders.reports.exists(), "nothing ran: no report folder"
     assert snapshot(counter_ctx) == before and files(folders.backups) == {}
+
+
+# ---- the limits the pre-kernel checks use are the modules' own ------------------------------
+
+
+def test_parameter_limits_match_the_modules_that_enforce_them() -> None:
+    from runbook_lib import history, paramcheck
+
+    assert paramcheck.MAX_COUNT == counter.MAX_COUNT
+    assert paramcheck.MAX_HISTORY_DAYS == history.MAX_HISTORY_DAYS
+    for notebook in runner.available_notebooks():
+        path = runner.notebook_path(notebook)
+        declared = set(runner.declared_parameters(path))
+        assert paramcheck.declared_names(path) == declared, f"{notebook}: read as papermill does"
+        rules = paramcheck.RULES.get(notebook, {})
+        assert set(rules) <= declared, f"{notebook}: a rule for a parameter it does not have"
+    assert {"03_set_count", "06_history"} <= set(paramcheck.RULES)

@@ -76,7 +76,10 @@ def test_api_calls_are_counted_against_their_minimum(results):
     assert calls["init"]["operations"] == {"dynamodb:PutItem": 1} and calls["init"]["met"]
     assert calls["read"]["operations"] == {"dynamodb:GetItem": 1} and calls["read"]["met"]
     assert calls["set"]["writes"] == 1 and calls["set"]["dynamodb_reads"] >= 1
-    assert calls["status"]["calls"] == 6 and calls["status"]["sequential_depth"] == 1
+    status = calls["status"]
+    # structural: every answer was held until all six requests were out, and they all got out
+    assert status["calls"] == 6 and status["sequential_depth"] == 1, status
+    assert status["sent_before_first_answer"] == status["http_attempts"] == 6, status
     for days in ("1", "15", "63", "455"):
         h = calls["history"][days]
         assert h["get_metric_data_calls"] == h["minimum"] == 1, h
@@ -105,3 +108,64 @@ def test_command_timings(results):
     _sane(results["sandbox_up_s"]["without_terraform"], target=False)
     assert "skipped" in results["sandbox_up_s"]["with_terraform"]
     assert "skipped" in results["demo_s"]
+
+
+# ---- the depth measure itself: structural, so it can fail, and never reads a clock --------
+
+
+def _get(client, table: str) -> None:
+    client.get_item(TableName=table, Key={"stat": {"S": "Quantity"}})
+
+
+def test_independent_requests_measure_depth_1_however_late_they_start(ddb, table):
+    """Two reads on two threads, the second started only once the first is at the gate
+    (sent, answer held): depth 1, because neither needs the other's answer."""
+    import threading
+
+    from bench import calls
+
+    with calls.counting(hold_until=2) as log:
+        first_sent = threading.Event()
+        log_send = log.before_send
+
+        def mark(**kwargs):
+            log_send(**kwargs)
+            first_sent.set()
+
+        log.before_send = mark  # hooks are bound when clients are made, below
+        client = calls.aws.client("dynamodb")
+        one = threading.Thread(target=_get, args=(client, table))
+        one.start()
+        assert first_sent.wait(10)
+        two = threading.Thread(target=_get, args=(client, table))
+        two.start()
+        one.join(), two.join()
+    assert log.sent_before_first_answer == 2
+    assert log.depth() == 1
+
+
+def test_a_request_that_waits_for_an_answer_measures_deeper(ddb, table, monkeypatch):
+    """The second read starts (on another thread) only after the first one's answer: the gate
+    can never see both out, so the depth is 2, not 1 (the measure can fail)."""
+    import threading
+
+    from bench import calls
+
+    monkeypatch.setattr(calls, "GATE_TIMEOUT_S", 0.2)  # only ends the wait; not a measure
+    with calls.counting(hold_until=2) as log:
+        client = calls.aws.client("dynamodb")
+        for _ in range(2):
+            worker = threading.Thread(target=_get, args=(client, table))
+            worker.start()
+            worker.join()
+    assert log.sent_before_first_answer == 1
+    assert log.depth() == 2
+
+
+def test_calls_on_one_thread_are_as_deep_as_they_are_many(ddb, table):
+    from bench import calls
+
+    with calls.counting() as log:
+        client = calls.aws.client("dynamodb")
+        _get(client, table), _get(client, table), _get(client, table)
+    assert log.depth() == 3 and log.summary()["sequential_depth"] == 3

@@ -151,14 +151,37 @@ def test_a_state_only_leftover_gets_a_removed_block_appended(tmp_path):
         migrate.plan_change([orphan], "ignore_changes", {str(path): HEAD}, root=tmp_path)
 
 
-def test_bad_strategy_and_module_items_are_refused(tmp_path):
+def test_bad_strategy_and_uneditable_modules_are_refused(tmp_path):
     with pytest.raises(InvalidInputError, match="Valid: removed, state_rm, ignore_changes"):
         migrate.plan_change([], "count_flag")
     nested = migrate.Finding(
-        address=f"module.site.{ADDR}", resource=f"module.site.{ADDR}", module="module.site"
+        address=f"module.site.{ADDR}",
+        resource=f"module.site.{ADDR}",
+        module="module.site",
+        module_source="git::https://example.com/site.git",
+        module_local=False,
     )
-    with pytest.raises(InvalidInputError, match="child module"):
+    with pytest.raises(InvalidInputError, match=r"not a local folder.*create it again"):
         migrate.plan_change([nested], "removed")
+
+
+@pytest.mark.parametrize("strategy", ["removed", "state_rm"])
+def test_a_local_module_item_leaves_the_module_and_is_removed_in_the_root(tmp_path, strategy):
+    module_dir = tmp_path / "modules" / "counter"
+    module_dir.mkdir(parents=True)
+    (module_dir / "main.tf").write_text(HEAD + ITEM + "\n")
+    root_tf = tmp_path / "main.tf"
+    root_tf.write_text('module "site" {\n  source = "./modules/counter"\n}\n')
+    (finding,) = migrate.detect_config(tmp_path)
+    assert (finding.module, finding.resource) == ("module.site", f"module.site.{ADDR}")
+    change = migrate.plan_change([finding], strategy, root=tmp_path)
+    assert 'resource "aws_dynamodb_table_item"' not in change.files[str(module_dir / "main.tf")]
+    assert 'resource "aws_dynamodb_table" "API_table"' in change.files[str(module_dir / "main.tf")]
+    root_new = change.files.get(str(root_tf), root_tf.read_text())
+    assert (f"from = module.site.{ADDR}" in root_new) is (strategy == "removed")
+    assert f"from = module.site.{ADDR}" in change.proof_files[str(root_tf)]
+    assert change.state_rm == ((f"module.site.{ADDR}",) if strategy == "state_rm" else ())
+    assert "modules/counter/main.tf" in change.diff
 
 
 def test_a_block_the_parser_and_braces_disagree_on_is_not_edited():
@@ -172,13 +195,12 @@ def test_detect_config_reads_the_legacy_fixture(tmp_path):
     (finding,) = migrate.detect_config(copy)
     assert finding.address == ADDR and finding.resource == ADDR
     assert finding.table == "unit.example.com-VisitorCount"
-    assert finding.key == {"stat": "Quantity"}
+    assert finding.key == {"stat": {"S": "Quantity"}}
     assert finding.configured_count == 0
     assert finding.protected is False and finding.in_state is False
     assert Path(finding.file).name == "dynamodb.tf"
     # and the fixture itself resolves to its own default bucket
     assert migrate.detect_config(LEGACY)[0].table == "legacy.example.com-VisitorCount"
-    assert migrate.default_table_name(copy) == "unit.example.com-VisitorCount"
 
 
 def test_the_repo_stack_has_no_table_item():

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+import colorsys
+import json
+import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -143,3 +149,90 @@ def test_live_story_from_migrates_answer_keeps_steps_and_counts():
     story = onboarding.ResetStory.from_dict(live)
     assert story.live is True and (story.peak, story.count_after) == (3, 0)
     assert [s.title for s in story.steps] == ["config", "apply", "3 visits", "apply again"]
+
+
+# ---- "now you try": the answers live in the library, not in the cells ---------------------
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "00_onboarding.ipynb"
+
+
+def _quiz_calls() -> list[ast.Call]:
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    calls = []
+    for cell in cells:
+        if cell["cell_type"] != "code":
+            continue
+        for node in ast.walk(ast.parse("".join(cell["source"]).rstrip().rstrip(";"))):
+            func = getattr(node, "func", None)
+            if isinstance(func, ast.Attribute) and getattr(func.value, "id", "") == "quiz":
+                calls.append(node)
+    return calls
+
+
+def test_check_cells_name_their_question_and_never_its_answer():
+    calls = [c for c in _quiz_calls() if c.func.attr != "summary"]
+    assert [c.func.attr for c in calls] == ["ask"] * len(onboarding.QUESTIONS)
+    keys = [c.args[0].value for c in calls]
+    assert sorted(keys) == sorted(onboarding.QUESTIONS), "each question checked exactly once"
+    for call in calls:
+        # the reader's variable, then at most the live object the answer is read from
+        assert all(isinstance(a, ast.Name) for a in call.args[1:]), ast.unparse(call)
+        assert not call.keywords, ast.unparse(call)
+
+
+@pytest.mark.parametrize("key", sorted(onboarding.QUESTIONS))
+def test_hints_point_to_the_answer_without_giving_it(key):
+    question = onboarding.QUESTIONS[key]
+    assert question.hint
+    if question.read_live is None:
+        assert str(question.answer).lower() not in question.hint.lower()
+
+
+def test_ask_reads_fixed_and_live_answers_and_shows_them_only_after_a_try():
+    quiz = Quiz()
+    unanswered = quiz.ask("visit_api_call", None)
+    assert unanswered.state == UNANSWERED and "UpdateItem" not in unanswered._repr_html_()
+    wrong = quiz.ask("visit_api_call", "PutItem")
+    assert wrong.state == WRONG and "UpdateItem" not in str(wrong)
+    assert "show the answer</summary><code>&#x27;UpdateItem&#x27;" in wrong._repr_html_()
+    assert quiz.ask("visit_api_call", "updateitem").state == RIGHT
+
+    class Report:
+        count = 1234
+
+    assert quiz.ask("current_count", 1234, Report()).state == RIGHT
+    assert quiz.ask("resets_found", 1, SimpleNamespace(resets=[])).state == WRONG
+    assert quiz.summary()["total"] == 3  # a re-check replaces the earlier answer
+
+
+def test_ask_refuses_an_unknown_question_or_a_missing_live_value():
+    with pytest.raises(InvalidInputError, match="No onboarding question"):
+        Quiz().ask("no_such_question", 1)
+    with pytest.raises(InvalidInputError, match="checked against a live value"):
+        Quiz().ask("current_count", 1)
+
+
+def _hue(colour: str) -> float:
+    r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    return colorsys.rgb_to_hsv(r, g, b)[0] * 360
+
+
+def test_the_first_hint_names_the_item_box_by_the_colour_the_picture_draws():
+    svg = onboarding.architecture_path().read_text(encoding="utf-8")
+    root = ET.fromstring(svg)
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    texts = root.findall(".//svg:text", ns)
+    title = next(t for t in texts if t.text == onboarding.ITEM_BOX_TITLE)
+    boxes = [
+        r
+        for r in root.findall(".//svg:rect", ns)
+        if float(r.get("x")) < float(title.get("x")) < float(r.get("x")) + float(r.get("width"))
+        and float(r.get("y")) < float(title.get("y")) < float(r.get("y")) + float(r.get("height"))
+    ]
+    assert [b.get("class") for b in boxes] == ["data"]
+    stroke = re.search(r"\.data \{[^}]*stroke: (#[0-9a-fA-F]{6})", svg).group(1)
+    hue = _hue(stroke)
+    assert hue < 10 or hue > 350, f"the item's box is drawn in {stroke} (hue {hue:.0f}): not red"
+    hint = onboarding.QUESTIONS["terraform_owns_item"].hint
+    assert "red box" in hint and onboarding.ITEM_BOX_TITLE in hint
+    assert "orange" not in hint  # the AWS services' boxes are the orange ones

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from runbook_lib import sandbox
+
 ROOT = Path(__file__).resolve().parent.parent
 RUNBOOK = str(Path(sys.executable).with_name("runbook"))
 
@@ -37,6 +39,41 @@ def _env_from(text: str) -> dict[str, str]:
     return out
 
 
+def _assert_unset_round_trip(env: dict[str, str], exported: dict[str, str]) -> None:
+    """In one shell: eval env, eval env --unset; every exported variable is gone, the
+    shell's own variables stay."""
+    shell_env = {**env, "AWS_ENDPOINT_URL_S3": "http://localhost:1", "MY_OWN": "kept"}
+    script = f'eval "$({RUNBOOK} sandbox env)"; eval "$({RUNBOOK} sandbox env --unset)"; env -0'
+    done = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, env=shell_env, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    left = dict(item.split("=", 1) for item in done.stdout.split("\0") if "=" in item)
+    assert set(exported) & set(left) == set(), "sandbox variables left after --unset"
+    assert "AWS_ENDPOINT_URL_S3" not in left  # a per-service endpoint on loopback too
+    assert left["MY_OWN"] == "kept"
+
+
+def test_env_unset_needs_no_sandbox_and_names_every_exported_variable(clean_env):
+    """After `sandbox down` the shell still holds the variables: --unset works then too."""
+    done = _run(["sandbox", "env", "--unset"], clean_env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("unset ") and done.stdout.count("\n") == 1
+    names = set(done.stdout.split()[1:])
+    info = sandbox.SandboxInfo(
+        url="http://127.0.0.1:1", pid=0, outputs={out: "x" for _var, out in sandbox.OUTPUT_ENV}
+    )
+    assert set(info.env()) <= names
+    assert {"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} <= names
+    assert {"AWS_REGION", "AWS_DEFAULT_REGION", "RUNBOOK_TABLE"} <= names
+
+
+def test_unset_goes_with_env_only(clean_env):
+    done = _run(["sandbox", "up", "--unset"], clean_env)
+    assert done.returncode == 2 and "--unset goes with `runbook sandbox env`" in done.stderr
+    assert not Path(clean_env["RUNBOOK_STATE_DIR"], "sandbox", "sandbox.json").exists()
+
+
 @pytest.mark.slow
 def test_up_env_reuse_down_without_terraform(clean_env):
     up = _run(["sandbox", "up", "--no-terraform", "--days", "2"], clean_env)
@@ -56,6 +93,7 @@ def test_up_env_reuse_down_without_terraform(clean_env):
         env_cmd = _run(["sandbox", "env"], clean_env)
         assert "unset AWS_PROFILE" in env_cmd.stdout
         assert _env_from(env_cmd.stdout) == exported
+        _assert_unset_round_trip(clean_env, exported)
 
         # the seeded sandbox is healthy as the status check sees it
         from runbook_lib import status

@@ -21,6 +21,7 @@ tests call handler() in-process against the moto sandbox.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sys
@@ -40,6 +41,7 @@ _CLIENT_CONFIG = Config(
 _DEFAULTS = {
     "KEY_NAME": "stat",
     "KEY_VALUE": "Quantity",
+    "KEY_TYPE": "S",  # the table's hash key type: S, N (or B, base64 text)
     "COUNT_ATTRIBUTE": "viewCount",
     "METRIC_NAMESPACE": "VisitorCounter",
     "METRIC_NAME": "ViewCount",
@@ -75,11 +77,14 @@ def reset_client() -> None:
         _client_cache.clear()
 
 
-def increment_request(table: str, key_name: str, key_value: str, attribute: str) -> dict:
-    """The UpdateItem arguments for one visit (pure)."""
+def increment_request(
+    table: str, key_name: str, key_value: str, attribute: str, key_type: str = "S"
+) -> dict:
+    """The UpdateItem arguments for one visit, the key typed as the table defines it (pure)."""
+    value: Any = base64.b64decode(key_value) if key_type == "B" else key_value
     return {
         "TableName": table,
-        "Key": {key_name: {"S": key_value}},
+        "Key": {key_name: {key_type: value}},
         "UpdateExpression": "ADD #c :one",
         "ExpressionAttributeNames": {"#c": attribute},
         "ExpressionAttributeValues": {":one": {"N": "1"}},
@@ -143,7 +148,13 @@ def handler(event: Any, context: Any) -> dict:
         table = _setting("TABLE_NAME")
         attribute = _setting("COUNT_ATTRIBUTE")
         result = dynamodb_client().update_item(
-            **increment_request(table, _setting("KEY_NAME"), _setting("KEY_VALUE"), attribute)
+            **increment_request(
+                table,
+                _setting("KEY_NAME"),
+                _setting("KEY_VALUE"),
+                attribute,
+                _setting("KEY_TYPE"),
+            )
         )
         count = int(result["Attributes"][attribute]["N"])
     except Exception as exc:  # the visitor gets a clean 500; the log gets the detail

@@ -6,7 +6,6 @@ RUNBOOK_BACKUPS keeps backups and the audit log in the test's folder.
 
 from __future__ import annotations
 
-import json
 import shlex
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import pytest
 from papermill.exceptions import PapermillExecutionError
 
 from runbook_lib import counter, itemfile, runner, setcount
+from runbook_lib.errors import InvalidInputError
 from runbook_lib.results import result_from_notebook
 from tests.conftest import files_under
 
@@ -52,6 +52,12 @@ def test_committed_without_outputs_and_with_the_documented_parameters():
     )
     declared = papermill.inspect_notebook(str(NOTEBOOK))
     assert declared["expected_current"]["inferred_type_name"] == "Optional[int]"
+    # no usable default: a forgotten new_value must never become a reset to 0
+    assert (declared["new_value"]["inferred_type_name"], declared["new_value"]["default"]) == (
+        "Optional[int]",
+        "None",
+    )
+    assert declared["allow_decrease"]["default"] == "False"
     assert declared["dry_run"]["default"] == "True"
     assert all(p["help"] for p in declared.values())
 
@@ -97,14 +103,14 @@ def test_confirmed_run_sets_backs_up_and_audits(live42, ddb, backups, tmp_path):
     ("parameters", "message"),
     [
         ({"new_value": -1, "reason": "x"}, "new_value must not be negative"),
-        ({"new_value": 100, "reason": "x", "confirm": "nope"}, "confirm must equal the table"),
-        ({"new_value": 100, "reason": "x", "expected_current": 7}, "live value is 42"),
+        ({"reason": "x"}, "new_value is required"),
     ],
-    ids=["negative", "wrong-confirm", "conflict"],
+    ids=["negative", "missing"],
 )
-def test_refusal_fails_the_notebook_and_writes_nothing(
+def test_bad_input_fails_a_plain_papermill_run_and_writes_nothing(
     live42, ddb, backups, tmp_path, parameters, message
 ):
+    """Plain papermill has no runner to refuse bad usage first: the notebook does."""
     parameters = {
         "table_name": live42.table,
         "dry_run": False,
@@ -120,22 +126,65 @@ def test_refusal_fails_the_notebook_and_writes_nothing(
     assert files_under(backups) == []
 
 
-def test_runner_exits_1_naming_the_cell_on_bad_input(live42, ddb, backups, tmp_path):
-    out = runner.run_notebook(
-        "03_set_count",
-        {
-            "table_name": live42.table,
-            "new_value": "-5",
-            "dry_run": "False",
-            "confirm": live42.table,
-        },
-        tmp_path / "reports",
-        html=False,
-    )
-    assert out.exit_code == 1
-    assert "must not be negative" in out.error and out.failed_cell is not None
-    assert json.loads(Path(out.result_path).read_text())["exit_code"] == 1
+@pytest.mark.parametrize(
+    ("parameters", "refused"),
+    [
+        ({"new_value": 100, "confirm": "nope"}, "confirm must equal the table"),
+        ({"new_value": 100, "expected_current": 7}, "expected 7, live value is 42"),
+        ({"new_value": 0}, "Refusing to lower viewCount"),
+    ],
+    ids=["wrong-confirm", "conflict", "decrease"],
+)
+def test_a_refused_write_is_a_recorded_result_not_a_failed_cell(
+    live42, ddb, backups, tmp_path, parameters, refused
+):
+    parameters = {
+        "table_name": live42.table,
+        "reason": "x",
+        "dry_run": False,
+        "confirm": live42.table,
+        **parameters,
+    }
+    result = execute(tmp_path, **parameters)
+    assert refused in result["refused"] and result["problem"] is True
+    assert result["command"].startswith("runbook run 03_set_count -p table_name ")
     assert counter.read_count(live42, ddb=ddb) == 42
+    assert files_under(backups) == []
+
+
+def test_runner_refuses_a_negative_value_before_a_kernel_starts(live42, ddb, backups, tmp_path):
+    params = {"table_name": live42.table, "new_value": "-5"}
+    with pytest.raises(InvalidInputError, match="new_value must not be negative, got -5"):
+        runner.run_notebook("03_set_count", {**params, "dry_run": "False"}, tmp_path / "reports")
+    assert not (tmp_path / "reports").exists(), "nothing ran: no report folder"
+    assert counter.read_count(live42, ddb=ddb) == 42 and files_under(backups) == []
+
+
+def test_refused_decrease_exits_3_in_one_line_and_its_command_does_it(
+    live42, ddb, backups, tmp_path
+):
+    # GIVEN the guide's reset asked for without allow_decrease
+    table = live42.table
+    params = {"table_name": table, "new_value": "0", "dry_run": "False", "confirm": table}
+    out = runner.run_notebook("03_set_count", params, tmp_path / "reports", html=False)
+    # THEN exit 3: what was refused and the command, no failed cell, nothing written
+    assert (out.exit_code, out.error, out.failed_cell) == (3, None, None), out.summary()
+    summary = out.summary()
+    assert "error in cell" not in summary and "Traceback" not in summary
+    refused = f"  refused: Refusing to lower viewCount in {table} from 42 (live) to 0 (new_value)"
+    assert refused in summary
+    command = out.result["command"]
+    assert f"  command: {command}\n" in summary, "the command is shown whole"
+    assert counter.read_count(live42, ddb=ddb) == 42 and files_under(backups) == []
+    # WHEN the printed command runs as is
+    argv = shlex.split(command)
+    assert argv[:3] == ["runbook", "run", "03_set_count"]
+    again = {argv[i + 1]: argv[i + 2] for i in range(3, len(argv), 3) if argv[i] == "-p"}
+    done = runner.run_notebook(argv[2], again, tmp_path / "reports", html=False)
+    # THEN the reset is done, backed up and audited
+    assert done.exit_code == 0, done.summary()
+    assert counter.read_count(live42, ddb=ddb) == 0
+    assert [(r["old"], r["new"]) for r in setcount.read_audit()] == [(42, 0)]
 
 
 def test_printed_runbook_undo_runs_as_is(live42, ddb, backups, tmp_path):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from runbook_lib import aws, runner, seed
+from runbook_lib.errors import InvalidInputError
 
 pytestmark = pytest.mark.notebook
 
@@ -82,7 +83,8 @@ def test_reports_go_to_s3(moto_url, tmp_path):
     assert json.loads(body)["exit_code"] == 0
 
 
-def test_bad_days_fails_clearly(moto_url, tmp_path):
-    out = runner.run_notebook("06_history", {"table_name": "x-VisitorCount", "days": 0}, tmp_path)
-    assert out.exit_code == 1
-    assert "days must be a positive number" in out.error
+def test_bad_days_is_refused_before_a_kernel(moto_url, tmp_path):
+    # bad usage (the CLI exits 2): refused while checking parameters, no report folder
+    with pytest.raises(InvalidInputError, match=r"days must be from 1 to 455 .*got 0"):
+        runner.run_notebook("06_history", {"table_name": "x-VisitorCount", "days": 0}, tmp_path)
+    assert list(tmp_path.iterdir()) == []
