@@ -111,6 +111,19 @@ def items_in_state(show: dict[str, Any]) -> list[str]:
     return sorted(r["address"] for r in tf.state_resources(show) if r.get("type") == ITEM_TYPE)
 
 
+def items_in_state_file(path: Path) -> list[str]:
+    """The same, read from a local state file (format 4) without starting the provider:
+    the GIVEN's check; the THEN asks `terraform show -json`."""
+    found = []
+    for res in json.loads(path.read_text()).get("resources", []):
+        if res.get("mode") == "managed" and res.get("type") == ITEM_TYPE:
+            base = f"{res['module']}." if res.get("module") else ""
+            for inst in res.get("instances", []):
+                key = f"[{json.dumps(inst['index_key'])}]" if "index_key" in inst else ""
+                found.append(f"{base}{ITEM_TYPE}.{res['name']}{key}")
+    return sorted(found)
+
+
 def shell_env(moto_url: str, folder: Path) -> dict[str, str]:
     """The README's sandbox shell (`eval "$(runbook sandbox env)"`): endpoint, region, dummy
     keys and RUNBOOK_* naming another table; runbook state and backups in the test's tmp."""
@@ -149,7 +162,7 @@ class Story:
     items_after: list[str] | None = None
     counts_later: list[int | None] = field(default_factory=list)
     other_count: int | None = None
-    seconds: float = 0.0
+    seconds: dict[str, float] = field(default_factory=dict)  # phase -> wall seconds
 
     def tail(self, lines: int = 25) -> str:
         return "\n".join(self.output.strip().splitlines()[-lines:])
@@ -161,7 +174,7 @@ def _given(story: Story, exp: dict[str, Any]) -> None:
     ws.sync()
     ws.init()
     ws.apply_new(exp["tables"])  # names are fresh: a lost create answer is adopted
-    story.items_applied = items_in_state(ws.show())
+    story.items_applied = items_in_state_file(story.copy / "terraform.tfstate")
     for _ in range(VISITS):
         visit(exp)
     story.count_given = read_count(exp)
@@ -210,11 +223,14 @@ def _story(stack: str, moto_url: str, base: Path) -> Story:
     try:
         if exp["outcome"] == "migrate":
             _given(story, exp)
+        story.seconds[phase] = time.monotonic() - started
         phase = "when"
         _when(story, exp, moto_url, work)
+        story.seconds[phase] = time.monotonic() - started - sum(story.seconds.values())
         if exp["outcome"] == "migrate" and story.exit_code == 0:
             phase = "then"
             _then(story, exp)
+            story.seconds[phase] = time.monotonic() - started - sum(story.seconds.values())
     except Exception:
         story.error = f"{phase}: {traceback.format_exc(limit=-3)}"
     story.other_count = int(
@@ -222,7 +238,6 @@ def _story(stack: str, moto_url: str, base: Path) -> Story:
             TableName=OTHER_TABLE, Key={"stat": {"S": "Quantity"}}, ConsistentRead=True
         )["Item"]["viewCount"]["N"]
     )
-    story.seconds = time.monotonic() - started
     return story
 
 
@@ -246,7 +261,9 @@ def stories(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str
         done = list(pool.map(lambda s: _story(s, moto_url, base), STACKS))
     print(f"\ncorpus: {len(done)} stacks in {time.monotonic() - started:.0f}s")
     for story in done:
-        print(f"  {story.stack:28s} {story.seconds:5.0f}s exit={story.exit_code}")
+        phases = " ".join(f"{k} {v:.0f}s" for k, v in story.seconds.items())
+        message = (story.result or {}).get("message") or story.tail(1)
+        print(f"  {story.stack}: exit {story.exit_code} ({phases}): {str(message)[:160]}")
     return {story.stack: story for story in done}
 
 
