@@ -45,7 +45,7 @@ demo: $(RUN_STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	@if command -v terraform >/dev/null 2>&1; then TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive terraform; \
+	@if command -v terraform >/dev/null 2>&1; then TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive terraform && TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive tests/fixtures; \
 	else echo "terraform not on PATH: skipping terraform fmt -check"; fi
 
 $(CHECKOV_STAMP): requirements-checkov.txt

@@ -86,6 +86,8 @@ def _retry_cut_off_answers(
     """
     if not response or getattr(operation, "has_streaming_output", False):
         return None  # a streamed body (S3 GetObject) is read by the caller, not here
+    if (getattr(operation, "http", None) or {}).get("method") == "HEAD":
+        return None  # a HEAD answer has a Content-Length and, by definition, no body
     http = response[0]
     expected = http.headers.get("content-length") if http is not None else None
     if expected is None or not expected.isdigit() or len(http.content) >= int(expected):

@@ -92,6 +92,19 @@ def cmd_lambda_zip(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_guard_plan(args: argparse.Namespace) -> int:
+    import json
+
+    from .guardplan import guard_plan
+
+    result = guard_plan(args.plan, chdir=args.chdir, live=not args.no_live)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print("\n".join(result.lines()))
+    return result.exit_code
+
+
 def _err(message: str) -> None:
     print(message, file=sys.stderr)
 
@@ -134,6 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default=None, help="report folder (default reports/)")
     demo.add_argument("--days", type=int, default=14)
     demo.set_defaults(func=cmd_demo)
+
+    guard = sub.add_parser(
+        "guard-plan",
+        help="CI: exit 3 if a saved Terraform plan would write or delete the counter item",
+    )
+    guard.add_argument("plan", help="`terraform plan -out` file, or `terraform show -json` of it")
+    guard.add_argument("--chdir", default=None, help="the plan's initialised working directory")
+    guard.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    guard.add_argument("--no-live", action="store_true", help="do not read the live item")
+    guard.set_defaults(func=cmd_guard_plan)
 
     sub.add_parser("lambda-zip", help="build the Lambda zip terraform/ deploys").set_defaults(
         func=cmd_lambda_zip

@@ -18,6 +18,20 @@ DEMO_PARAMETERS: dict[str, dict[str, object]] = {
 }
 
 
+def recover_parameters(info: sandbox.SandboxInfo, log: Callable[[str], None]) -> dict:
+    """Plant a reset (5,000 visits, a reset to 0, 37 since) on a table beside the sandbox's
+    counter, which stays clean, and the parameters of a confirmed 07_recover run on it."""
+    from . import recoverdemo
+
+    planted = recoverdemo.plant_demo(str(info.outputs.get("table_name") or "sandbox"), info.url)
+    log(f"Planted a reset in {planted.table}: 5000, then 0, then 37 visits; recovering it.")
+    return {
+        "table_name": planted.table,
+        "function_name": planted.function_name,
+        **{"days": 3, "period": 300, "dry_run": False, "confirm": planted.table},
+    }
+
+
 def run_demo(
     out: str | Path | None = None, *, days: int = 14, log: Callable[[str], None] = print
 ) -> int:
@@ -34,9 +48,10 @@ def run_demo(
     try:
         for name in runner.available_notebooks():
             log(f"\n== {name} ==")
-            outcome = runner.run_notebook(
-                name, DEMO_PARAMETERS.get(name, {}), out or paths.reports_dir(), log=log
-            )
+            params = DEMO_PARAMETERS.get(name, {})
+            if name == "07_recover":  # a reset planted on a counter of its own, then recovered
+                params = recover_parameters(info, log)
+            outcome = runner.run_notebook(name, params, out or paths.reports_dir(), log=log)
             outcomes.append(outcome)
     finally:
         for key, value in saved.items():

@@ -613,7 +613,8 @@ class History:
         more = f" ({len(self.resets)} drops in the window)" if len(self.resets) > 1 else ""
         return (
             f"RESET: count dropped from {_num(worst.before)} to {_num(worst.after)} at {when}"
-            f"{more}; next: restore the last backup from before {when}: runbook run "
+            f"{more}; next: rebuild the count from CloudWatch: runbook run 07_recover (dry run "
+            f"first), or restore the last backup from before {when}: runbook run "
             "04_backup_restore (action=list, then restore it, dry run first)"
         )
 

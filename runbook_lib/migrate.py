@@ -21,7 +21,8 @@ Terraform *forget* it. One entry point, `migrate()`, in six steps:
 4. **prove**: `terraform plan -detailed-exitcode -json` of the changed configuration must plan
    no create, update, delete or replace of ANY table item (a create is a PutItem that
    overwrites the live count just like an update) and no delete/replace of a table;
-   otherwise TerraformError and nothing is written;
+   otherwise TerraformError and nothing is written (the rules live in `planguard`, shared
+   with the CI guard `runbook guard-plan`);
 5. **apply** the proven plan (only with `dry_run=False` and `confirm` = the table name);
 6. **verify**: `verify_applies` more applies, the count read after each; a lost count is
    restored from the step-2 backup and reported loudly; finally the init step
@@ -58,7 +59,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,9 +85,15 @@ from .hcledit import (
     resource_blocks,
     unified_diff,
 )
+from .planguard import (  # noqa: F401 - migrate's proof uses guard-plan's rules
+    SAFE_ITEM_ACTIONS,
+    UNSAFE_TABLE_ACTIONS,
+    parse_plan_lines,
+    unsafe_changes,
+)
 from .stackread import (
     STATE_FILE,
-    TABLE_TYPE,
+    TABLE_TYPE,  # noqa: F401 - part of migrate's API
     Finding,
     read_local_state,
     resolve_dir,
@@ -99,12 +106,6 @@ from .target import Target
 Stream = Callable[[str], None]
 
 STRATEGIES = ("removed", "state_rm", "ignore_changes")
-# Actions of `terraform plan -json` (its "planned_change" messages) that leave a table item
-# alone. "remove" is how the JSON UI names a forget (a `removed` block or lifecycle
-# destroy = false); "noop" and "read" write nothing; "move" only renames the address.
-SAFE_ITEM_ACTIONS = frozenset({"noop", "read", "remove", "move"})
-# A table that is deleted or replaced takes the count with it.
-UNSAFE_TABLE_ACTIONS = frozenset({"delete", "replace"})
 BACKEND_OVERRIDE_NAME = "runbook_state_override.tf"
 SHADOW_KEEP = (".terraform", ".terraform.lock.hcl")
 # Never copied into the shadow: Terraform's own working files and the user's state.
@@ -255,7 +256,18 @@ def detect(
 
 def _detect(ws: Workspace, count_attribute: str) -> list[Finding]:
     config = detect_config(ws.source, count_attribute=count_attribute)
-    return merge_state(config, ws.show(), count_attribute=count_attribute)
+    return merge_state(config, _state_of(ws), count_attribute=count_attribute)
+
+
+def _state_of(ws: Workspace) -> dict[str, Any]:
+    """The state: its local file read directly where that file is the state Terraform uses
+    (the same content `show -json` prints, without starting the provider), else through
+    `terraform show -json` and the stack's backend."""
+    if ws.sandbox or not _has_backend(ws.source):
+        local = read_local_state(ws.source)
+        if local is not None:
+            return local
+    return ws.show()
 
 
 def _detect_without_terraform(source: Path, count_attribute: str) -> list[Finding]:
@@ -446,44 +458,6 @@ def _verify_edit(files: Mapping[str, str], strategy: str, resources: Mapping[str
 
 
 # --------------------------------------------------------------------------- plan parsing
-
-
-def parse_plan_lines(lines: Iterable[str]) -> tuple[list[dict[str, str]], str, list[str]]:
-    """`terraform plan -json` output -> (planned changes, summary, error diagnostics) (pure)."""
-    changes, errors, summary = [], [], ""
-    for line in lines:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        kind = event.get("type")
-        if kind == "planned_change":
-            change = event.get("change") or {}
-            res = change.get("resource") or {}
-            changes.append(
-                {
-                    "address": str(res.get("addr")),
-                    "type": str(res.get("resource_type")),
-                    "action": str(change.get("action")),
-                }
-            )
-        elif kind == "change_summary":
-            summary = str(event.get("@message", ""))
-        elif kind == "diagnostic" and event.get("@level") == "error":
-            diag = event.get("diagnostic") or {}
-            errors.append(f"{diag.get('summary', '')}: {diag.get('detail', '')}".strip(": "))
-    return changes, summary, errors
-
-
-def unsafe_changes(changes: Iterable[Mapping[str, str]]) -> list[dict[str, str]]:
-    """Planned changes that would write, delete or recreate the count (pure)."""
-    bad = []
-    for c in changes:
-        if (c["type"] == ITEM_TYPE and c["action"] not in SAFE_ITEM_ACTIONS) or (
-            c["type"] == TABLE_TYPE and c["action"] in UNSAFE_TABLE_ACTIONS
-        ):
-            bad.append(dict(c))
-    return bad
 
 
 def _json_ui(stream: Stream) -> Stream:
@@ -1046,7 +1020,8 @@ def _apply_step(
         changed = False
     count = _live_count(target)
     result.applies.append({"apply": label, "changed": changed, "count": count})
-    say(f"after apply ({label}): viewCount = {'missing' if count is None else count}")
+    shown = "missing" if count is None else count
+    say(f"after apply ({label}): {target.count_attribute} = {shown}")
     _check_count(result, count, target, backup, say)
 
 
@@ -1062,7 +1037,10 @@ def _check_count(
         return
     banner = "!" * 78
     say(banner)
-    say(f"!!! COUNT LOST: viewCount was {before}, the apply left {count}. Restoring it now")
+    say(
+        f"!!! COUNT LOST: {target.count_attribute} was {before}, the apply left {count}. "
+        "Restoring it now"
+    )
     say(f"!!! from the backup {backup.path}.")
     restored = itemfile.restore_item(
         target,
@@ -1088,7 +1066,7 @@ def _final_message(result: MigrationResult, change: Change) -> str:
     counts = [a["count"] for a in result.applies if a["count"] is not None]
     return (
         f"Migrated ({result.strategy}): {', '.join(change.resources)} no longer writes the "
-        f"count. {len(result.applies)} apply(s) done, viewCount {result.count_before} before, "
+        f"count. {len(result.applies)} apply(s) done, count {result.count_before} before, "
         f"{counts or 'unchanged'} after each, {result.count_after} now. Commit "
         f"{', '.join(result.changed_files) or 'the state change'}."
     )

@@ -56,6 +56,13 @@ RULES: dict[str, dict[str, Rule]] = {
             f"CloudWatch keeps metric data for {MAX_HISTORY_DAYS} days",
         ),
     },
+    "07_recover": {
+        "days": Rule(
+            1,
+            MAX_HISTORY_DAYS,
+            f"CloudWatch keeps metric data for {MAX_HISTORY_DAYS} days",
+        ),
+    },
 }
 
 

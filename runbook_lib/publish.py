@@ -1,8 +1,8 @@
 """Reports to S3 (`runbook run --out s3://bucket/prefix`).
 
-The bucket is proven writable before the notebook runs (HeadBucket, then a tiny marker put
-and deleted under the prefix), so a scheduler's typo fails in a second, before anything
-runs. The report is written locally first and uploaded afterwards; the machine's paths in
+The bucket is proven writable before the notebook runs (an empty marker put under the
+prefix, with only the permission the upload itself needs, and deleted where allowed), so a
+scheduler's typo fails in a second, before anything runs. The report is written locally first and uploaded afterwards; the machine's paths in
 its files (the report folder, the project's folder) are rewritten before upload, so the
 copy in S3 names S3 locations only.
 """
@@ -10,7 +10,6 @@ copy in S3 names S3 locations only.
 from __future__ import annotations
 
 import contextlib
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,22 +67,28 @@ def _client() -> Any:
 
 
 def _brief(exc: Exception) -> str:
-    code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+    code = (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
     return f"{code}: {exc}" if code else f"{type(exc).__name__}: {exc}"
 
 
+# One fixed marker key, overwritten by every check: a role that may put but not delete
+# (the report role) leaves one empty object, never one per run.
+WRITE_CHECK = ".runbook-write-check"
+
+
 def check_writable(where: S3Location, s3: Any = None) -> None:
-    """HeadBucket, then put and delete a marker: the report can be uploaded after the run."""
+    """Put an empty marker where the report will go (the upload's own permission, nothing
+    more: the report role may not list or delete), then delete it where allowed."""
     s3 = s3 or _client()
-    marker = where.key(f".runbook-write-check-{uuid.uuid4().hex}")
+    marker = where.key(WRITE_CHECK)
     try:
-        s3.head_bucket(Bucket=where.bucket)
         s3.put_object(Bucket=where.bucket, Key=marker, Body=b"")
-        s3.delete_object(Bucket=where.bucket, Key=marker)
     except Exception as exc:  # any failure means the upload would fail too
         raise ReportUploadError(
             f"Cannot write reports to {where.url} ({_brief(exc)}); nothing ran."
         ) from None
+    with contextlib.suppress(Exception):  # s3:DeleteObject is not the report role's
+        s3.delete_object(Bucket=where.bucket, Key=marker)
 
 
 def _scrubbed(text: str, replacements: dict[str, str]) -> str:

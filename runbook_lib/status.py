@@ -384,7 +384,7 @@ def check_alarms(alarms: Any, err: Exception | None, target: Target) -> Check:
             name,
             FAIL,
             f"in ALARM: {', '.join(sorted(firing))}",
-            "open the alarm in CloudWatch; for a count drop run 06_history, then 04_backup_restore",
+            "open the alarm in CloudWatch; for a count drop run 06_history, then 07_recover",
         )
     states = sorted({a.get("StateValue", "?") for a in mine})
     return Check(name, OK, f"{len(mine)} alarm(s), none firing ({', '.join(states)})")
@@ -426,6 +426,7 @@ def check_drops(
             name,
             FAIL,
             f"count dropped from {_num(before)} to {_num(after)} at {at}{more}",
+            "rebuild the count from CloudWatch: runbook run 07_recover (dry run first), or "
             f"restore the last backup from before {at}: runbook run 04_backup_restore "
             "(action=list, then restore it, dry run first); 06_history shows the whole history",
         )

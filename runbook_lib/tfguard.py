@@ -3,7 +3,8 @@
 An `aws_dynamodb_table_item` in the state writes its configured count back on every
 `terraform apply`. The guard reads the state the stack really uses (its terraform.tfstate,
 or `terraform show -json` through the backend it configures), child modules included, and
-always answers: ok, warn (the state manages an item) or not checked, with the reason.
+always answers: ok, fail (the state manages an item: the next apply resets the count, a
+finding that exits 3) or not checked, with the reason.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from . import terraform as tf
 from .errors import RunbookError
 from .target import Target
 
-OK, WARN, NOT_CHECKED = "ok", "warn", "not checked"
+OK, WARN, FAIL, NOT_CHECKED = "ok", "warn", "fail", "not checked"
 Answer = tuple[str, str, str]  # (state, detail, next step)
 
 
@@ -32,7 +33,7 @@ def guard(terraform_dir: str | Path | None, target: Target) -> Answer:
         return NOT_CHECKED, f"the state of {label} could not be read: {exc}", "run terraform show"
     if show is None:
         return _without_state(folder, label, target)
-    return _verdict(stackread.merge_state([], show), label, how, target, terraform_dir)
+    return _verdict(stackread.read_stack(folder, show).findings, label, how, target, terraform_dir)
 
 
 def _stack_folder(terraform_dir: str | Path | None, target: Target) -> tuple[Path | None, Answer]:
@@ -76,7 +77,7 @@ def _without_state(folder: Path, label: str, target: Target) -> Answer:
     config = [f for f in stackread.read_config(folder)[1] if f.table in (target.table, None)]
     if config:
         return (
-            WARN,
+            FAIL,
             f"{label} declares {', '.join(f.address for f in config)} (not applied yet): "
             "its first apply and every one after it write the count",
             f"run 05_migrate first (runbook run 05_migrate -p terraform_dir {label})",
@@ -95,10 +96,17 @@ def _verdict(
     if not mine:
         return OK, f"no aws_dynamodb_table_item in the state of {label} ({how})", ""
     where = f" -p terraform_dir {terraform_dir}" if terraform_dir else ""
+    addresses = ", ".join(f.address for f in mine)
+    if all(f.protected and f.in_config for f in mine):  # applies leave the count alone
+        return (
+            WARN,
+            f"the state of {label} holds {addresses} with ignore_changes: applies leave the "
+            "count alone, but destroying or replacing it, or deleting the block, deletes the item",
+            f"take it out of Terraform: runbook run 05_migrate{where}",
+        )
     return (
-        WARN,
-        f"the state of {label} holds {', '.join(f.address for f in mine)}: "
-        "the next terraform apply resets the count",
+        FAIL,
+        f"the state of {label} holds {addresses}: the next terraform apply resets the count",
         f"run 05_migrate (runbook run 05_migrate{where})",
     )
 

@@ -29,12 +29,14 @@ def parse_version(text: str) -> Version:
     return (*parts, *([0] * (3 - len(parts))))  # type: ignore[return-value]
 
 
-@functools.lru_cache(maxsize=8)
 def binary_version(binary: str | None = None) -> Version | None:
     """The terraform binary's version (`terraform version -json`), None without one."""
     binary = binary or tf.find_terraform()
-    if binary is None:
-        return None
+    return None if binary is None else _version_of(binary)
+
+
+@functools.lru_cache(maxsize=8)
+def _version_of(binary: str) -> Version:
     try:
         out = subprocess.run(
             [binary, "version", "-json"], capture_output=True, text=True, timeout=60, check=True

@@ -161,7 +161,7 @@ def test_terraform_state_with_table_item_warns(target, ddb, tmp_path):
     (tmp_path / "main.tf").write_text("# the stack's configuration\n")
     report = status.run_status(target, terraform_dir=tmp_path)
     check = report.checks[-1]
-    assert check.state == "warn"
+    assert check.state == "fail" and not report.healthy
     assert "aws_dynamodb_table_item.visitor_count" in check.detail
     assert "05_migrate" in check.next_step
 

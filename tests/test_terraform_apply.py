@@ -154,6 +154,7 @@ def test_lambda_is_deployed_with_the_built_zip_and_its_settings(applied, out):
         "TABLE_NAME": out["table_name"],
         "KEY_NAME": "stat",
         "KEY_VALUE": "Quantity",
+        "KEY_TYPE": "S",
         "COUNT_ATTRIBUTE": "viewCount",
         "METRIC_NAMESPACE": out["metric_namespace"],
         "METRIC_NAME": out["metric_name"],

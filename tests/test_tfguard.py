@@ -29,14 +29,14 @@ def _item(table: str, module: str = "", key: str = '{"id": {"N": "0"}, "hits": {
 def test_an_item_in_a_child_module_state_is_a_warning(tmp_path):
     folder = _state(tmp_path / "stack", _item("crc-table", "module.counter"))
     state, detail, step = tfguard.guard(folder, Target(table="crc-table"))
-    assert state == tfguard.WARN
+    assert state == tfguard.FAIL
     assert "module.counter.aws_dynamodb_table_item.seed" in detail
     assert "05_migrate" in step and str(tmp_path) in step  # the command names the folder given
 
 
 def test_an_item_writing_another_tables_number_is_a_warning_too(tmp_path):
     folder = _state(tmp_path / "stack", _item("other-table"))
-    assert tfguard.guard(folder, Target(table="crc-table"))[0] == tfguard.WARN
+    assert tfguard.guard(folder, Target(table="crc-table"))[0] == tfguard.FAIL
     # an item of another table that holds no number is no counter: left alone
     folder = _state(tmp_path / "s2", _item("other-table", key='{"id": {"N": "0"}}'))
     assert tfguard.guard(folder, Target(table="crc-table"))[0] == tfguard.OK
@@ -61,7 +61,7 @@ def test_an_unapplied_item_in_the_configuration_warns(tmp_path):
         '  hash_key   = "id"\n  item       = jsonencode({ id = { N = "0" } })\n}\n'
     )
     state, detail, _ = tfguard.guard(folder, Target(table="crc-table"))
-    assert state == tfguard.WARN and "not applied yet" in detail
+    assert state == tfguard.FAIL and "not applied yet" in detail
 
 
 def test_without_any_stack_on_real_aws_the_row_says_not_checked(monkeypatch, tmp_path):
@@ -71,3 +71,14 @@ def test_without_any_stack_on_real_aws_the_row_says_not_checked(monkeypatch, tmp
     assert "terraform_dir" in step
     sandbox = Target(table="crc-table", endpoint="http://127.0.0.1:5999")
     assert tfguard.guard(None, sandbox)[0] == tfguard.OK  # made without Terraform: no state
+
+
+def test_an_item_under_ignore_changes_is_a_warning_not_a_failure(tmp_path):
+    folder = _state(tmp_path / "stack", _item("crc-table"))
+    (folder / "main.tf").write_text(
+        'resource "aws_dynamodb_table_item" "seed" {\n  table_name = "crc-table"\n'
+        '  hash_key   = "id"\n  item       = jsonencode({ id = { N = "0" } })\n'
+        "  lifecycle {\n    ignore_changes = [item]\n  }\n}\n"
+    )
+    state, detail, step = tfguard.guard(folder, Target(table="crc-table"))
+    assert state == tfguard.WARN and "ignore_changes" in detail and "05_migrate" in step

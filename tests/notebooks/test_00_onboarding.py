@@ -71,6 +71,8 @@ def test_defaults_run_clean_and_leave_every_question_to_the_reader(target, tmp_p
     assert Path(result["backup"]["backup_path"]).is_file()
     assert result["backup"]["count"] == before
     assert result["resets"] == 0
+    # 3.6: a reset planted on a throwaway counter, rebuilt by 07_recover (5,000 + 37)
+    assert (result["recovered"]["applied"], result["recovered"]["recovered"]) == (True, 5037)
     html = Path(outcome.html_path).read_text()
     assert "runbook-verdict" in html and "Not answered yet" in html
     assert "data:image/svg+xml" in html, "the architecture picture is embedded in the report"

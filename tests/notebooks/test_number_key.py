@@ -123,3 +123,20 @@ def test_06_history_reads_the_tables_metric(crc, tmp_path):
     )
     assert out.exit_code == 0, out.summary()
     assert _result(out)["points"] > 0 and _result(out)["resets"] == []
+
+
+def test_02_status_given_only_the_stack_finds_the_counter_and_warns(crc, tmp_path):
+    stack = tmp_path / "site"
+    stack.mkdir()
+    (stack / "main.tf").write_text(
+        f'resource "aws_dynamodb_table_item" "seed" {{\n  table_name = "{crc.table}"\n'
+        '  hash_key   = "id"\n'
+        '  item       = jsonencode({ id = { N = "0" }, visitcount = { N = "0" } })\n}\n'
+    )
+    out = runner.run_notebook("02_status", {"terraform_dir": str(stack)}, tmp_path)
+    result = _result(out)
+    assert result["count"] == 42, out.summary()
+    checks = {c["name"]: c for c in result["checks"]}
+    guard = checks["Terraform does not manage the item"]
+    assert guard["state"] == "fail" and "aws_dynamodb_table_item.seed" in guard["detail"]
+    assert out.exit_code == 3  # the stack would reset the count: a finding
