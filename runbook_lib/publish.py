@@ -2,9 +2,9 @@
 
 The bucket is proven writable before the notebook runs (an empty marker put under the
 prefix, with only the permission the upload itself needs, and deleted where allowed), so a
-scheduler's typo fails in a second, before anything runs. The report is written locally first and uploaded afterwards; the machine's paths in
-its files (the report folder, the project's folder) are rewritten before upload, so the
-copy in S3 names S3 locations only.
+scheduler's typo fails in a second, before anything runs. The report is written locally
+first and uploaded afterwards; the machine's paths in its files (the report folder, the
+project's folder) are rewritten before upload, so the copy in S3 names S3 locations only.
 """
 
 from __future__ import annotations
