@@ -60,11 +60,11 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import aws, counter, itemfile, paths, stackread, tfversion
+from . import aws, counter, itemfile, paths, stackconfig, stackread, tfversion
 from . import terraform as tf
 from .errors import (
     InvalidInputError,
@@ -256,7 +256,19 @@ def detect(
 
 def _detect(ws: Workspace, count_attribute: str) -> list[Finding]:
     config = detect_config(ws.source, count_attribute=count_attribute)
-    return merge_state(config, _state_of(ws), count_attribute=count_attribute)
+    found = merge_state(config, _state_of(ws), count_attribute=count_attribute)
+    return _mark_remote(found, stackconfig.remote_modules(ws.source))
+
+
+def _mark_remote(findings: list[Finding], remote: Mapping[str, str]) -> list[Finding]:
+    """Items of registry or git modules: known from the state only, never editable."""
+    out = []
+    for f in findings:
+        top = ".".join(f.module.split(".")[:2]) if f.module else ""
+        if top in remote:
+            f = replace(f, module_local=False, module_source=remote[top])
+        out.append(f)
+    return out
 
 
 def _state_of(ws: Workspace) -> dict[str, Any]:

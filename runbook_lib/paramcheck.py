@@ -11,6 +11,7 @@ Imports stay light (no boto3, no pandas): this runs on every `runbook run`.
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,29 @@ def check(notebook: str, params: dict[str, Any], declared: set[str] | None = Non
         number = _whole(value)
         if number is not None:
             _in_range(name, number, rule)
+    check_times(notebook, params)
+
+
+# Parameters holding a UTC time (ISO 8601, "Z" allowed); empty means "not given".
+TIMES: dict[str, tuple[str, ...]] = {
+    "07_recover": ("reset_time",),
+    "04_backup_restore": ("restore_time",),
+}
+
+
+def check_times(notebook: str, params: dict[str, Any]) -> None:
+    """A time that is not one (`yesterday`, `2024-13-01`) is bad usage, refused here."""
+    for name in TIMES.get(notebook, ()):
+        value = params.get(name)
+        if _missing(value) or not isinstance(value, str):
+            continue
+        try:
+            dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInputError(
+                f"{name} {value!r} is not a time. Nothing ran.",
+                hint=f"pass -p {name} as UTC ISO 8601, e.g. 2026-05-01T12:00:00Z.",
+            ) from None
 
 
 def _missing(value: Any) -> bool:

@@ -17,6 +17,7 @@ from .stackmodel import TABLE_TYPE, Finding, TableDef, typed_key
 
 _RESOURCE_REF = re.compile(rf"^{TABLE_TYPE}\.([A-Za-z_][\w-]*)\.(name|id|hash_key|range_key)$")
 _MODULE_ARGS = {"source", "version", "providers", "count", "for_each", "depends_on"}
+MAX_MODULE_DEPTH = 8
 
 # --------------------------------------------------------------------------- evaluation
 
@@ -129,11 +130,26 @@ def _read_module(
             if not is_local_source(src):
                 notes.append(f"{child} comes from {src!r}: read from the state only")
                 continue
+            if child.count("module.") > MAX_MODULE_DEPTH:  # a module that calls itself
+                notes.append(f"{child}: modules nested deeper than {MAX_MODULE_DEPTH}, not read")
+                continue
             args = {k: scope.ev(v) for k, v in body.items() if k not in _MODULE_ARGS}
             args = {k: v for k, v in args.items() if v is not None}
             child_folder = (folder / str(src)).resolve()
             if child_folder.is_dir():
                 _read_module(child_folder, child, args, str(src), tables, items, notes)
+
+
+def remote_modules(folder: Path) -> dict[str, str]:
+    """The root module's calls of modules that are not local folders: {module.x: source}.
+    Their items are known from the state only, and their files cannot be edited."""
+    found: dict[str, str] = {}
+    for path in tf_files(folder):
+        for block in parse_hcl(path.read_text(), str(path)).get("module", []):
+            for name, body in block.items():
+                if not is_local_source(body.get("source")):
+                    found[f"module.{name}"] = str(body.get("source"))
+    return found
 
 
 def _module_scope(

@@ -13,7 +13,7 @@ from pathlib import Path
 import hcl2
 import pytest
 
-from runbook_lib import hcledit, migrate
+from runbook_lib import hcledit, migrate, stackconfig
 from runbook_lib.errors import InvalidInputError, TerraformError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -430,3 +430,16 @@ def test_state_rm_puts_state_and_files_back_when_the_final_plan_is_unsafe(tmp_pa
         "sync",
     ]
     assert path.read_text() == SAMPLE, "the user's file is back, byte for byte"
+
+
+def test_an_item_of_a_registry_module_is_known_from_the_state_and_never_edited(tmp_path):
+    (tmp_path / "main.tf").write_text(
+        'module "site" {\n  source  = "someone/counter/aws"\n  version = "1.0.0"\n}\n'
+    )
+    show = _show(_state_item(f"module.site.{ADDR}", 3))
+    found = migrate.merge_state(migrate.detect_config(tmp_path), show)
+    (finding,) = migrate._mark_remote(found, stackconfig.remote_modules(tmp_path))
+    assert (finding.module, finding.module_local) == ("module.site", False)
+    assert finding.module_source == "someone/counter/aws" and finding.in_config is False
+    with pytest.raises(InvalidInputError, match=r"someone/counter/aws.*not a local folder"):
+        migrate.plan_change([finding], "removed", root=tmp_path)

@@ -164,6 +164,15 @@ def test_days_out_of_range_is_bad_usage_before_a_kernel(moto_url, tmp_path, days
     assert not (tmp_path / "reports").exists(), "nothing ran: no report folder"
 
 
+@pytest.mark.parametrize(
+    ("notebook", "name"), [("07_recover", "reset_time"), ("04_backup_restore", "restore_time")]
+)
+def test_a_time_that_is_not_one_is_bad_usage_before_a_kernel(moto_url, tmp_path, notebook, name):
+    with pytest.raises(InvalidInputError, match=f"{name} 'yesterday' is not a time"):
+        runner.run_notebook(notebook, {name: "yesterday"}, tmp_path / "reports")
+    assert not (tmp_path / "reports").exists(), "nothing ran: no report folder"
+
+
 def test_without_the_count_metric_invocations_give_a_lower_confidence_estimate(
     moto_url, ddb, backups, tmp_path
 ):
