@@ -562,16 +562,7 @@ def _run_captured(
     """subprocess.run(capture_output=True), with Terraform in its own process group and
     stopped as _stop says on Ctrl-C (subprocess.run would SIGKILL it after 0.25 s,
     leaving its providers running and its state lock file behind)."""
-    proc = subprocess.Popen(
-        cmd,
-        cwd=cwd,
-        env=dict(env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
+    proc = _popen(cmd, cwd, env)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -581,6 +572,22 @@ def _run_captured(
         _stop(proc, proc.communicate)
         raise
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def _popen(cmd: list[str], cwd: Path, env: Mapping[str, str], **kw: Any) -> subprocess.Popen:
+    """Terraform with its output piped, no stdin, in a session of its own: Ctrl-C reaches
+    the runbook only, which then stops Terraform as _stop says."""
+    return subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+        **kw,
+    )
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -610,17 +617,7 @@ def _stop(proc: subprocess.Popen, wait: Callable[..., Any]) -> None:
 def _run_streaming(
     cmd: list[str], cwd: Path, env: Mapping[str, str], stream: Stream, timeout: float
 ) -> subprocess.CompletedProcess:
-    proc = subprocess.Popen(
-        cmd,
-        cwd=cwd,
-        env=dict(env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        bufsize=1,
-        start_new_session=True,  # Ctrl-C reaches the runbook only: see _stop
-    )
+    proc = _popen(cmd, cwd, env, bufsize=1)
     out: list[str] = []
     err: list[str] = []
 
