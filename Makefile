@@ -61,7 +61,7 @@ test: lint $(CHECKOV_STAMP)
 	CHECKOV_VENV=$(CHECKOV_VENV) $(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-fast: $(DEV_STAMP)
-	$(BIN)/python -m pytest -n 2 -m "not terraform and not browser and not slow"
+	$(BIN)/python -m pytest -n 2 tests/unit tests/aws
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff format .
@@ -74,7 +74,7 @@ sandbox-down: $(RUN_STAMP)
 	$(BIN)/runbook sandbox down
 
 lab: $(RUN_STAMP)
-	$(BIN)/python -m runbook_lib.lab
+	$(BIN)/python -m runbook_lib.sandbox.lab
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.run

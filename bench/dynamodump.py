@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from runbook_lib import paths, sandbox
+from runbook_lib import paths
+from runbook_lib.sandbox import server as sandbox
 
 REQUIREMENTS = "requirements-bench.txt"
 INSTALL_TIMEOUT_S = 600

@@ -77,7 +77,7 @@ def _forget(env: dict[str, str]) -> None:
 
 def sandbox_section(sizes: Sizes) -> dict[str, Any]:
     from bench import calls, notebook, tables
-    from runbook_lib import sandbox
+    from runbook_lib.sandbox import server as sandbox
 
     _log("== notebook_overhead_ratio, api_calls (sandbox without Terraform)")
     info = sandbox.up(days=2, use_terraform=False, log=lambda _m: None)
@@ -96,7 +96,7 @@ def sandbox_section(sizes: Sizes) -> dict[str, Any]:
 
 def table_section(sizes: Sizes) -> dict[str, Any]:
     from bench import dynamodump, tablebench
-    from runbook_lib import sandbox
+    from runbook_lib.sandbox import server as sandbox
 
     _log("== export, restore, memory (bare moto server)")
     if sizes.slow:

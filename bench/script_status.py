@@ -15,10 +15,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from runbook_lib import status
-from runbook_lib.banner import target_banner
-from runbook_lib.results import to_jsonable
-from runbook_lib.target import resolve_target
+from runbook_lib.notebook.banner import target_banner
+from runbook_lib.notebook.results import to_jsonable
+from runbook_lib.steps import status
+from runbook_lib.target.model import resolve_target
 
 
 def main(argv: list[str] | None = None) -> int:

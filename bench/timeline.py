@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
 
-    from runbook_lib import runner
+    from runbook_lib.notebook import runner
 
     imported = time.perf_counter() - T0
     spans: dict[str, float] = {}

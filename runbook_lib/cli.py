@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .errors import InvalidInputError, NotebookNotFoundError, RunbookError
+from runbook_lib.errors import InvalidInputError, NotebookNotFoundError, RunbookError
 
 
 def _params(pairs: list[list[str]] | None) -> dict[str, str]:
@@ -15,8 +15,8 @@ def _params(pairs: list[list[str]] | None) -> dict[str, str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .aws import refuse_sandbox_keys
-    from .runner import run_notebook
+    from runbook_lib.aws.clients import refuse_sandbox_keys
+    from runbook_lib.notebook.runner import run_notebook
 
     refuse_sandbox_keys()  # the sandbox's dummy keys off loopback: exit 2 before a kernel
     outcome = run_notebook(
@@ -31,7 +31,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from . import runner
+    from runbook_lib.notebook import runner
 
     for name in runner.available_notebooks():
         print(name)
@@ -39,7 +39,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
-    from . import runner
+    from runbook_lib.notebook import runner
 
     path = runner.notebook_path(args.name)
     for name, spec in runner.declared_parameters(path).items():
@@ -49,7 +49,7 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from . import sandbox
+    from runbook_lib.sandbox import server as sandbox
 
     if args.unset:
         if args.action != "env":
@@ -80,13 +80,13 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from runbook_lib.sandbox.demo import run_demo
 
     return run_demo(out=args.out, days=args.days, log=print)
 
 
 def cmd_lambda_zip(args: argparse.Namespace) -> int:
-    from . import terraform
+    from runbook_lib.tf import terraform
 
     print(terraform.build_lambda_zip())
     return 0
@@ -95,7 +95,7 @@ def cmd_lambda_zip(args: argparse.Namespace) -> int:
 def cmd_guard_plan(args: argparse.Namespace) -> int:
     import json
 
-    from .guardplan import guard_plan
+    from runbook_lib.steps.guardplan import guard_plan
 
     result = guard_plan(args.plan, chdir=args.chdir, live=not args.no_live)
     if args.json:

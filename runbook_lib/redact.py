@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import InvalidInputError
+from runbook_lib.errors import InvalidInputError
 
 # AWS access key ids, secret keys next to their name, session tokens, private keys.
 SECRET_PATTERNS: dict[str, re.Pattern[str]] = {

@@ -1,6 +1,6 @@
 """The bad-input catalogue (issue 6, section 3): parameters, backup files and table states.
 
-Each `Case` is one thing an operator can get wrong, as data. `tests/test_badinput.py` puts the
+Each `Case` is one thing an operator can get wrong, as data. `tests/e2e/test_badinput.py` puts the
 counter table in `state`, runs `arrange` (input files, other tables), snapshots every watched
 table and the backup folders, runs `act` through the library entry point the notebook calls,
 then asserts: the error type, the message the user sees (`what` went wrong, `todo` = what to
@@ -22,17 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runbook_lib import (
-    backup,
-    counter,
-    export,
-    history,
-    itemfile,
-    runner,
-    setcount,
-    status,
-    tablerestore,
-)
+from runbook_lib.aws import counter
 from runbook_lib.errors import (
     BackupFileError,
     ConfirmationError,
@@ -45,7 +35,10 @@ from runbook_lib.errors import (
     TableMissingError,
     TableSchemaError,
 )
-from runbook_lib.target import Target, resolve_target
+from runbook_lib.formats import itemfile
+from runbook_lib.notebook import runner
+from runbook_lib.steps import backup, export, history, setcount, status, tablerestore
+from runbook_lib.target.model import Target, resolve_target
 
 PARAMETER, FILE, STATE = "parameter", "file", "table state"
 KEY = {"stat": {"S": "Quantity"}}
@@ -227,7 +220,7 @@ def _csv(name: str) -> Callable[[Ctx], Any]:
     """06_history's last cells: the history, then its CSV next to the report."""
 
     def act(c: Ctx) -> Any:
-        from runbook_lib.results import artifact_path
+        from runbook_lib.notebook.results import artifact_path
 
         return history.load_history(1, table=c.target.table).to_csv(artifact_path(name))
 
@@ -251,7 +244,7 @@ def _run(notebook: str, **params: str) -> Callable[[Ctx], Any]:
 
 def _migrate(terraform_dir: str = "terraform", **kw: Any) -> Callable[[Ctx], Any]:
     def act(c: Ctx) -> Any:
-        from runbook_lib import migrate  # 05_migrate: landed in this tree, owned elsewhere
+        from runbook_lib.steps import migrate  # 05_migrate: landed in this tree, owned elsewhere
 
         return migrate.migrate(terraform_dir, c.target, **c.kw(kw))
 
@@ -260,7 +253,7 @@ def _migrate(terraform_dir: str = "terraform", **kw: Any) -> Callable[[Ctx], Any
 
 def _resolve_dir(path: str) -> Callable[[Ctx], Any]:
     def act(c: Ctx) -> Any:
-        from runbook_lib import migrate
+        from runbook_lib.steps import migrate
 
         return migrate.resolve_dir(path)
 

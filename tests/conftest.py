@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib import sandbox
-from runbook_lib.target import Target
+from runbook_lib.sandbox import server as sandbox
+from runbook_lib.target.model import Target
 
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_ENV_KEYS = (
@@ -103,7 +103,7 @@ def backups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def live42(target: Target, ddb, backups: Path) -> Target:
     """A counter holding 42."""
-    from runbook_lib import counter
+    from runbook_lib.aws import counter
 
     counter.init_counter(target, initial=42, ddb=ddb)
     return target

@@ -1,6 +1,6 @@
 """The guide's naive counter: GetItem, add one in Python, PutItem. DO NOT DEPLOY.
 
-Kept ONLY as a test fixture (tests/test_lambda.py). Two concurrent visits can both read
+Kept ONLY as a test fixture (tests/aws/test_lambda.py). Two concurrent visits can both read
 N and both write N+1, so one visit is lost; under load many are. The deployed handler is
 visitor_counter.py, which does one atomic UpdateItem ADD instead.
 

@@ -7,7 +7,7 @@ API Gateway HTTP API (payload 2.0) -> handler -> ONE DynamoDB UpdateItem:
 ADD is atomic on the server, so concurrent visits never overwrite each other, and it
 creates the item (and the attribute, starting from 0) on the first visit, so nothing has
 to seed the table. The guide's read-modify-write (GetItem, +1, PutItem) loses visits
-under concurrency; see guide_counter.py and tests/test_lambda.py.
+under concurrency; see guide_counter.py and tests/aws/test_lambda.py.
 
 After the write the handler prints one CloudWatch Embedded Metric Format (EMF) line, so
 CloudWatch Logs turns the new count into the metric <METRIC_NAMESPACE>/<METRIC_NAME>

@@ -1,0 +1,112 @@
+"""The one place where botocore's exceptions and AWS error codes become runbook errors, so
+notebooks and the CLI never show a raw botocore traceback for a situation an operator can fix."""
+
+from __future__ import annotations
+
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    HTTPClientError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from runbook_lib.errors import (
+    AccessDeniedError,
+    CountConflictError,
+    CredentialsError,
+    EndpointError,
+    InvalidInputError,
+    RunbookError,
+    TableMissingError,
+    TableSchemaError,
+    ThrottledError,
+    unreachable,
+)
+
+_THROTTLE_CODES = {
+    "ThrottlingException",
+    "Throttling",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+}
+_INVALID_CODES = {
+    "ValidationException",
+    "ValidationError",
+    "InvalidParameterValue",
+    "InvalidParameterCombination",
+}
+_DENIED_CODES = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredTokenException",
+    "SignatureDoesNotMatch",
+}
+
+
+def from_client_error(
+    exc: Exception, *, table: str | None = None, action: str = "the AWS call"
+) -> Exception:
+    """Translate a botocore exception into a RunbookError; return other errors unchanged.
+
+    Callers `raise from_client_error(exc, ...) from exc` so the original stays attached.
+    """
+    if isinstance(exc, RunbookError):
+        return exc
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+        return CredentialsError(f"No AWS credentials found for {action}.")
+    if isinstance(exc, NoRegionError):
+        return CredentialsError(f"No AWS region configured for {action}.")
+    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError)):
+        return unreachable(exc.kwargs.get("endpoint_url"))
+    from botocore.parsers import ResponseParserError  # lazy: ~60 ms on every CLI start
+
+    if isinstance(exc, (BotoConnectionError, HTTPClientError, ResponseParserError)):
+        # dropped or cut-off connections after every retry: the request may or may not
+        # have been applied, so the operator re-reads before acting again
+        return EndpointError(
+            f"The connection to AWS failed during {action} after retries: {exc}.",
+            hint="check the network or endpoint, then re-run; read the live state "
+            "(02_status) first, since the last request may have been applied.",
+        )
+    if not isinstance(exc, ClientError):
+        return exc
+    err = exc.response.get("Error", {})
+    code = err.get("Code", "")
+    msg = err.get("Message", "")
+    where = f" (table {table})" if table else ""
+    if code == "ResourceNotFoundException":
+        return TableMissingError(f"Table not found{where} during {action}: {msg}")
+    if code == "ConditionalCheckFailedException":
+        live = exc.response.get("Item")
+        return CountConflictError(
+            f"The condition on {action}{where} failed: the item changed or is missing.",
+            live_value=live,
+        )
+    if code in _THROTTLE_CODES:
+        return ThrottledError(f"Throttled during {action}{where}: {code}.")
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if code in _DENIED_CODES or (code == "403" or (status == 403 and not code)):
+        return AccessDeniedError(f"Access denied for {action}{where}: {code}: {msg}")
+    low = msg.lower()
+    if code == "ValidationException" and (
+        ("key" in low and "schema" in low) or "missing the key" in low
+    ):
+        return TableSchemaError(
+            f"The table's key schema does not match the target's key{where} during {action}: {msg}"
+        )
+    if code in _INVALID_CODES:  # DynamoDB says ValidationException, CloudWatch ValidationError
+        return InvalidInputError(f"AWS rejected {action}{where} as invalid: {msg}")
+    if code == "TableNotFoundException":
+        return TableMissingError(f"Table not found{where} during {action}: {msg}")
+    return RunbookError(
+        f"{action}{where} failed with {code}: {msg}",
+        hint="read the error code above; if it persists, check the AWS console or status page.",
+    )

@@ -1,0 +1,2 @@
+"""Running and presenting notebooks: the papermill runner, results, reports, banner, plots,
+onboarding."""

@@ -1,0 +1,96 @@
+"""The first thing every notebook shows: where it points, before it does anything."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any
+
+from runbook_lib import aws
+from runbook_lib.target.model import Target
+
+
+@dataclass(frozen=True)
+class Banner:
+    where: str  # "sandbox at http://127.0.0.1:PORT" or "AWS account N, region R"
+    table: str
+    key: str
+    attribute: str
+    identity: str | None
+    sandbox: bool
+    sources: str = ""  # where each field came from: "table: stack crc (terraform.tfstate); ..."
+
+    def __str__(self) -> str:
+        who = f" as {self.identity}" if self.identity else ""
+        text = (
+            f"Target: {self.where}{who} | table {self.table} | key {self.key} | "
+            f"attribute {self.attribute}"
+        )
+        return f"{text}\n  from: {self.sources}" if self.sources else text
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """Beside the HTML and text (IPython adds those): the target as data, which the
+        runner puts in the report's header and <title>."""
+        from runbook_lib.notebook.report import TARGET_MIME
+
+        fields = ("where", "table", "key", "attribute", "sandbox")
+        return {TARGET_MIME: {name: getattr(self, name) for name in fields}}
+
+    def _repr_html_(self) -> str:
+        colour = "#2b7a0b" if self.sandbox else "#b00020"
+        label = "SANDBOX" if self.sandbox else "REAL AWS"
+        who = f"<br>acting as <code>{html.escape(self.identity)}</code>" if self.identity else ""
+        return (
+            f'<div style="border-left:6px solid {colour};padding:6px 12px;margin:4px 0">'
+            f'<b style="color:{colour}">{label}</b> {html.escape(self.where)}{who}<br>'
+            f"table <code>{html.escape(self.table)}</code> · key <code>{html.escape(self.key)}"
+            f"</code> · attribute <code>{html.escape(self.attribute)}</code>"
+            + (f"<br><small>from: {html.escape(self.sources)}</small>" if self.sources else "")
+            + "</div>"
+        )
+
+
+def target_banner(target: Target, sts: Any = None) -> Banner:
+    """Describe the target. Real AWS is named by account and region (STS GetCallerIdentity);
+    the sandbox needs no call, its endpoint says it all."""
+    key = f"{target.key_label} ({'/'.join(_key_types(target))})"
+    if target.is_sandbox:
+        return Banner(
+            where=f"sandbox at {target.endpoint} (moto, region {target.region})",
+            table=target.table,
+            key=key,
+            attribute=target.count_attribute,
+            identity=None,
+            sandbox=True,
+            sources=sources_text(target),
+        )
+    ident = aws.caller_identity(sts=sts or aws.client("sts", aws.session(target.region)))
+    where = f"AWS account {ident.account}, region {target.region}"
+    if target.endpoint:
+        where += f", endpoint {target.endpoint}"
+    return Banner(
+        where=where,
+        table=target.table,
+        key=key,
+        attribute=target.count_attribute,
+        identity=ident.arn,
+        sandbox=False,
+        sources=sources_text(target),
+    )
+
+
+def _key_types(target: Target) -> list[str]:
+    return [target.key_type, *([target.range_key_type] if target.range_key_name else [])]
+
+
+_SHOWN = ("table", "key_name", "key_type", "key_value", "range_key_name", "count_attribute")
+
+
+def sources_text(target: Target) -> str:
+    """Where the table, key and attribute came from, and what the resolution noted."""
+    by_source: dict[str, list[str]] = {}
+    for name in _SHOWN:
+        if name in target.sources:
+            by_source.setdefault(target.sources[name], []).append(name)
+    parts = [f"{', '.join(names)}: {where}" for where, names in by_source.items()]
+    return "; ".join([*parts, *target.notes])

@@ -1,0 +1,84 @@
+"""Machine-readable results: recorded by a notebook's last cell, read back by the runner.
+
+The result travels inside the executed notebook as a display output with its own MIME
+type, so plain `papermill` runs carry it too and the notebook stays the single record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+RESULT_MIME = "application/vnd.counter-runbook.result+json"
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else str(value)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def to_jsonable(result: dict[str, Any]) -> dict[str, Any]:
+    """A plain-JSON copy (Decimal, datetime, Path, numpy scalars converted)."""
+    return json.loads(json.dumps(result, default=_default))
+
+
+def record_result(result: dict[str, Any], *, problem: bool = False) -> dict[str, Any]:
+    """Show the result and attach it to the notebook for the runner.
+
+    `problem=True` means the notebook ran but found something an operator must act on;
+    the runner then exits 3 so a scheduler alerts.
+    """
+    from IPython.display import display
+
+    payload = to_jsonable({**result, "problem": bool(problem)})
+    text = json.dumps(payload, indent=2, sort_keys=True)
+    display({RESULT_MIME: payload, "text/plain": text}, raw=True)
+    return payload
+
+
+def result_from_notebook(nb: Any) -> dict[str, Any] | None:
+    """The last recorded result in an executed notebook (nbformat node or dict)."""
+    found = None
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []) or []:
+            data = output.get("data") or {}
+            if RESULT_MIME in data:
+                found = data[RESULT_MIME]
+    return dict(found) if found is not None else None
+
+
+def artifact_path(filename: str) -> Path:
+    """Where a notebook writes a file that belongs with its report (a CSV, say).
+
+    `runbook run` sets RUNBOOK_RUN_DIR to the report folder; interactive use falls back to
+    reports/artifacts/.
+    """
+    import os
+
+    from runbook_lib import paths
+
+    name = Path(str(filename)).name
+    if name in ("", ".", "..") or not str(filename).strip():
+        from runbook_lib.errors import InvalidInputError
+
+        raise InvalidInputError(
+            f"{filename!r} is not a file name; give one like history.csv "
+            "(it is written next to the report)."
+        )
+    folder = Path(os.environ.get("RUNBOOK_RUN_DIR") or paths.reports_dir() / "artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name

@@ -1,0 +1,1 @@
+"""The local sandbox: the moto server, seeding, the demo and JupyterLab."""

@@ -1,0 +1,312 @@
+"""The one entry point notebook 04 calls: back up, restore, or list what can be restored.
+
+A thin dispatcher over `itemfile` (the counter item as a file), `export` (the whole table as
+gzip JSON Lines) and `native` (DynamoDB backups and PITR). Every answer is a JSON-able dict
+with at least `action`, plus `backup_path` for backups and `restored` for restores, so the
+notebook records it as it is.
+
+Backups only read the table, so they need no confirmation (except turning PITR on, a
+table setting: kind=pitr is a dry run unless confirmed). Every restore is a dry run unless
+dry_run=False and confirm equals the table written to: the live table for item, table and
+copy_back restores, the NEW table for native and pitr restores.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from runbook_lib import paths
+from runbook_lib.aws import backups as native
+from runbook_lib.aws import counter
+from runbook_lib.errors import InvalidInputError, RunbookError
+from runbook_lib.formats import itemfile
+from runbook_lib.steps import export, tablerestore
+from runbook_lib.target.model import Target
+
+ACTIONS = ("backup", "restore", "list")
+BACKUP_KINDS = ("item", "table", "native", "pitr")
+RESTORE_KINDS = ("item", "table", "native", "pitr", "copy_back")
+
+
+def _choice(name: str, value: Any, valid: tuple[str, ...]) -> str:
+    if value not in valid:
+        raise InvalidInputError(f"Unknown {name} {value!r}. Valid: {', '.join(valid)}.")
+    return value
+
+
+def _path(value: Any) -> Path:
+    if not value:
+        raise InvalidInputError(
+            "backup_path is required for this restore.",
+            hint="run with action=list and copy a path from the listing.",
+        )
+    return Path(value).expanduser()
+
+
+def infer_restore_kind(
+    kind: str = "", backup_path: str = "", backup_arn: str = "", restore_time: str = ""
+) -> str:
+    """The restore kind: as given, else from what was given (ARN -> native, .jsonl.gz or
+    .manifest.json -> table, another path -> item, restore_time -> pitr)."""
+    if kind:
+        return _choice("restore kind", kind, RESTORE_KINDS)
+    if backup_arn:
+        return "native"
+    if backup_path:
+        name = str(backup_path)
+        return "table" if name.endswith((export.DATA_SUFFIX, export.MANIFEST_SUFFIX)) else "item"
+    if restore_time:
+        return "pitr"
+    raise InvalidInputError(
+        "Nothing to restore from: give backup_path (item file or table export), backup_arn "
+        "(native backup), or kind=pitr / kind=copy_back with new_table_name.",
+        hint="run with action=list to see what exists.",
+    )
+
+
+# --------------------------------------------------------------------------- backup
+
+
+def _backup(target: Target, kind: str, p: dict[str, Any]) -> dict[str, Any]:
+    kind = _choice("backup kind", kind or "item", BACKUP_KINDS)
+    out: dict[str, Any] = {"action": "backup", "kind": kind, "table": target.table}
+    if kind == "item":
+        got = itemfile.backup_item(target, reason=p.get("reason", ""))
+        return {**out, "backup_path": str(got.path), "count": got.count, "sha256": got.sha256}
+    if kind == "table":
+        res = export.export_table(
+            target, segments=p.get("segments") or 1, progress=p.get("progress", True)
+        )
+        return {
+            **out,
+            "backup_path": str(res.path),
+            "manifest_path": str(res.manifest_path),
+            "item_count": res.item_count,
+            "sha256": res.sha256,
+            "seconds": res.seconds,
+        }
+    if kind == "pitr":  # continuous backups: a table setting, so dry run + confirm apply
+        change = native.enable_pitr(
+            target, dry_run=p.get("dry_run", True), confirm=p.get("confirm")
+        )
+        return {**out, **change.to_dict(), "backup_path": f"pitr:{target.table}"}
+    info = native.create_backup(target, name=p.get("backup_name") or None)
+    return {**out, "backup_path": info.arn, "backup_arn": info.arn, "backup_name": info.name}
+
+
+# --------------------------------------------------------------------------- restore
+
+
+def _restore(target: Target, kind: str, p: dict[str, Any]) -> dict[str, Any]:
+    kind = infer_restore_kind(
+        kind, p.get("backup_path", ""), p.get("backup_arn", ""), p.get("restore_time", "")
+    )
+    dry_run, confirm = p.get("dry_run", True), p.get("confirm") or None
+    allow_decrease = counter.require_flag("allow_decrease", p.get("allow_decrease", False))
+    out: dict[str, Any] = {"action": "restore", "kind": kind, "table": target.table}
+    if kind == "item":
+        res = itemfile.restore_item(
+            target,
+            _path(p.get("backup_path")),
+            dry_run=dry_run,
+            confirm=confirm,
+            allow_decrease=allow_decrease,
+        )
+        return {**out, **res.to_dict(), "live_backup_path": res.backup_path}
+    if kind == "table":
+        tres = tablerestore.restore_table(
+            _path(p.get("backup_path")),
+            target,
+            dry_run=dry_run,
+            confirm=confirm,
+            allow_decrease=allow_decrease,
+            allow_other_table=counter.require_flag(
+                "allow_other_table", p.get("allow_other_table", False)
+            ),
+            read_back=p.get("read_back", "sample"),
+            progress=p.get("progress", True),
+        )
+        return {**out, **tres.to_dict()}
+    if kind == "copy_back":
+        cres = native.copy_counter_back(
+            p.get("new_table_name", ""),
+            target,
+            dry_run=dry_run,
+            confirm=confirm,
+            allow_decrease=allow_decrease,
+            reason=p.get("reason", ""),
+        )
+        return {
+            **out,
+            **cres.to_dict(),
+            "restored": cres.written,
+            "live_backup_path": cres.to_dict()["backup_path"],
+        }
+    if kind == "native":
+        nres = native.restore_backup_to_new_table(
+            p.get("backup_arn", ""),
+            p.get("new_table_name", ""),
+            dry_run=dry_run,
+            confirm=confirm,
+            live_table=target.table,
+        )
+    else:
+        nres = native.restore_pitr_to_new_table(
+            target,
+            p.get("new_table_name", ""),
+            restore_time=p.get("restore_time") or None,
+            dry_run=dry_run,
+            confirm=confirm,
+        )
+    out.update(nres.to_dict())
+    if nres.restored:
+        out["next_step"] = (
+            f"compare, then copy the count back: action=restore kind=copy_back "
+            f"new_table_name={nres.new_table} confirm={target.table}; delete "
+            f"{nres.new_table} when done (it is not managed by Terraform)."
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- list
+
+
+def list_item_backups(folder: Path | None = None, table: str | None = None) -> list[dict]:
+    """Item backup files (<backups>/<table>/*.json) with what their sidecars say."""
+    root = folder or paths.backups_dir()
+    if not root.is_dir():
+        return []
+    rows = []
+    for meta_path in sorted(root.glob(f"*/*{itemfile.META_SUFFIX}"), reverse=True):
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            meta = {}
+        if table and meta.get("table") not in (None, table):
+            continue
+        item = meta_path.with_name(meta.get("item_file") or "")
+        if not meta.get("item_file"):
+            item = itemfile.meta_path_for(meta_path)  # unreadable sidecar: show it anyway
+        rows.append(
+            {
+                "path": str(item),
+                "table": meta.get("table"),
+                "count": meta.get("count"),
+                "taken_at": meta.get("taken_at"),
+                "reason": meta.get("reason", ""),
+                "file_present": item.is_file(),
+            }
+        )
+    return rows
+
+
+def _list(target: Target, p: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "action": "list",
+        "table": target.table,
+        "item_backups": list_item_backups(table=target.table),
+        "table_exports": [
+            e for e in export.list_exports() if e.get("table") in (None, target.table)
+        ],
+    }
+    try:  # local files stay listable when AWS is unreachable or the role lacks ListBackups
+        out["native_backups"] = [b.to_dict() for b in native.list_backups(target)]
+        pitr = native.pitr_status(target)
+        out["pitr"] = pitr.to_dict()
+    except RunbookError as exc:
+        out["native_backups"] = []
+        out["aws_error"] = str(exc)
+    return out
+
+
+def run_action(action: str, target: Target, **params: Any) -> dict[str, Any]:
+    """Dispatch one notebook run.
+
+    action: backup | restore | list. Parameters (all optional unless the action needs them):
+    kind, backup_path, backup_arn, new_table_name, restore_time, dry_run, confirm,
+    allow_decrease, reason, segments, backup_name, progress, read_back (table restores).
+    """
+    action = _choice("action", action, ACTIONS)
+    kind = params.pop("kind", "") or ""
+    if action == "backup":
+        return _backup(target, kind, params)
+    if action == "restore":
+        return _restore(target, kind, params)
+    if kind:
+        raise InvalidInputError("kind applies to backup and restore, not to list; leave it empty.")
+    return _list(target, params)
+
+
+def needs_attention(result: dict[str, Any]) -> bool:
+    """True when a listing finds no backup of any kind (nothing to restore from), or AWS
+    could not be asked."""
+    if result.get("action") != "list":
+        return False
+    has_any = any(result.get(k) for k in ("item_backups", "table_exports", "native_backups"))
+    return not has_any or "aws_error" in result
+
+
+def to_frame(result: dict[str, Any]) -> Any:
+    """A DataFrame to show in the notebook: one row per backup for a listing, the result's
+    fields as rows otherwise."""
+    import pandas as pd
+
+    if result.get("action") == "list":
+        rows = []
+        for row in result.get("item_backups", []):
+            rows.append(
+                {
+                    "kind": "item",
+                    "when": row["taken_at"],
+                    "what": row["path"],
+                    "count/items": row["count"],
+                    "note": row["reason"],
+                }
+            )
+        for row in result.get("table_exports", []):
+            note = "" if row.get("complete") else f"INCOMPLETE: {row.get('problem')}"
+            rows.append(
+                {
+                    "kind": "table",
+                    "when": row.get("finished_at"),
+                    "what": row["path"],
+                    "count/items": row.get("item_count"),
+                    "note": note,
+                }
+            )
+        for row in result.get("native_backups", []):
+            rows.append(
+                {
+                    "kind": "native",
+                    "when": row["created"],
+                    "what": row["arn"],
+                    "count/items": None,
+                    "note": f"{row['name']} ({row['status']}, {row['age_hours']} h old)",
+                }
+            )
+        columns = ["kind", "when", "what", "count/items", "note"]
+        return pd.DataFrame(rows, columns=columns)
+    shown = {k: v for k, v in result.items() if v not in (None, "")}
+    frame = pd.DataFrame({"value": [str(v) for v in shown.values()]}, index=list(shown))
+    frame.index.name = "field"
+    return frame
+
+
+def view(result: dict[str, Any]) -> Any:
+    """to_frame(result) styled for the notebook: paths and ARNs shown in full (a plain
+    DataFrame cuts cells at 50 characters, and operators copy these into the next run)."""
+    frame = to_frame(result)
+    if result.get("action") == "list" and frame.empty:  # said in words, not an empty table
+        return Said(f"No backup of {result.get('table')}: no item backup, export or native backup.")
+    # a native backup has no count: None would turn the column to floats (4667.0)
+    styler = frame.style.format(precision=0, na_rep="-")
+    return styler.hide(axis="index") if result.get("action") == "list" else styler
+
+
+class Said(str):
+    """A sentence the notebook shows as text (a plain str would show in quotes)."""
+
+    def __repr__(self) -> str:
+        return str(self)

@@ -1,0 +1,305 @@
+"""07_recover: rebuild a count a reset took, from CloudWatch alone, and set it safely.
+
+Reads the history (`history.load_history`), finds the reset to repair, estimates
+(`recoverest`: pure), reads the live count, and writes through 03_set_count's one safe path
+(`setcount.set_count`: confirm == table, backup first, ONE compare-and-set UpdateItem on the
+live value read, audit record, undo commands). Visits keep arriving while it runs: a
+compare-and-set that finds the count moved re-reads it and recomputes (at most
+MAX_ATTEMPTS), never overwrites.
+
+Outcomes (`Recovery.problem` -> exit 3): a reset found and not yet repaired (dry run), no count
+data at all, a refused write; exit 0: no reset, already repaired, or repaired now.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from runbook_lib.aws import counter
+from runbook_lib.errors import CountConflictError
+from runbook_lib.steps import history, setcount
+from runbook_lib.steps import recoverest as est
+from runbook_lib.steps.setrecord import GUIDE_KEY
+from runbook_lib.target.model import Target
+
+NOTEBOOK = "07_recover"
+DEFAULT_DAYS = 14
+MAX_ATTEMPTS = 5  # compare-and-set rounds against a count that keeps moving
+
+
+@dataclass
+class Recovery:
+    """What 07_recover found and did; `result()` is its result.json."""
+
+    verdict: str
+    problem: bool
+    hist: history.History | None = None
+    estimate: est.Estimate | None = None
+    live: int | None = None
+    recovered: int | None = None
+    applied: bool = False
+    dry_run: bool = True
+    command: str | None = None  # the confirmed run (dry run) or the refused write's command
+    write: setcount.SetResult | None = None
+    attempts: int = 0
+
+    def result(self) -> dict[str, Any]:
+        e = self.estimate.to_dict() if self.estimate else {}
+        data: dict[str, Any] = {
+            "verdict": self.verdict,
+            "reset_time": e.get("reset_time"),
+            "before": e.get("before"),
+            "after": e.get("after"),
+            "live": self.live,
+            "recovered": self.recovered,
+            "uncertainty": e.get("uncertainty"),
+            "source": e.get("source"),
+            "applied": self.applied,
+            "dry_run": self.dry_run,
+        }
+        if self.command:
+            data["command"] = self.command
+        if self.write is not None and self.applied:
+            w = self.write
+            data |= {"undo_command": w.undo_command, "undo_runbook": w.undo_runbook}
+            data |= {"backup_path": w.backup_path, "audit_path": w.audit_path}
+        return data | {"estimate": e or None, "attempts": self.attempts}
+
+    def figures(self) -> pd.DataFrame | None:
+        if self.estimate is None or self.live is None:
+            return None
+        return est.figures(self.estimate, self.live, dt.datetime.now(dt.timezone.utc))
+
+    def __str__(self) -> str:
+        return self.verdict
+
+
+def recover_command(
+    target: Target, *, reset_time: Any = None, days: int = DEFAULT_DAYS, period: int | None = None
+) -> str:
+    """The exact confirmed `runbook run 07_recover` line (it recomputes when it runs)."""
+    argv = ["runbook", "run", NOTEBOOK, "-p", "table_name", target.table]
+    if (target.key_name, target.key_value, target.count_attribute) != GUIDE_KEY:
+        argv += ["-p", "key_name", target.key_name, "-p", "key_value", str(target.key_value)]
+        argv += ["-p", "count_attribute", target.count_attribute]
+    if target.range_key_name:
+        argv += ["-p", "range_key_value", str(target.range_key_value)]
+    if days != DEFAULT_DAYS:
+        argv += ["-p", "days", str(days)]
+    if period:
+        argv += ["-p", "period", str(period)]
+    if reset_time is not None:
+        argv += ["-p", "reset_time", pd.Timestamp(reset_time).strftime("%Y-%m-%dT%H:%M:%SZ")]
+    return shlex.join([*argv, "-p", "dry_run", "False", "-p", "confirm", target.table])
+
+
+def recover(
+    target: Target,
+    *,
+    days: int = DEFAULT_DAYS,
+    reset_time: str | None = None,
+    period: int | None = None,
+    dry_run: bool = True,
+    confirm: str | None = None,
+    cloudwatch: Any = None,
+    ddb: Any = None,
+    sts: Any = None,
+    backup_dir: Any = None,
+    audit_path: Any = None,
+    now: Any = None,
+) -> Recovery:
+    """Find the reset, estimate, and (confirmed) set the recovered count. See the module."""
+    when = history._utc(reset_time, "reset_time") if reset_time else None
+    try:  # a wrong confirm is refused before anything is read
+        counter.require_confirmation(target, dry_run, confirm)
+    except setcount.REFUSALS as exc:
+        return _refused(
+            target, exc, recover_command(target, reset_time=when, days=days, period=period)
+        )
+    hist = history.load_history(
+        days,
+        table=target.table,
+        function_name=target.function_name,
+        api_id=target.api_id,
+        namespace=target.metric_namespace,
+        metric_name=target.metric_name,
+        period=period,
+        cloudwatch=cloudwatch,
+        now=now,
+    )
+    found = _estimate(hist, when, cloudwatch)
+    if isinstance(found, Recovery):
+        return found
+    return _repair(
+        target, hist, found, dry_run=dry_run, confirm=confirm, days=days, when=when,
+        period=period, ddb=ddb, sts=sts, backup_dir=backup_dir, audit_path=audit_path,
+    )  # fmt: skip
+
+
+def _estimate(
+    hist: history.History, when: pd.Timestamp | None, cloudwatch: Any
+) -> est.Estimate | Recovery:
+    """The estimate, or the outcome that there is nothing to estimate."""
+    if not hist.has_count_data:
+        fallback = est.from_sums(hist.frame, when)
+        if fallback is not None:
+            return fallback
+        have_sums = any(
+            c in hist.frame.columns and (hist.frame[c].fillna(0) > 0).any()
+            for c in ("invocations", "requests")
+        )
+        more = (
+            "; Lambda invocations or API requests were found: give reset_time (when the "
+            "reset happened, UTC) to estimate from them at lower confidence"
+            if have_sums
+            else ", nor Lambda invocations or API requests"
+        )
+        verdict = hist.verdict.split("; check")[0] + more + ". Nothing was written."
+        return Recovery(verdict=verdict, problem=True, hist=hist)
+    reset = est.pick_reset(hist.resets, when, hist.period)
+    if reset is None:
+        if when is None:
+            return Recovery(
+                verdict=f"OK: no reset in the window ({hist.verdict.removeprefix('OK: ')}); "
+                "nothing to recover, nothing written.",
+                problem=False,
+                hist=hist,
+            )
+        times = ", ".join(r.time.strftime("%Y-%m-%d %H:%M UTC") for r in hist.resets) or "none"
+        return Recovery(
+            verdict=f"NO RESET near reset_time {when:%Y-%m-%d %H:%M UTC} (resets in the window: "
+            f"{times}); nothing written. Pass one of those, or leave reset_time empty.",
+            problem=True,
+            hist=hist,
+        )
+    return est.from_counts(hist.frame, reset, _minimum(hist, reset, cloudwatch))
+
+
+def _minimum(hist: history.History, reset: history.Reset, cloudwatch: Any) -> pd.Series | None:
+    """The count's Minimum in the reset's period: the first count published after it."""
+    query = next(q for q in hist.queries if q["Id"] == "count")
+    stat = {**query["MetricStat"], "Stat": "Minimum"}
+    low = {"Id": "countmin", "MetricStat": stat, "ReturnData": True}
+    if cloudwatch is None:
+        from runbook_lib import aws
+
+        cloudwatch = aws.client("cloudwatch")
+    end = reset.time + pd.Timedelta(seconds=hist.period)
+    return history.fetch(cloudwatch, [low], reset.time, end).get("countmin")
+
+
+def _repair(
+    target: Target,
+    hist: history.History,
+    estimate: est.Estimate,
+    *,
+    dry_run: bool,
+    confirm: str | None,
+    days: int,
+    when: pd.Timestamp | None,
+    period: int | None,
+    **io: Any,
+) -> Recovery:
+    """Read live, recompute, compare-and-set; a count that moved is re-read (bounded)."""
+    ddb = io.pop("ddb") or counter.dynamodb(target)
+    command = recover_command(target, reset_time=when, days=days, period=period)
+    base = {"hist": hist, "estimate": estimate, "dry_run": dry_run}
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        live = counter.read_count(target, ddb=ddb)
+        if est.is_repaired(hist.frame, estimate, live):
+            verdict = (
+                f"OK: the reset at {_at(estimate.reset_time)} (from {estimate.before} to "
+                f"{estimate.after}) is repaired already: live {target.count_attribute} is "
+                f"{live}; nothing written."
+            )
+            return Recovery(verdict, False, live=live, attempts=attempt, **base)
+        recovered = estimate.recovered(live)
+        if dry_run:
+            return Recovery(
+                _proposal(target, estimate, live, recovered, command),
+                True,
+                live=live,
+                recovered=recovered,
+                command=command,
+                attempts=attempt,
+                **base,
+            )
+        try:
+            write = setcount.set_count(
+                target,
+                recovered,
+                expected_current=live,
+                reason=_reason(estimate, live),
+                dry_run=False,
+                confirm=confirm,
+                ddb=ddb,
+                **io,
+            )
+        except CountConflictError:
+            continue  # a visit landed between the read and the write: read again
+        except setcount.REFUSALS as exc:
+            return _refused(target, exc, command, **base)
+        verdict = (
+            f"RECOVERED: set {target.count_attribute} in {target.table} from {live} to "
+            f"{recovered}: {estimate.before} before the reset at {_at(estimate.reset_time)} "
+            f"+ {live - estimate.after} visits since ({_up_to(estimate)}); backup and undo "
+            "commands below."
+        )
+        return Recovery(
+            verdict,
+            write.problem,
+            live=live,
+            recovered=recovered,
+            applied=True,
+            write=write,
+            attempts=attempt,
+            **base,
+        )
+    refused = CountConflictError(
+        f"The count kept moving: {MAX_ATTEMPTS} compare-and-set attempts each found a visit "
+        "landed between the read and the write. Nothing was written."
+    )
+    return _refused(target, refused, command, **base)
+
+
+def _refused(target: Target, exc: Exception, command: str, **base: Any) -> Recovery:
+    what = " ".join(str(exc.args[0] if exc.args else exc).split())
+    return Recovery(f"REFUSED: {what} To do it: {command}", True, command=command, **base)
+
+
+def _proposal(
+    target: Target, estimate: est.Estimate, live: int, recovered: int, command: str
+) -> str:
+    what = (
+        f"count dropped from {estimate.before} to {estimate.after}"
+        if estimate.previous_time is not None
+        else "reset_time given, no count metric to see the drop"
+    )
+    return (
+        f"RESET: {what} at {_at(estimate.reset_time)}; recovered {target.count_attribute} = "
+        f"{estimate.before} + ({live} live - {estimate.after}) = {recovered} "
+        f"({_up_to(estimate)}), from the {estimate.source}. DRY RUN: nothing written. "
+        f"To apply: {command}"
+    )
+
+
+def _reason(estimate: est.Estimate, live: int) -> str:
+    return (
+        f"07_recover: count rebuilt from the {estimate.source} after the reset at "
+        f"{_at(estimate.reset_time)}: before {estimate.before}, after {estimate.after}, "
+        f"+{live - estimate.after} since ({_up_to(estimate)})"
+    )
+
+
+def _up_to(estimate: est.Estimate) -> str:
+    n = estimate.uncertainty
+    return f"up to {n} more visit{'s' if n != 1 else ''} may be missing"
+
+
+def _at(when: pd.Timestamp) -> str:
+    return when.strftime("%Y-%m-%d %H:%M UTC")

@@ -1,0 +1,118 @@
+"""02_status's Terraform guard: does a Terraform state manage the counter item?
+
+An `aws_dynamodb_table_item` in the state writes its configured count back on every
+`terraform apply`. The guard reads the state the stack really uses (its terraform.tfstate,
+or `terraform show -json` through the backend it configures), child modules included, and
+always answers: ok, fail (the state manages an item: the next apply resets the count, a
+finding that exits 3) or not checked, with the reason.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from runbook_lib import paths
+from runbook_lib.errors import RunbookError
+from runbook_lib.target.model import Target
+from runbook_lib.tf import stackread
+from runbook_lib.tf import terraform as tf
+
+OK, WARN, FAIL, NOT_CHECKED = "ok", "warn", "fail", "not checked"
+Answer = tuple[str, str, str]  # (state, detail, next step)
+
+
+def guard(terraform_dir: str | Path | None, target: Target) -> Answer:
+    """The guard's answer for the stack given, else the one that deployed the target."""
+    folder, why = _stack_folder(terraform_dir, target)
+    if folder is None:
+        return why
+    label = folder.name if terraform_dir else f"{folder.name}/"
+    try:
+        show, how = _state(folder)
+    except RunbookError as exc:
+        return NOT_CHECKED, f"the state of {label} could not be read: {exc}", "run terraform show"
+    if show is None:
+        return _without_state(folder, label, target)
+    return _verdict(stackread.read_stack(folder, show).findings, label, how, target, terraform_dir)
+
+
+def _stack_folder(terraform_dir: str | Path | None, target: Target) -> tuple[Path | None, Answer]:
+    if terraform_dir:
+        try:
+            return stackread.resolve_dir(terraform_dir), (OK, "", "")
+        except RunbookError as exc:  # a typo must not make the guard disappear silently
+            return None, (NOT_CHECKED, str(exc).split(" Next step")[0], "check terraform_dir")
+    own = paths.terraform_dir()
+    if (own / stackread.STATE_FILE).is_file() or (own / ".terraform").is_dir():
+        return own, (OK, "", "")
+    if target.is_sandbox:
+        workdir = tf.default_workdir()
+        if (workdir / stackread.STATE_FILE).is_file():
+            return workdir, (OK, "", "")
+        return None, (OK, "the sandbox's table was made without Terraform: no state", "")
+    return None, (
+        NOT_CHECKED,
+        "no Terraform stack to check: terraform/ has no state here and no terraform_dir given",
+        "pass -p terraform_dir DIR (the folder you run terraform apply in)",
+    )
+
+
+def _state(folder: Path) -> tuple[dict[str, Any] | None, str]:
+    local = stackread.read_local_state(folder)
+    if local is not None:
+        return local, stackread.STATE_FILE
+    if not stackread.has_backend(folder):
+        return None, ""
+    if tf.find_terraform() is None:
+        raise RunbookError("its backend needs the terraform binary, and none is on PATH")
+    from runbook_lib.steps import (
+        migrate,  # the shadow workspace: nothing is written in the user's folder
+    )
+
+    ws = migrate.workspace(folder)
+    ws.sync()
+    ws.init()
+    return ws.show(), "terraform show -json"
+
+
+def _without_state(folder: Path, label: str, target: Target) -> Answer:
+    config = [f for f in stackread.read_config(folder)[1] if f.table in (target.table, None)]
+    if config:
+        return (
+            FAIL,
+            f"{label} declares {', '.join(f.address for f in config)} (not applied yet): "
+            "its first apply and every one after it write the count",
+            f"run 05_migrate first (runbook run 05_migrate -p terraform_dir {label})",
+        )
+    return OK, f"{label} has no state and declares no aws_dynamodb_table_item", ""
+
+
+def _verdict(
+    findings: list[stackread.Finding],
+    label: str,
+    how: str,
+    target: Target,
+    terraform_dir: str | Path | None,
+) -> Answer:
+    mine = [f for f in findings if f.table in (target.table, None) or _has_number(f)]
+    if not mine:
+        return OK, f"no aws_dynamodb_table_item in the state of {label} ({how})", ""
+    where = f" -p terraform_dir {terraform_dir}" if terraform_dir else ""
+    addresses = ", ".join(f.address for f in mine)
+    if all(f.protected and f.in_config for f in mine):  # applies leave the count alone
+        return (
+            WARN,
+            f"the state of {label} holds {addresses} with ignore_changes: applies leave the "
+            "count alone, but destroying or replacing it, or deleting the block, deletes the item",
+            f"take it out of Terraform: runbook run 05_migrate{where}",
+        )
+    return (
+        FAIL,
+        f"the state of {label} holds {addresses}: the next terraform apply resets the count",
+        f"run 05_migrate (runbook run 05_migrate{where})",
+    )
+
+
+def _has_number(f: stackread.Finding) -> bool:
+    return bool(stackread.numeric_attributes(f.recorded, set(f.key or {})))

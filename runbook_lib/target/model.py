@@ -1,0 +1,222 @@
+"""What the runbook points at: the counter's table, typed key and attribute, and where it lives.
+
+One model for every notebook, every call and the Lambda. Resolution, per field, first source
+that answers wins (`targetsources` holds each source):
+
+1. the notebook parameter;
+2. the stack given as `terraform_dir` (configuration and state, child modules included);
+3. the `RUNBOOK_*` environment (only while it names the same table);
+4. the project's own `terraform/`, where it has been applied (its outputs);
+5. the live table: key names and types always come from `DescribeTable`, never a guess;
+6. the addressed item, or the table's only item: the count attribute, the key value;
+7. the guide's defaults.
+
+The source of each field is kept, so the banner says where every value came from.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runbook_lib import aws
+from runbook_lib.errors import InvalidInputError
+from runbook_lib.target import sources as src
+
+DEFAULTS: dict[str, str] = {
+    "key_name": "stat",
+    "key_value": "Quantity",
+    "count_attribute": "viewCount",
+    "metric_namespace": "VisitorCounter",
+    "metric_name": "ViewCount",
+}
+ENV_VARS = src.ENV_VARS
+TF_OUTPUTS = src.TF_OUTPUTS
+# DynamoDB's own limits on table names.
+_TABLE_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,255}$")
+_NUMBER_RE = re.compile(r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved reference to the counter item and its neighbours."""
+
+    table: str
+    key_name: str = "stat"
+    key_value: str = "Quantity"
+    count_attribute: str = "viewCount"
+    region: str = aws.DEFAULT_REGION
+    endpoint: str | None = None
+    function_name: str | None = None
+    api_id: str | None = None
+    metric_namespace: str = "VisitorCounter"
+    metric_name: str = "ViewCount"
+    sources: dict[str, str] = field(default_factory=dict, compare=False)
+    key_type: str = "S"  # S, N or B (B values are base64 text)
+    range_key_name: str | None = None
+    range_key_value: str | None = None
+    range_key_type: str = "S"
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def key(self) -> dict[str, dict[str, Any]]:
+        """The item's primary key in DynamoDB's wire format, typed as the table defines it."""
+        key = {self.key_name: typed_value(self.key_type, self.key_value)}
+        if self.range_key_name and self.range_key_value is not None:
+            key[self.range_key_name] = typed_value(self.range_key_type, self.range_key_value)
+        return key
+
+    @property
+    def key_names(self) -> list[str]:
+        return [self.key_name, *([self.range_key_name] if self.range_key_name else [])]
+
+    @property
+    def key_label(self) -> str:
+        """How people read the key: `id=0`, or `pk=site, sk=home` with a range key."""
+        label = f"{self.key_name}={self.key_value}"
+        if self.range_key_name:
+            label += f", {self.range_key_name}={self.range_key_value}"
+        return label
+
+    @property
+    def is_sandbox(self) -> bool:
+        """No endpoint override means real AWS, whatever the process environment says."""
+        return self.endpoint is not None and aws.is_sandbox(self.endpoint)
+
+
+def typed_value(kind: str, value: str) -> dict[str, Any]:
+    """A key value in the wire format: {"S": "x"}, {"N": "1"}, {"B": b"..."} (pure)."""
+    if kind == "B":
+        return {"B": base64.b64decode(value)}
+    return {kind: str(value)}
+
+
+def check_key_value(name: str, kind: str, value: Any) -> None:
+    """A key value must be valid for its type: a number for N, base64 text for B."""
+    if kind not in ("S", "N", "B"):
+        raise InvalidInputError(f"{name}'s type must be S, N or B, got {kind!r}.")
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(f"{name} must be a non-empty value, got {value!r}.")
+    if kind == "N" and not _NUMBER_RE.match(value):
+        raise InvalidInputError(
+            f"{name} is a number key (N) in this table; {value!r} is not a number.",
+            hint=f"pass the item's key as a number, e.g. -p key_value 0 ({name}).",
+        )
+    if kind == "B":
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidInputError(
+                f"{name} is a binary key (B); pass its value as base64 text, got {value!r}."
+            ) from exc
+
+
+def _validate_table(table: Any) -> None:
+    if not isinstance(table, str) or not _TABLE_RE.match(table):
+        raise InvalidInputError(
+            f"table_name {table!r} is not a valid DynamoDB table name "
+            "(3-255 characters of letters, digits, '_', '-', '.')."
+        )
+
+
+def _validate(values: dict[str, Any]) -> None:
+    _validate_table(values["table"])
+    for name in ("key_name", "count_attribute"):
+        if not isinstance(values[name], str) or not values[name]:
+            raise InvalidInputError(f"{name} must be a non-empty string, got {values[name]!r}.")
+    check_key_value(values["key_name"], values.get("key_type", "S"), values["key_value"])
+    if values.get("range_key_name"):
+        if values.get("range_key_value") in (None, ""):
+            raise InvalidInputError(
+                f"{values['table']} has a range key {values['range_key_name']!r}: the counter "
+                "item needs its value too.",
+                hint="pass -p range_key_value VALUE, or terraform_dir of the stack that writes it.",
+            )
+        check_key_value(
+            values["range_key_name"], values.get("range_key_type", "S"), values["range_key_value"]
+        )
+    if values["count_attribute"] in (values["key_name"], values.get("range_key_name")):
+        raise InvalidInputError("count_attribute must differ from the key's attributes.")
+
+
+def resolve_target(
+    table_name: str | None = None,
+    key_name: str | None = None,
+    key_value: str | None = None,
+    count_attribute: str | None = None,
+    *,
+    function_name: str | None = None,
+    api_id: str | None = None,
+    metric_namespace: str | None = None,
+    metric_name: str | None = None,
+    terraform_dir: str | Path | None = None,
+    region: str | None = None,
+    range_key_value: str | None = None,
+    live: bool = True,
+) -> Target:
+    """Resolve every field from the sources in the module docstring's order.
+
+    Empty strings count as "not given", so a notebook parameter left at "" falls through.
+    `live=False` skips the reads of the table (a caller that only needs the names).
+    """
+    given = {
+        "table": table_name,
+        "key_name": key_name,
+        "key_value": key_value,
+        "count_attribute": count_attribute,
+        "function_name": function_name,
+        "api_id": api_id,
+        "metric_namespace": metric_namespace,
+        "metric_name": metric_name,
+        "range_key_value": range_key_value,
+    }
+    found = src.Resolution()
+    found.take({k: v for k, v in given.items() if v not in (None, "")}, "parameter")
+    if terraform_dir not in (None, ""):
+        found.take(src.from_stack(Path(str(terraform_dir)), found), None)
+    found.take(*src.from_environment(found))
+    if "table" not in found.values or found.missing(src.TF_OUTPUTS):
+        found.take(*src.from_own_terraform(found))
+    if "table" not in found.values:
+        raise InvalidInputError(
+            "No table to point at.",
+            hint=(
+                "pass table_name (-p table_name NAME) or terraform_dir (-p terraform_dir "
+                "STACK), set RUNBOOK_TABLE, or start the sandbox: runbook sandbox up && "
+                'eval "$(runbook sandbox env)".'
+            ),
+        )
+    _validate_table(found.values["table"])
+    sess = aws.session(region)
+    if live:
+        src.from_live_table(found, sess)
+    for name, value in DEFAULTS.items():
+        found.take({name: value}, "default")
+    _validate(found.values)
+    return _target(found, sess)
+
+
+def _target(found: src.Resolution, sess: Any) -> Target:
+    values = found.values
+    return Target(
+        table=values["table"],
+        key_name=values["key_name"],
+        key_value=str(values["key_value"]),
+        count_attribute=values["count_attribute"],
+        region=sess.region_name,
+        endpoint=aws.endpoint_url(),
+        function_name=values.get("function_name"),
+        api_id=values.get("api_id"),
+        metric_namespace=values["metric_namespace"],
+        metric_name=values["metric_name"],
+        sources=dict(found.sources),
+        key_type=values.get("key_type", "S"),
+        range_key_name=values.get("range_key_name"),
+        range_key_value=values.get("range_key_value"),
+        range_key_type=values.get("range_key_type", "S"),
+        notes=tuple(found.notes),
+    )

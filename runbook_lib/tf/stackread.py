@@ -1,0 +1,190 @@
+"""What a Terraform stack says about its counter: its tables and its table items.
+
+The configuration comes from `stackconfig` (python-hcl2, local child modules followed), the
+state from the folder's `terraform.tfstate` or a `terraform show -json` the caller ran. Both
+meet in `Finding`s: one per `aws_dynamodb_table_item` instance, with its typed key, so
+05_migrate, 02_status's guard and target resolution all read a stack the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from runbook_lib.errors import RunbookError, TerraformError
+from runbook_lib.tf import terraform as tf
+from runbook_lib.tf.hcledit import ITEM_TYPE
+from runbook_lib.tf.stackconfig import (  # noqa: F401 - the stack reader's whole API in one place
+    _is_override,
+    has_backend,
+    is_local_source,
+    item_json,
+    protected,
+    read_config,
+    tf_files,
+)
+from runbook_lib.tf.stackmodel import (  # noqa: F401
+    KEY_TYPES,
+    RUNBOOK_ATTRIBUTES,
+    STATE_FILE,
+    TABLE_TYPE,
+    Finding,
+    StackFacts,
+    TableDef,
+    count_of,
+    key_label,
+    numeric_attributes,
+    scalar_type,
+    typed_key,
+)
+
+_INDEX_SUFFIX = re.compile(r"\[[^\[\]]*\]$")
+
+# --------------------------------------------------------------------------- state
+
+
+def state_file_as_show(raw: dict[str, Any]) -> dict[str, Any]:
+    """A raw terraform.tfstate (format 4) in `terraform show -json`'s shape: addresses with
+    module and instance key, attributes as values, outputs (pure)."""
+    resources = []
+    for res in raw.get("resources") or []:
+        base = f"{res.get('type')}.{res.get('name')}"
+        if res.get("mode", "managed") == "data":
+            base = f"data.{base}"
+        if res.get("module"):
+            base = f"{res['module']}.{base}"
+        for inst in res.get("instances") or []:
+            key = f"[{json.dumps(inst['index_key'])}]" if "index_key" in inst else ""
+            resources.append(
+                {
+                    "address": base + key,
+                    "mode": res.get("mode", "managed"),
+                    "type": res.get("type"),
+                    "name": res.get("name"),
+                    "values": inst.get("attributes") or {},
+                }
+            )
+    outputs = raw.get("outputs") or {}
+    return {"values": {"root_module": {"resources": resources}, "outputs": outputs}}
+
+
+def read_local_state(folder: Path) -> dict[str, Any] | None:
+    """The folder's own terraform.tfstate in show -json's shape; None when there is none."""
+    path = folder / STATE_FILE
+    if not path.is_file():
+        return None
+    try:
+        return state_file_as_show(json.loads(path.read_text()))
+    except ValueError as exc:
+        raise TerraformError(f"Cannot read {path}: {exc}", hint="run terraform show") from exc
+
+
+def merge_state(config: list[Finding], show: dict[str, Any]) -> list[Finding]:
+    """Config findings joined with the state's instances: one finding per instance in state,
+    plus blocks not applied yet and state-only leftovers whose block is gone (pure)."""
+    by_resource = {f.resource: f for f in config}
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for res in tf.state_resources(show):
+        if res.get("type") != ITEM_TYPE or res.get("mode", "managed") != "managed":
+            continue
+        address = str(res.get("address"))
+        resource = _INDEX_SUFFIX.sub("", address)
+        module = resource.rsplit(f".{ITEM_TYPE}.", 1)[0] if resource.startswith("module.") else ""
+        module = _INDEX_SUFFIX.sub("", module)
+        values = res.get("values") or {}
+        item = item_json(values.get("item"))
+        base = by_resource.get(resource) or Finding(
+            address=address, resource=resource, module=module, in_config=False
+        )
+        hash_key = values.get("hash_key") or base.hash_key
+        range_key = values.get("range_key") or base.range_key
+        out.append(
+            replace(
+                base,
+                address=address,
+                table=values.get("table_name") or base.table,
+                hash_key=hash_key,
+                range_key=range_key,
+                recorded=item,
+                key=typed_key(item, hash_key, range_key) or base.key,
+                in_state=True,
+            )
+        )
+        seen.add(resource)
+    out += [f for f in config if f.resource not in seen]
+    return sorted(out, key=lambda f: f.address)
+
+
+def state_tables(show: dict[str, Any]) -> list[TableDef]:
+    """The aws_dynamodb_table resources of a state, with their key types (pure)."""
+    out = []
+    for res in tf.state_resources(show):
+        if res.get("type") != TABLE_TYPE or res.get("mode", "managed") != "managed":
+            continue
+        values = res.get("values") or {}
+        types = {a.get("name"): a.get("type") for a in values.get("attribute") or []}
+        hash_key, range_key = values.get("hash_key"), values.get("range_key") or None
+        out.append(
+            TableDef(
+                address=str(res.get("address")),
+                name=values.get("name"),
+                hash_key=hash_key,
+                hash_type=types.get(hash_key),
+                range_key=range_key,
+                range_type=types.get(range_key) if range_key else None,
+            )
+        )
+    return out
+
+
+def with_counts(findings: list[Finding], attribute: str | None) -> list[Finding]:
+    """Each finding's configured and recorded count of `attribute` (the count's name)."""
+    return [
+        replace(
+            f,
+            configured_count=count_of(f.item or f.recorded, attribute),
+            state_count=count_of(f.recorded, attribute),
+        )
+        for f in findings
+    ]
+
+
+def read_stack(folder: Path, show: dict[str, Any] | None = None) -> StackFacts:
+    """Configuration and state of the stack in `folder`. `show` is a `terraform show -json`
+    document when the caller ran one; else the local terraform.tfstate, if any, is read."""
+    tables, config, notes = read_config(folder)
+    how = "terraform show -json" if show is not None else ""
+    if show is None:
+        try:
+            show = read_local_state(folder)
+        except RunbookError as exc:
+            notes.append(str(exc))
+        how = STATE_FILE if show is not None else ""
+    findings = merge_state(config, show or {})
+    live_tables = state_tables(show or {})
+    known = {t.address for t in live_tables}
+    merged_tables = live_tables + [t for t in tables if t.address not in known]
+    outputs = tf.unwrap_outputs(((show or {}).get("values") or {}).get("outputs") or {})
+    return StackFacts(folder, merged_tables, findings, outputs, how, notes)
+
+
+def resolve_dir(terraform_dir: str | Path) -> Path:
+    """The user's Terraform folder: as given, or relative to the project root."""
+    from runbook_lib import paths
+    from runbook_lib.errors import InvalidInputError
+
+    path = Path(terraform_dir).expanduser()
+    if not path.is_absolute() and not path.is_dir():
+        path = paths.project_root() / path
+    if not path.is_dir():
+        raise InvalidInputError(
+            f"terraform_dir {str(terraform_dir)!r} is not a folder.",
+            hint="pass the folder you run terraform in (-p terraform_dir PATH).",
+        )
+    if not any(path.glob("*.tf")):
+        raise InvalidInputError(f"No *.tf files in {path}.", hint="check terraform_dir.")
+    return path.resolve()

@@ -1,0 +1,95 @@
+"""06_history's verdict tells the truth: a reset is said as what happened and when, and a
+window without count data is "no data" (exit 3, naming the metric asked), never "0 resets".
+
+Each test reads its own window in the past (a fixed `now`) with unique dimension values, so
+tests sharing the session's moto server never see each other's data.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from runbook_lib import aws
+from runbook_lib.notebook import plots, runner
+from runbook_lib.sandbox import seed
+from runbook_lib.steps import history
+
+NOW = pd.Timestamp("2022-06-01T00:00:00Z")
+
+
+@pytest.fixture
+def cw(moto_url):
+    return aws.client("cloudwatch")
+
+
+@pytest.fixture
+def table():
+    return f"t-{uuid.uuid4().hex[:10]}-VisitorCount"
+
+
+def test_no_count_data_is_a_problem_that_names_the_metric(cw, table):
+    """GIVEN a table name under which nothing was ever published WHEN the history is read
+    THEN the verdict says no data was found for that metric: a problem, not "0 resets"."""
+    hist = history.load_history(
+        1, table=table, metric_name="Visits", cloudwatch=cw, now=NOW, period=3600
+    )
+    assert not hist.has_count_data and hist.problem
+    assert hist.verdict.startswith(
+        f"NO DATA: no count data found for VisitorCounter/Visits (TableName={table}) "
+        "in the last 1 days"
+    )
+    assert "metric_name" in hist.verdict and "reset" not in hist.verdict.split(",")[0]
+    assert hist.summary["reset_count"] is None, "no data is not zero resets"
+    result = hist.result()
+    assert result["resets"] is None and result["verdict"] == hist.verdict
+    assert result["metric"] == f"VisitorCounter/Visits (TableName={table})"
+    assert hist.no_resets_text.startswith("No count data for VisitorCounter/Visits")
+    assert "0 resets" not in plots.history_figure(hist).get_suptitle()
+
+
+def test_a_reset_is_said_as_what_happened(cw, table):
+    """GIVEN a history with a reset planted at 07:10 on the window's last day WHEN read THEN
+    the verdict is "count dropped from B to A at 07:10 UTC" and the next step."""
+    now = pd.Timestamp("2022-06-01T12:00:00Z")
+    reset_at = pd.Timestamp("2022-06-01T07:10:00Z")
+    frame = seed.synthetic_history(1, end=now, reset_at=reset_at)
+    seed.seed_history(cw, frame, table=table, function_name=f"{table}-fn", api_id="a1")
+    hist = history.load_history(1, table=table, cloudwatch=cw, now=now)
+    (reset,) = hist.resets
+    before, after = int(reset.before), int(reset.after)
+    assert hist.problem and hist.has_count_data
+    assert hist.verdict.startswith(f"RESET: count dropped from {before} to {after} at 07:10 UTC;")
+    assert "04_backup_restore" in hist.verdict
+    assert hist.result()["resets"] == [reset.to_dict()]
+
+
+def test_a_clean_window_says_no_reset_in_words(cw, table):
+    now = pd.Timestamp("2022-06-02T00:00:00Z")
+    frame = seed.synthetic_history(1, end=now)
+    seed.seed_history(cw, frame, table=table, function_name=f"{table}-fn", api_id="a2")
+    hist = history.load_history(1, table=table, cloudwatch=cw, now=now, period=300)
+    assert not hist.problem
+    assert hist.verdict.startswith("OK: no reset in the window")
+    assert hist.no_resets_text == "No reset in the window."
+    assert hist.result()["resets"] == []
+
+
+@pytest.mark.notebook
+def test_06_history_without_count_data_exits_3_naming_the_metric(moto_url, table, tmp_path):
+    """GIVEN a metric name the Lambda does not publish WHEN `runbook run 06_history` runs
+    THEN it exits 3 with a verdict naming the metric asked for, and no "0 resets"."""
+    params = {"table_name": table, "metric_name": "ViewCountTypo", "days": 1, "period": 3600}
+    out = runner.run_notebook("06_history", params, tmp_path)
+    result = json.loads(Path(out.result_path).read_text())
+    assert out.exit_code == 3, out.summary()
+    assert result["verdict"].startswith(
+        f"NO DATA: no count data found for VisitorCounter/ViewCountTypo (TableName={table})"
+    )
+    assert result["resets"] is None
+    html = Path(out.html_path).read_text()
+    assert "0 resets" not in html and "No count data for VisitorCounter/ViewCountTypo" in html

@@ -1,0 +1,323 @@
+"""05_migrate against real Terraform, the real AWS provider and the moto sandbox.
+
+The guide's legacy configuration (tests/fixtures/legacy_stack) is applied from temporary
+copies, each with a table of its own. Terraform runs cost seconds each (the AWS provider
+starts on every plan and apply), so stacks are shared where a test only reads them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runbook_lib import cli
+from runbook_lib.aws import counter
+from runbook_lib.errors import TerraformError
+from runbook_lib.notebook import runner
+from runbook_lib.steps import migrate, status
+from runbook_lib.target.model import Target
+from runbook_lib.tf import hcledit
+from runbook_lib.tf import terraform as tf
+
+pytestmark = [
+    pytest.mark.terraform,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        tf.find_terraform() is None,
+        reason="no terraform binary on PATH (set RUNBOOK_TERRAFORM to use another one)",
+    ),
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+ADDR = "aws_dynamodb_table_item.visitor_count"
+VISITS = 3
+SHARED = pytest.mark.xdist_group("migrate-legacy")  # one worker builds the shared stack
+
+
+def _tree_hash(folder: Path) -> dict[str, str]:
+    """Every file under folder (the state included) -> sha256 of its bytes."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _applied_stack(folder: Path, label: str, visits: int = VISITS) -> tuple[Path, Target]:
+    """GIVEN the guide's configuration applied to the sandbox, and `visits` visits."""
+    bucket = f"{label}-{uuid.uuid4().hex[:6]}.example.com"
+    migrate.copy_legacy_stack(folder, bucket_name=bucket)
+    target = Target(table=f"{bucket}-VisitorCount", endpoint="sandbox")
+    ws = migrate.workspace(folder)
+    ws.sync()
+    ws.init()
+    ws.apply_new({migrate.LEGACY_TABLE_ADDRESS: target.table})
+    assert counter.read_count(target) == 0, "the legacy apply creates the item with 0"
+    for _ in range(visits):
+        counter.increment(target)
+    return folder, target
+
+
+def _apply(folder: Path) -> None:
+    """`terraform apply`: plan, and apply that plan when it has changes (the same writes
+    as `apply -auto-approve`; a no-change run starts the provider once instead of twice)."""
+    migrate.workspace(folder).converge()
+
+
+def _result(out: Path, name: str) -> dict[str, Any]:
+    (path,) = sorted(out.glob(f"*-{name}/result.json"))[-1:]
+    return json.loads(path.read_text())
+
+
+@pytest.fixture(autouse=True)
+def _backups_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNBOOK_BACKUPS", str(tmp_path / "backups"))
+
+
+@pytest.fixture(scope="module")
+def legacy(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The problem on record: legacy apply, 3 visits, apply again (demonstrate_reset, with
+    the stack kept). Tests below only read it, or work on copies."""
+    started = time.monotonic()
+    folder = tmp_path_factory.mktemp("legacy") / "stack"
+    story = migrate.demonstrate_reset(folder, visits=VISITS, stream=None)
+    return {
+        "dir": folder,
+        "story": story,
+        "target": Target(table=story["table"], endpoint="sandbox"),
+        "seconds": time.monotonic() - started,
+    }
+
+
+# ---- 1. the problem, on record ------------------------------------------------------------
+
+
+@SHARED
+def test_every_apply_of_the_legacy_configuration_resets_the_count(legacy):
+    story = legacy["story"]
+    assert [step["count"] for step in story["steps"]] == [None, 0, VISITS, 0]
+    assert (story["before"], story["after"], story["reset"]) == (VISITS, 0, True)
+    assert "Modifications complete" in story["steps"][-1]["output"]
+    # read back independently: the table holds 0, the folder's state still holds the item
+    assert counter.read_count(legacy["target"]) == 0
+    state = json.loads((legacy["dir"] / "terraform.tfstate").read_text())
+    assert [r["type"] for r in state["resources"]] == [
+        "aws_dynamodb_table",
+        "aws_dynamodb_table_item",
+    ]
+    assert story["workdir"] == str(legacy["dir"])
+    print(f"legacy apply + visits + apply: {legacy['seconds']:.1f}s")
+
+
+@SHARED
+def test_status_warns_when_the_state_manages_the_item(legacy, tmp_path):
+    """`runbook run 02_status -p terraform_dir <legacy dir>` points at 05_migrate."""
+    code = cli.main(
+        [
+            "run",
+            "02_status",
+            "-p",
+            "terraform_dir",
+            str(legacy["dir"]),
+            "-p",
+            "table_name",
+            legacy["target"].table,
+            "--out",
+            str(tmp_path),
+            "--no-html",
+        ]
+    )
+    assert code == 3, "the next apply resets the count: a finding"
+    checks = {c["name"]: c for c in _result(tmp_path, "02_status")["checks"]}
+    check = checks["Terraform does not manage the item"]
+    assert check["state"] == "fail"
+    assert ADDR in check["detail"] and "05_migrate" in check["next_step"]
+
+
+# ---- 2. a dry run writes nothing; an unsafe plan aborts -------------------------------------
+
+
+@SHARED
+def test_a_dry_run_changes_no_file_no_state_and_no_count(legacy, tmp_path):
+    folder, target = legacy["dir"], legacy["target"]
+    counter.increment(target)  # drift: the plan sees a live count the config would overwrite
+    live = counter.read_count(target)
+    before = _tree_hash(folder)
+    outcome = runner.run_notebook(
+        "05_migrate",
+        {"terraform_dir": str(folder), "strategy": "state_rm", "table_name": target.table},
+        tmp_path,
+        html=False,
+    )
+    assert outcome.exit_code == 0, outcome.summary()
+    result = _result(tmp_path, "05_migrate")
+    assert _tree_hash(folder) == before, "a dry run wrote to the user's folder or state"
+    assert counter.read_count(target) == live
+    assert (result["dry_run"], result["migrated"], result["found"]) == (True, False, [ADDR])
+    assert "DRY RUN" in result["message"] and result["backup_path"] is None
+    assert '-resource "aws_dynamodb_table_item" "visitor_count"' in result["diff"]
+    assert result["plan"]["safe"] is True
+    assert result["plan"]["changes"] == [
+        {"address": ADDR, "type": "aws_dynamodb_table_item", "action": "remove"}
+    ]
+    assert result["state_rm_output"].strip() == f"Would remove {ADDR}"
+    assert result["count_before"] == result["count_after"] == live
+    # detect: configuration (python-hcl2) and state (terraform show -json), side by side
+    (finding,) = result["findings"]
+    assert finding["address"] == ADDR and finding["in_config"] and finding["in_state"]
+    assert (finding["table"], finding["key"]) == (target.table, {"stat": "Quantity"})
+    assert (finding["configured_count"], finding["state_count"]) == (0, 0)
+    assert finding["protected"] is False
+
+
+@SHARED
+def test_a_plan_that_would_delete_the_item_aborts_and_writes_nothing(legacy, tmp_path):
+    """Someone deleted the resource block by hand, without a `removed` block."""
+    folder = tmp_path / "by-hand"
+    shutil.copytree(legacy["dir"], folder)
+    target = legacy["target"]
+    path = folder / "dynamodb.tf"
+    text = path.read_text()
+    start, end = hcledit.locate_block(text, migrate.ITEM_TYPE, "visitor_count")
+    path.write_text(text[:start] + text[end:])
+    live = counter.read_count(target)
+    before = _tree_hash(folder)
+
+    with pytest.raises(TerraformError, match=f"ABORTED.*delete {ADDR}"):
+        migrate.prove(folder)
+    assert _tree_hash(folder) == before
+    assert counter.read_count(target) == live
+
+
+# ---- 3. each strategy, then three more applies ----------------------------------------------
+
+
+@pytest.mark.parametrize("strategy", migrate.STRATEGIES)
+def test_migrate_then_every_apply_keeps_the_count(strategy, moto_url, tmp_path):
+    folder, target = _applied_stack(tmp_path / "stack", strategy.replace("_", "-"))
+    out = tmp_path / "reports"
+    started = time.monotonic()
+    if strategy == "removed":
+        # the issue's "done when", word for word: the table comes from the folder
+        code = cli.main(
+            [
+                "run",
+                "05_migrate",
+                "-p",
+                "terraform_dir",
+                str(folder),
+                "-p",
+                "dry_run",
+                "False",
+                "-p",
+                "confirm",
+                target.table,
+                "--out",
+                str(out),
+                "--no-html",
+            ]
+        )
+    else:
+        code = runner.run_notebook(
+            "05_migrate",
+            {
+                "terraform_dir": str(folder),
+                "strategy": strategy,
+                "dry_run": False,
+                "confirm": target.table,
+                "verify_applies": 0,
+            },
+            out,
+            html=False,
+        ).exit_code
+    migrate_s = time.monotonic() - started
+    result = _result(out, "05_migrate")
+    assert code == 0, result.get("error")
+    assert result["found"] == [ADDR] and result["strategy"] == strategy
+    assert result["migrated"] is True and result["problem"] is False
+    assert result["count_before"] == result["count_after"] == VISITS
+    assert [a["count"] for a in result["applies"]] == [VISITS] * len(result["applies"])
+    assert len(result["applies"]) == (3 if strategy == "removed" else 1)
+    assert result["restored_from_backup"] is None
+    assert Path(result["backup_path"]).is_file()
+    assert result["init"]["created"] is False and result["init"]["value"] == VISITS
+    assert result["plan"]["safe"] is True
+
+    text = (folder / "dynamodb.tf").read_text()
+    in_state = status.check_terraform_state(folder, target)
+    if strategy == "ignore_changes":
+        assert "ignore_changes = [item]" in text
+        assert in_state.state == "warn"  # still in state: protected, but still managed
+    else:
+        assert 'resource "aws_dynamodb_table_item"' not in text
+        assert ("removed {" in text) == (strategy == "removed")
+        assert in_state.state == "ok"
+
+    visits = VISITS
+    for _ in range(3):
+        counter.increment(target)
+        visits += 1
+        _apply(folder)
+        assert counter.read_count(target) == visits, f"an apply after {strategy} lost visits"
+    print(f"{strategy}: 05_migrate {migrate_s:.1f}s, then {time.monotonic() - started:.1f}s")
+
+
+# ---- 4. nothing to migrate ------------------------------------------
+
+
+def test_a_stack_with_nothing_to_migrate_says_so_and_exits_0(moto_url, tmp_path):
+    folder = tmp_path / "terraform"
+    shutil.copytree(
+        ROOT / "terraform",
+        folder,
+        ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*", "build"),
+    )
+    before = _tree_hash(folder)
+    outcome = runner.run_notebook(
+        "05_migrate", {"terraform_dir": str(folder)}, tmp_path / "reports", html=False
+    )
+    assert outcome.exit_code == 0, outcome.summary()
+    result = _result(tmp_path / "reports", "05_migrate")
+    assert result["found"] == [] and result["migrated"] is False
+    assert result["problem"] is False and result["diff"] == ""
+    assert result["message"].startswith("Already safe")
+    assert result["table"] == "resume.example.com-VisitorCount"
+    assert _tree_hash(folder) == before
+
+
+def test_a_create_whose_answer_was_lost_is_imported_and_applied_again(moto_url, tmp_path, ddb):
+    """The provider's retry meeting the table its first attempt made ("already exists") is
+    what a table created just before the apply looks like. apply_new adopts it; a plain
+    apply fails on it, so the collision is real."""
+    bucket = f"lost-{uuid.uuid4().hex[:6]}.example.com"
+    folder = migrate.copy_legacy_stack(tmp_path / "stack", bucket_name=bucket)
+    table = f"{bucket}-VisitorCount"
+    ddb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "stat", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "stat", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    said: list[str] = []
+    ws = migrate.workspace(folder, stream=said.append)
+    ws.sync()
+    ws.init()
+    with pytest.raises(TerraformError, match="already exists") as plain:
+        ws.apply()
+    assert tf.lost_answer_collision(plain.value)
+
+    ws.apply_new({migrate.LEGACY_TABLE_ADDRESS: table})
+    assert any("importing it and applying again" in line for line in said)
+    state = json.loads((folder / "terraform.tfstate").read_text())
+    assert sorted(r["type"] for r in state["resources"]) == [
+        "aws_dynamodb_table",
+        "aws_dynamodb_table_item",
+    ]
+    assert counter.read_count(Target(table=table, endpoint="sandbox")) == 0
