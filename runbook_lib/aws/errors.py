@@ -3,6 +3,9 @@ notebooks and the CLI never show a raw botocore traceback for a situation an ope
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from botocore.exceptions import (
     ClientError,
     ConnectTimeoutError,
@@ -110,3 +113,22 @@ def from_client_error(
         f"{action}{where} failed with {code}: {msg}",
         hint="read the error code above; if it persists, check the AWS console or status page.",
     )
+
+
+@contextmanager
+def mapped(action: str, table: str | None = None) -> Iterator[None]:
+    """Run AWS calls with their failures mapped to RunbookErrors: the one idiom aws/ modules
+    use around a call, so no module above aws/ handles a ClientError itself.
+
+        with mapped("GetItem", table=target.table):
+            resp = ddb.get_item(...)
+    """
+    try:
+        yield
+    except RunbookError:
+        raise
+    except Exception as exc:
+        translated = from_client_error(exc, table=table, action=action)
+        if translated is exc:
+            raise
+        raise translated from exc
