@@ -10,11 +10,12 @@ DEV_STAMP := $(VENV)/.installed-dev
 CHECKOV_VENV  ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: help install install-dev demo test test-fast lint format lab sandbox-up sandbox-down bench clean checkov
+.PHONY: help install install-dev demo test test-fast test-e2e lint format lab sandbox-up sandbox-down bench clean checkov
 
 help:
 	@echo "make demo    - set up .venv, start the sandbox, run every notebook headless, write reports/"
 	@echo "make test    - lint, then the whole test suite against a local moto server"
+	@echo "make test-fast - the unit and aws tiers only (no notebooks, Terraform or browser)"
 	@echo "make lab     - sandbox + JupyterLab on loopback, opening the onboarding notebook"
 	@echo "make bench   - benchmarks into bench/results.json"
 	@echo "make clean   - stop the sandbox; remove reports/, .runbook/, caches (keeps backups/)"
@@ -57,11 +58,23 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 checkov: $(CHECKOV_STAMP)
 	CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --compact --quiet
 
+# Tiers: tests/unit (no server), tests/aws (a moto server), tests/e2e (notebooks, Terraform,
+# IAM, browser). unit + aws run first, so a quick failure shows in about a minute; e2e is split
+# by file (module fixtures build Terraform stacks once per file) and its longest files start
+# first (tests/conftest.py's LONGEST_FIRST; --no-loadscope-reorder keeps that order).
+# Any pytest exit code but 0 fails the target, 5 (no tests collected) included.
+TEST_FAST := $(BIN)/python -m pytest -n 2 tests/unit tests/aws
+TEST_E2E  := $(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder tests/e2e
+
 test: lint $(CHECKOV_STAMP)
-	CHECKOV_VENV=$(CHECKOV_VENV) $(BIN)/python -m pytest -n 2 --dist loadfile
+	$(TEST_FAST)
+	CHECKOV_VENV=$(CHECKOV_VENV) $(TEST_E2E)
 
 test-fast: $(DEV_STAMP)
-	$(BIN)/python -m pytest -n 2 tests/unit tests/aws
+	$(TEST_FAST)
+
+test-e2e: $(DEV_STAMP) $(CHECKOV_STAMP)
+	CHECKOV_VENV=$(CHECKOV_VENV) $(TEST_E2E)
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff format .

@@ -31,6 +31,7 @@ from typing import Any
 
 from runbook_lib import aws
 from runbook_lib.aws import counter
+from runbook_lib.aws.metrics import plan_calls
 from runbook_lib.steps import history, setcount, status
 from runbook_lib.target.model import Target
 
@@ -190,7 +191,7 @@ def history_calls(table: str, days: int, now: dt.datetime) -> dict[str, Any]:
     gms_calls = metrics * math.ceil(points / GET_METRIC_STATISTICS_MAX_POINTS)
     calls = log.summary()
     gmd_calls = calls["operations"].get("cloudwatch:GetMetricData", 0)
-    minimum = history.plan_calls(points, metrics)
+    minimum = plan_calls(points, metrics)
     return {
         "days": days,
         "period_s": got.period,

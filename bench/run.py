@@ -3,9 +3,12 @@
 Sections, each against its own loopback moto server and in the bench's own temporary
 state, reports and backups folders (nothing of a developer's `.runbook/` is touched):
 
-1. notebook_overhead_ratio and api_calls, on a sandbox (`sandbox.up`, no Terraform);
-2. export, restore, dynamodump and memory, on a bare moto server with big tables;
-3. sandbox_up_s and demo_s, through the `runbook` command.
+1. runner: status_vs_kernel_floor and status_vs_papermill_floor, `runbook run 02_status`
+   against a bare kernel round trip and the `papermill` command, on a sandbox (`provision.up`,
+   no Terraform);
+2. sandbox: api_calls, on a sandbox;
+3. tables: export, restore, dynamodump and memory, on a bare moto server with big tables;
+4. commands: sandbox_up_s and demo_s, through the `runbook` command.
 
 `--quick` shrinks every size and skips what takes minutes whatever the size (dynamodump's
 25 s of sleeps, Terraform, the demo); the smoke test runs it. `--only SECTION` measures one
@@ -15,12 +18,14 @@ section again and merges it into the existing results file.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +34,7 @@ from runbook_lib import paths
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / "results.json"
-SECTIONS = ["sandbox", "tables", "commands"]
+SECTIONS = ["runner", "sandbox", "tables", "commands"]
 
 
 @dataclass(frozen=True)
@@ -75,23 +80,38 @@ def _forget(env: dict[str, str]) -> None:
         os.environ.pop(key, None)
 
 
-def sandbox_section(sizes: Sizes) -> dict[str, Any]:
-    from bench import calls, notebook, tables
+@contextlib.contextmanager
+def _sandbox() -> Iterator[Any]:
+    """A sandbox without Terraform, this process's AWS settings pointing at it."""
+    from runbook_lib.sandbox import provision
     from runbook_lib.sandbox import server as sandbox
 
-    _log("== notebook_overhead_ratio, api_calls (sandbox without Terraform)")
-    info = sandbox.up(days=2, use_terraform=False, log=lambda _m: None)
+    info = provision.up(days=2, use_terraform=False, log=lambda _m: None)
     env = info.env()
-    # a fixed API id: no `terraform output` lookup in either the script or the notebook
+    # a fixed API id: no `terraform output` lookup in the notebook
     env.setdefault("RUNBOOK_API_ID", "bench-api")
     _point_at(env)
     try:
-        ratio = notebook.measure(dict(os.environ), sizes.runs, log=_log)
-        counts = calls.measure(tables.client(), info.region, info.url)
+        yield info
     finally:
         _forget(env)
         sandbox.down(log=lambda _m: None)
-    return {"notebook_overhead_ratio": ratio, "api_calls": counts}
+
+
+def runner_section(sizes: Sizes) -> dict[str, Any]:
+    from bench import floors
+
+    _log("== status_vs_kernel_floor, status_vs_papermill_floor (sandbox without Terraform)")
+    with _sandbox():
+        return floors.measure(dict(os.environ), sizes.runs, log=_log)
+
+
+def sandbox_section(sizes: Sizes) -> dict[str, Any]:
+    from bench import calls, tables
+
+    _log("== api_calls (sandbox without Terraform)")
+    with _sandbox() as info:
+        return {"api_calls": calls.measure(tables.client(), info.region, info.url)}
 
 
 def table_section(sizes: Sizes) -> dict[str, Any]:
@@ -177,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.only:
             results = json.loads(out.read_text())
         only = args.only or SECTIONS
+        if "runner" in only:
+            results.pop("notebook_overhead_ratio", None)  # superseded by the two floors
+            results.update(runner_section(sizes))
         if "sandbox" in only:
             results.update(sandbox_section(sizes))
         if "tables" in only:
@@ -193,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.report import markdown_table
 
     print(markdown_table(results))
-    _log(f"results: {out} ({results['meta']['seconds']}s)")
+    _log(f"results: {out} ({time.perf_counter() - started:.1f}s)")
     return 0
 
 

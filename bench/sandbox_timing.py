@@ -16,7 +16,7 @@ import subprocess
 import time
 from typing import Any
 
-from bench.notebook import runbook_command
+from bench.floors import runbook_command
 from bench.stats import figure, skipped
 
 READY_LINE = "Sandbox ready."

@@ -66,21 +66,7 @@ def export_figures(
     if tables.item_count(ddb, table) != n:
         raise RuntimeError(f"{table} holds {tables.item_count(ddb, table)} items, not {n}")
     log(f"  loaded {n:,} items in {load_s:.1f}s ({n / load_s:,.0f} items/s, parallel)")
-    rounds = []
-    with tempfile.TemporaryDirectory(prefix="bench-export-") as work:
-        for r in range(runs):
-            got = _export_round(url, table, Path(work) / f"round-{r}", r, use_dynamodump)
-            if got["export"]["items"] != n or got["scan"]["items"] != n:
-                raise RuntimeError(f"round {r}: expected {n} items, got {got}")
-            if use_dynamodump and r == 0:
-                dumped = dynamodump.items_in_dump(Path(work) / "round-0" / "dd", table)
-                if dumped != n:
-                    raise RuntimeError(f"dynamodump's dump holds {dumped} of {n} items")
-            rounds.append(got)
-            shown = ", ".join(
-                f"{k} {v['seconds'] if isinstance(v, dict) else v:.1f}s" for k, v in got.items()
-            )
-            log(f"  round {r + 1}: {shown}")
+    rounds = _export_rounds(url, table, n, runs, use_dynamodump, log)
     tables.delete_table(ddb, table)
     scan_s = [g["scan"]["seconds"] for g in rounds]
     export_s = [g["export"]["seconds"] for g in rounds]
@@ -106,23 +92,34 @@ def export_figures(
         ),
         "rss_large": _rss_figure(n, rounds),
     }
-    if use_dynamodump:
-        dd_s = [g["dynamodump"] for g in rounds]
-        out["dynamodump_export"] = figure(
-            [d / e for d, e in zip(dd_s, export_s, strict=True)],
-            "x (dynamodump seconds / export seconds)",
-            target=">= 1.0 (the export is at least as fast as dynamodump)",
-            met=lambda m: m >= 1.0,
-            items=n,
-            dynamodump_s=summary(dd_s, "s"),
-            dynamodump_vs_scan_ratio=summary(
-                [d / s for d, s in zip(dd_s, scan_s, strict=True)], "x (seconds / floor's)"
-            ),
-            note=dynamodump.__doc__.split("Measured as it ships")[1].strip(" :\n"),
-        )
-    else:
-        out["dynamodump_export"] = skipped("quick mode: dynamodump sleeps 25 s per backup")
+    out["dynamodump_export"] = (
+        dynamodump.export_figure(n, rounds)
+        if use_dynamodump
+        else skipped("quick mode: dynamodump sleeps 25 s per backup")
+    )
     return out
+
+
+def _export_rounds(
+    url: str, table: str, n: int, runs: int, use_dynamodump: bool, log: Any
+) -> list[dict[str, Any]]:
+    """Each round's scan, export (and dynamodump) of the table, every item counted."""
+    rounds = []
+    with tempfile.TemporaryDirectory(prefix="bench-export-") as work:
+        for r in range(runs):
+            got = _export_round(url, table, Path(work) / f"round-{r}", r, use_dynamodump)
+            if got["export"]["items"] != n or got["scan"]["items"] != n:
+                raise RuntimeError(f"round {r}: expected {n} items, got {got}")
+            if use_dynamodump and r == 0:
+                dumped = dynamodump.items_in_dump(Path(work) / "round-0" / "dd", table)
+                if dumped != n:
+                    raise RuntimeError(f"dynamodump's dump holds {dumped} of {n} items")
+            rounds.append(got)
+            shown = ", ".join(
+                f"{k} {v['seconds'] if isinstance(v, dict) else v:.1f}s" for k, v in got.items()
+            )
+            log(f"  round {r + 1}: {shown}")
+    return rounds
 
 
 def _export_round(url: str, table: str, dest: Path, r: int, use_dd: bool) -> dict[str, Any]:
@@ -213,28 +210,7 @@ def restore_figures(
     url: str, n: int, runs: int, *, use_dynamodump: bool, log: Any = print
 ) -> dict[str, Any]:
     """restore_table against the bare BatchWriteItem loop (and dynamodump --dataOnly)."""
-    ddb = tables.client()
-    source = _new_table(ddb, "restore-src")
-    tables.load(source, n)
-    items = [tables.bench_item(i) for i in range(n)]
-    rounds = []
-    with tempfile.TemporaryDirectory(prefix="bench-restore-") as work:
-        exported = export.export_table(source, Path(work), ddb=ddb, progress=False)
-        if use_dynamodump:
-            dynamodump.backup(url, source, Path(work) / "dd")
-        for r in range(runs):
-            roles = ("floor", "restore", "restore_all", "dd")
-            dests = {role: _new_table(ddb, role) for role in roles}
-            got = _restore_round(url, ddb, source, exported.path, items, dests, Path(work), r)
-            for role, table in dests.items():
-                if role != "dd" or use_dynamodump:
-                    found = tables.item_count(ddb, table)
-                    if found != n:
-                        raise RuntimeError(f"round {r}: {role} wrote {found} of {n} items")
-                tables.delete_table(ddb, table)
-            rounds.append(got)
-            log(f"  round {r + 1}: " + ", ".join(f"{k} {v:.1f}s" for k, v in got.items()))
-    tables.delete_table(ddb, source)
+    rounds = _restore_rounds(url, n, runs, use_dynamodump, log)
     floor_s = [g["floor"] for g in rounds]
     restore_s = [g["restore"] for g in rounds]
     all_s = [g["restore_all"] for g in rounds]
@@ -262,18 +238,38 @@ def restore_figures(
             "many reads as writes, for whoever wants every item re-checked",
         ),
     }
-    if use_dynamodump:
-        dd_s = [g["dynamodump"] for g in rounds]
-        out["dynamodump_restore"] = figure(
-            [d / s for d, s in zip(dd_s, restore_s, strict=True)],
-            "x (dynamodump seconds / restore seconds)",
-            target=">= 1.0 (the restore is at least as fast as dynamodump)",
-            met=lambda m: m >= 1.0,
-            items=n,
-            dynamodump_s=summary(dd_s, "s"),
-            note="dynamodump --dataOnly: no verification, and it drops items still "
-            "unprocessed after 6 retries ('Ignoring and continuing')",
-        )
-    else:
-        out["dynamodump_restore"] = skipped("quick mode: dynamodump sleeps 25 s per backup")
+    out["dynamodump_restore"] = (
+        dynamodump.restore_figure(n, rounds)
+        if use_dynamodump
+        else skipped("quick mode: dynamodump sleeps 25 s per backup")
+    )
     return out
+
+
+def _restore_rounds(
+    url: str, n: int, runs: int, use_dynamodump: bool, log: Any
+) -> list[dict[str, float]]:
+    """An exported table restored each round into fresh tables, every item counted."""
+    ddb = tables.client()
+    source = _new_table(ddb, "restore-src")
+    tables.load(source, n)
+    items = [tables.bench_item(i) for i in range(n)]
+    rounds = []
+    with tempfile.TemporaryDirectory(prefix="bench-restore-") as work:
+        exported = export.export_table(source, Path(work), ddb=ddb, progress=False)
+        if use_dynamodump:
+            dynamodump.backup(url, source, Path(work) / "dd")
+        for r in range(runs):
+            roles = ("floor", "restore", "restore_all", "dd")
+            dests = {role: _new_table(ddb, role) for role in roles}
+            got = _restore_round(url, ddb, source, exported.path, items, dests, Path(work), r)
+            for role, table in dests.items():
+                if role != "dd" or use_dynamodump:
+                    found = tables.item_count(ddb, table)
+                    if found != n:
+                        raise RuntimeError(f"round {r}: {role} wrote {found} of {n} items")
+                tables.delete_table(ddb, table)
+            rounds.append(got)
+            log(f"  round {r + 1}: " + ", ".join(f"{k} {v:.1f}s" for k, v in got.items()))
+    tables.delete_table(ddb, source)
+    return rounds

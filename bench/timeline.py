@@ -1,10 +1,10 @@
 """Where the time of one `runbook run 02_status` goes: `python -m bench.timeline --out DIR`.
 
 Runs the runner's own `run_notebook` with its phases wrapped in timers and prints one JSON
-line: kernel launch, parameter check (papermill's import), execution (the wait for the
-kernel, the cells), the HTML template warm-up (in its thread) and render, the kernel's
-shutdown; the cells' own times from papermill's metadata; and whether pandas or matplotlib
-were imported by the runner.
+line: kernel launch, the preload request, parameter check (papermill's import), execution
+(the wait for the kernel, the cells), the HTML template warm-up (in its thread) and render,
+the kernel's shutdown; the cells' own times from papermill's metadata; and whether pandas
+or matplotlib were imported by the runner.
 """
 
 from __future__ import annotations
@@ -52,14 +52,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
 
-    from runbook_lib.notebook import runner
+    from runbook_lib.notebook import execution, kernel, render, runner
 
     imported = time.perf_counter() - T0
     spans: dict[str, float] = {}
-    for name in ("prepare_parameters", "_execute", "render_html", "html_exporter"):
-        _wrap(runner, name, spans)
-    for name in ("__init__", "close"):
-        _wrap(runner._Kernel, name, spans)
+    _wrap(runner, "prepare_parameters", spans)
+    _wrap(execution, "execute", spans)
+    for name in ("render_html", "html_exporter"):
+        _wrap(render, name, spans)
+    for name in ("__init__", "preload", "close"):
+        _wrap(kernel._Kernel, name, spans)
     started = time.perf_counter()
     outcome = runner.run_notebook("02_status", {}, args.out)
     total = time.perf_counter() - started
@@ -67,8 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         "exit_code": outcome.exit_code,
         "import_runner_s": imported,
         "kernel_launch_s": spans["__init__"],
+        "kernel_preload_request_s": spans["preload"],
         "parameters_and_papermill_import_s": spans["prepare_parameters"],
-        "execute_s": spans["_execute"],
+        "execute_s": spans["execute"],
         **_cells(outcome.notebook_path),
         "html_warm_up_s": spans["html_exporter"],  # in a thread, overlapping execute_s
         "html_render_s": spans["render_html"],

@@ -15,10 +15,9 @@ def _params(pairs: list[list[str]] | None) -> dict[str, str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from runbook_lib.aws.clients import refuse_sandbox_keys
     from runbook_lib.notebook.runner import run_notebook
 
-    refuse_sandbox_keys()  # the sandbox's dummy keys off loopback: exit 2 before a kernel
+    # the sandbox's dummy keys off loopback are refused there: exit 2 before anything runs
     outcome = run_notebook(
         args.name,
         _params(args.param),
@@ -49,6 +48,7 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
+    from runbook_lib.sandbox import provision
     from runbook_lib.sandbox import server as sandbox
 
     if args.unset:
@@ -59,7 +59,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         return 0
     if args.action == "up":
         use_tf = False if args.no_terraform else None
-        info = sandbox.up(days=args.days, use_terraform=use_tf, log=_err)
+        info = provision.up(days=args.days, use_terraform=use_tf, log=_err)
         print(sandbox.env_text(info), end="")
         return 0
     if args.action == "down":
@@ -86,9 +86,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_lambda_zip(args: argparse.Namespace) -> int:
-    from runbook_lib.tf import terraform
+    from runbook_lib.tf import lambdazip
 
-    print(terraform.build_lambda_zip())
+    print(lambdazip.build_lambda_zip())
     return 0
 
 

@@ -52,6 +52,16 @@ class CountConflictError(RunbookError):
         super().__init__(message, hint)
 
 
+class ConditionFailedError(CountConflictError):
+    """A conditional write's condition failed (DynamoDB's ConditionalCheckFailedException).
+    `item` is the item as the service handed it back (None when it did not): aws/ reads it to
+    tell a real conflict from its own write whose answer was lost."""
+
+    def __init__(self, message: str, item: dict | None = None, hint: str | None = None) -> None:
+        self.item = item
+        super().__init__(message, live_value=item, hint=hint)
+
+
 class DecreaseRefusedError(InvalidInputError):
     """A restore would lower the live count: visits since the backup would be lost."""
 
@@ -169,5 +179,5 @@ EXIT_CODES = {
     "TargetConflictError": 2,
     "TerraformPinError": 2,
     "StackMismatchError": 3,
-    "SandboxCredentialsError": 2,  # aws/clients.py: the sandbox's dummy keys off loopback
+    "SandboxCredentialsError": 2,  # aws/endpoint.py: the sandbox's dummy keys off loopback
 }

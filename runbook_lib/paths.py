@@ -6,6 +6,8 @@ both `notebooks/` and `terraform/` (a checkout); otherwise the working directory
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 from pathlib import Path
 
@@ -46,3 +48,27 @@ def reports_dir() -> Path:
 def backups_dir() -> Path:
     """Item and table backups, and the audit log, live here unless told otherwise."""
     return Path(os.environ.get("RUNBOOK_BACKUPS") or project_root() / "backups")
+
+
+def reserve_run_dir(root: Path, name: str) -> tuple[Path, list[Path]]:
+    """Create root/name, or name-2, name-3... when a run in the same second has it (a run
+    takes under a second). Created now, atomically, because the kernel is told where it is
+    before it starts. Returns the folder and every folder made, deepest first, so a refused
+    run can take them away again."""
+    made = [p for p in (root, *root.parents) if not p.exists()]
+    root.mkdir(parents=True, exist_ok=True)
+    for n in itertools.count(1):
+        run_dir = root / (name if n == 1 else f"{name}-{n}")
+        try:
+            run_dir.mkdir()
+        except FileExistsError:
+            continue
+        return run_dir, [run_dir, *made]
+    raise AssertionError("unreachable")
+
+
+def remove_empty_folders(folders: list[Path]) -> None:
+    """Remove folders this run made, if still empty (deepest first)."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()

@@ -1,6 +1,6 @@
 """The bad-input catalogue (issue 6, section 3): parameters, backup files and table states.
 
-Each `Case` is one thing an operator can get wrong, as data. `tests/e2e/test_badinput.py` puts the
+Each `Case` is one thing an operator can get wrong, as data. `tests/aws/test_badinput.py` puts the
 counter table in `state`, runs `arrange` (input files, other tables), snapshots every watched
 table and the backup folders, runs `act` through the library entry point the notebook calls,
 then asserts: the error type, the message the user sees (`what` went wrong, `todo` = what to
@@ -35,9 +35,10 @@ from runbook_lib.errors import (
     TableMissingError,
     TableSchemaError,
 )
-from runbook_lib.formats import itemfile
+from runbook_lib.formats import exportfile, exportread, itemfile
 from runbook_lib.notebook import runner
-from runbook_lib.steps import backup, export, history, setcount, status, tablerestore
+from runbook_lib.steps import backup, export, history, itembackup, setcount, status, tablerestore
+from runbook_lib.steps.init import init_step
 from runbook_lib.target.model import Target, resolve_target
 
 PARAMETER, FILE, STATE = "parameter", "file", "table state"
@@ -106,11 +107,11 @@ class Ctx:
 
     def backup(self) -> Path:
         """A genuine item backup (with its sidecar) of the live counter."""
-        return itemfile.backup_item(self.target, dest_dir=self.src / "items", ddb=self.ddb).path
+        return itembackup.backup_item(self.target, dest_dir=self.src / "items", ddb=self.ddb).path
 
     def export(self) -> export.ExportResult:
         folder = self.src / "exports"
-        found = sorted(folder.glob(f"*{export.DATA_SUFFIX}")) if folder.is_dir() else []
+        found = sorted(folder.glob(f"*{exportfile.DATA_SUFFIX}")) if folder.is_dir() else []
         if found:
             return _export_result(found[0])
         return export.export_table(self.target, folder, ddb=self.ddb, progress=False)
@@ -130,7 +131,7 @@ class Ctx:
         manifest=False leaves none, a string writes that text instead."""
         original = self.export()
         data = mutate(original.path.read_bytes())
-        path = self.write(f"{name}{export.DATA_SUFFIX}", data)
+        path = self.write(f"{name}{exportfile.DATA_SUFFIX}", data)
         if manifest is False:
             return path
         meta = json.loads(original.manifest_path.read_text())
@@ -139,14 +140,14 @@ class Ctx:
             meta.update(sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
         meta.update(changes)
         text = manifest if isinstance(manifest, str) else json.dumps(meta)
-        export.manifest_path_for(path).write_text(text)
+        exportfile.manifest_path_for(path).write_text(text)
         return path
 
 
 def _export_result(path: Path) -> export.ExportResult:
-    m = export.read_manifest(path)
+    m = exportread.read_manifest(path)
     return export.ExportResult(
-        path, export.manifest_path_for(path), m.table, m.item_count, m.sha256, m.bytes, 1, 0.0
+        path, exportfile.manifest_path_for(path), m.table, m.item_count, m.sha256, m.bytes, 1, 0.0
     )
 
 
@@ -168,7 +169,7 @@ class Case:
 
 
 def _init(initial: Any = 0, **kw: Any) -> Callable[[Ctx], Any]:
-    return lambda c: counter.init_step(c.target, initial, ddb=c.ddb, **c.kw(kw))
+    return lambda c: init_step(c.target, initial, ddb=c.ddb, **c.kw(kw))
 
 
 def _set(new: Any, **kw: Any) -> Callable[[Ctx], Any]:
@@ -195,7 +196,7 @@ def _arranged(c: Ctx) -> Any:
 def _restore_item(target: Callable[[Ctx], Target] | None = None, **kw: Any):
     def act(c: Ctx) -> Any:
         dest = target(c) if target else c.target
-        return itemfile.restore_item(dest, c.arranged, ddb=c.ddb, **c.kw(kw, dest))
+        return itembackup.restore_item(dest, c.arranged, ddb=c.ddb, **c.kw(kw, dest))
 
     return act
 
@@ -253,9 +254,9 @@ def _migrate(terraform_dir: str = "terraform", **kw: Any) -> Callable[[Ctx], Any
 
 def _resolve_dir(path: str) -> Callable[[Ctx], Any]:
     def act(c: Ctx) -> Any:
-        from runbook_lib.steps import migrate
+        from runbook_lib.tf.stackread import resolve_dir
 
-        return migrate.resolve_dir(path)
+        return resolve_dir(path)
 
     return act
 

@@ -1,27 +1,30 @@
 """The AWS boundary: the one client factory, the one ClientError mapping, and every
 DynamoDB, CloudWatch, STS and S3 call the runbook makes. Nothing above this folder imports
-boto3 or botocore."""
+boto3 or botocore.
 
-from runbook_lib.aws.clients import (
-    DEFAULT_REGION,
-    RETRY_CONFIG,
-    SandboxCredentialsError,
-    caller_identity,
-    client,
-    endpoint_url,
-    is_sandbox,
-    refuse_sandbox_keys,
-    session,
-)
+The factory's names are loaded on first use (PEP 562): `runbook_lib.aws.endpoint` stays
+importable without boto3, which the runner's own process never needs."""
 
-__all__ = [
-    "DEFAULT_REGION",
-    "RETRY_CONFIG",
-    "SandboxCredentialsError",
-    "caller_identity",
-    "client",
-    "endpoint_url",
-    "is_sandbox",
-    "refuse_sandbox_keys",
-    "session",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOME = {
+    "DEFAULT_REGION": "clients",
+    "RETRY_CONFIG": "clients",
+    "caller_identity": "clients",
+    "client": "clients",
+    "session": "clients",
+    "SandboxCredentialsError": "endpoint",
+    "endpoint_url": "endpoint",
+    "is_sandbox": "endpoint",
+    "refuse_sandbox_keys": "endpoint",
+}
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)

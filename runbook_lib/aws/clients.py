@@ -6,18 +6,25 @@ AWS_ENDPOINT_URL (which boto3 honours natively; the sandbox sets it). Nothing cu
 
 from __future__ import annotations
 
-import os
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlparse
+from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError
 
-from runbook_lib.aws.errors import from_client_error
-from runbook_lib.errors import InvalidInputError
+from runbook_lib.aws.endpoint import (  # noqa: F401 - part of the factory's API
+    LOOPBACK_HOSTS,
+    SANDBOX_KEY_ID,
+    UNSET_COMMAND,
+    SandboxCredentialsError,
+    endpoint_url,
+    is_sandbox,
+    refuse_sandbox_keys,
+)
+from runbook_lib.aws.errors import mapped
 
 # Standard mode: exponential backoff with jitter and retry quotas, the AWS SDK default
 # for new code; 5 retries (6 attempts) ride out throttling bursts without hiding a dead
@@ -29,7 +36,7 @@ RETRY_CONFIG = Config(
     user_agent_extra="counter-runbook",
 )
 DEFAULT_REGION = "us-east-1"
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+# The access key id the sandbox hands out (sandbox/server.py): refused anywhere but loopback.
 
 
 def session(region: str | None = None, profile: str | None = None) -> boto3.session.Session:
@@ -40,9 +47,17 @@ def session(region: str | None = None, profile: str | None = None) -> boto3.sess
     return sess
 
 
-def client(service: str, sess: boto3.session.Session | None = None, **kwargs: Any) -> Any:
-    """A boto3 client with the runbook's retry policy."""
-    sess = sess or session()
+def client(
+    service: str,
+    sess: boto3.session.Session | None = None,
+    *,
+    region: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """A boto3 client with the runbook's retry policy: from `sess`, or from a session of
+    the standard chain in `region` (None: the chain's region, else us-east-1). Other
+    keyword arguments go to boto3 (endpoint_url, credentials)."""
+    sess = sess or session(region)
     made = sess.client(service, config=RETRY_CONFIG, **kwargs)
     # made, not yet used: a refusal here comes before any request is sent
     refuse_sandbox_keys(made.meta.endpoint_url, _static_key_id(sess, kwargs))
@@ -98,29 +113,6 @@ def _retry_cut_off_answers(
     raise ConnectionClosedError(endpoint_url=(request_dict or {}).get("url", "the endpoint"))
 
 
-def endpoint_url() -> str | None:
-    """The endpoint override in force (AWS_ENDPOINT_URL), if any."""
-    return os.environ.get("AWS_ENDPOINT_URL") or None
-
-
-def is_sandbox(url: str | None = None) -> bool:
-    """True when the endpoint is on loopback: the moto sandbox, never real AWS."""
-    url = url if url is not None else endpoint_url()
-    if not url:
-        return False
-    return (urlparse(url).hostname or "") in LOOPBACK_HOSTS
-
-
-class SandboxCredentialsError(InvalidInputError):
-    """The sandbox's dummy keys are still in force while the endpoint is not the sandbox:
-    left over from `eval "$(runbook sandbox env)"`. Bad usage (exit 2); nothing was sent."""
-
-    hint = ""  # the message says what to do: one line
-
-
-UNSET_COMMAND = 'eval "$(runbook sandbox env --unset)"'
-
-
 def _static_key_id(sess: boto3.session.Session, kwargs: dict[str, Any]) -> str:
     """The access key id a client signs with when it is a static one, as the sandbox's keys
     are: explicit, or what the session resolved; "" otherwise. Refreshable credentials
@@ -135,25 +127,6 @@ def _static_key_id(sess: boto3.session.Session, kwargs: dict[str, Any]) -> str:
     return creds.access_key or ""
 
 
-def refuse_sandbox_keys(url: str | None = None, key_id: str | None = None) -> None:
-    """Refuse the sandbox's dummy key id anywhere but on loopback. Defaults: the endpoint
-    in force (AWS_ENDPOINT_URL; none is real AWS) and AWS_ACCESS_KEY_ID, the variables
-    `runbook sandbox env` exports; the CLI calls this before a kernel starts."""
-    from runbook_lib.sandbox.server import DUMMY_KEY_ID
-
-    url = url if url is not None else endpoint_url()
-    key_id = key_id if key_id is not None else os.environ.get("AWS_ACCESS_KEY_ID")
-    if key_id != DUMMY_KEY_ID or is_sandbox(url):
-        return
-    where = urlparse(url).hostname if url else None
-    raise SandboxCredentialsError(
-        f"This shell still holds the sandbox's dummy AWS keys, but the endpoint "
-        f"({where or 'real AWS'}) is not the sandbox: nothing was sent. Unset the sandbox's "
-        f"variables with `{UNSET_COMMAND}`, then choose real credentials "
-        "(e.g. export AWS_PROFILE=ops AWS_REGION=us-east-1) and run again."
-    )
-
-
 @dataclass(frozen=True)
 class Identity:
     account: str
@@ -161,19 +134,29 @@ class Identity:
     user_id: str
 
 
-def caller_identity(sess: boto3.session.Session | None = None, sts: Any = None) -> Identity:
+def caller_identity(
+    sess: boto3.session.Session | None = None, sts: Any = None, *, region: str | None = None
+) -> Identity:
     """Who the runbook acts as (STS GetCallerIdentity); mapped errors on failure."""
+    sts = sts or client("sts", sess, region=region)
+    with mapped("sts:GetCallerIdentity"):
+        resp = asked_again_if_unparsed(sts.get_caller_identity)
+    return Identity(account=resp["Account"], arn=resp["Arn"], user_id=resp["UserId"])
+
+
+T = TypeVar("T")
+
+
+def asked_again_if_unparsed(call: Callable[[], T], attempts: int = PARSE_ATTEMPTS) -> T:
+    """`call()`, asked again when its answer could not be parsed: a cut-off XML answer
+    fails in botocore's parser, before its retry logic sees it (a cut-off JSON answer is
+    retried by `_retry_cut_off_answers`). Only for reads: a write is never sent twice here.
+    The last failure is raised for `mapped` to translate."""
     from botocore.parsers import ResponseParserError  # lazy: only identity reads need it
 
-    sts = sts or client("sts", sess)
-    for attempt in range(PARSE_ATTEMPTS):
+    for _ in range(attempts - 1):
         try:
-            resp = sts.get_caller_identity()
-            break
-        except ResponseParserError as exc:
-            # a cut-off XML answer fails in botocore's parser, before its retry logic sees it
-            if attempt == PARSE_ATTEMPTS - 1:
-                raise from_client_error(exc, action="sts:GetCallerIdentity") from exc
-        except Exception as exc:
-            raise from_client_error(exc, action="sts:GetCallerIdentity") from exc
-    return Identity(account=resp["Account"], arn=resp["Arn"], user_id=resp["UserId"])
+            return call()
+        except ResponseParserError:
+            continue
+    return call()

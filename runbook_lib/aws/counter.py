@@ -1,20 +1,20 @@
-"""The counter item: create-if-missing, read, atomic increment, conditional set.
+"""The counter item's AWS calls: create-if-missing, read, atomic increment, conditional set,
+and the conditional puts of a restore.
 
 Every write is a single conditional request: no read-before-write, so concurrent
-visitors and operators can never overwrite each other silently.
+visitors and operators can never overwrite each other silently. A write whose answer was
+lost is recognised (aws/writetoken.py): reported done, never applied twice.
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from runbook_lib import aws
-from runbook_lib.aws.errors import from_client_error
+from runbook_lib.aws.errors import mapped
+from runbook_lib.aws.writetoken import Item, WriteToken, Written, grown_from, write_once
 from runbook_lib.errors import (
     CountConflictError,
     DecreaseRefusedError,
@@ -26,8 +26,6 @@ from runbook_lib.target.model import Target
 
 # DynamoDB numbers hold up to 38 significant digits; a count must fit as an integer.
 MAX_COUNT = 10**38 - 1
-# Attribute the runbook's conditional set writes beside the count: the id of its last write.
-WRITE_TOKEN = "runbookWriteId"
 
 
 class CountValueError(RunbookError):
@@ -44,7 +42,8 @@ class InitResult:
 
 
 def dynamodb(target: Target | None = None) -> Any:
-    return aws.client("dynamodb", aws.session(target.region if target else None))
+    """The DynamoDB client for the target's region (the factory's, aws/clients.py)."""
+    return aws.client("dynamodb", region=target.region if target else None)
 
 
 def parse_count(item: dict[str, Any] | None, attribute: str) -> int:
@@ -98,52 +97,50 @@ def validate_count(value: Any, name: str = "new_value") -> int:
     return value
 
 
-def _retried(exc: ClientError) -> bool:
-    """botocore retried this request: an earlier attempt may have been applied and only its
-    answer lost, so a failed condition can be our own write meeting itself."""
-    return exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0
-
-
 def init_counter(target: Target, initial: int = 0, *, ddb: Any = None) -> InitResult:
-    """Create the item only if it is missing: ONE conditional PutItem, no read first.
-
-    When the item exists the condition fails and DynamoDB hands back the existing item
-    (ReturnValuesOnConditionCheckFailure), so the caller learns the live value for free.
-    """
+    """Create the item only if it is missing: ONE conditional PutItem, no read first. When
+    the item exists, DynamoDB hands it back with the failed condition: its value, for free."""
     initial = validate_count(initial, "initial")
     ddb = ddb or dynamodb(target)
+    item = {**target.key, target.count_attribute: {"N": str(initial)}}
+    done = put_item_if_missing(target, item, ddb=ddb, action="PutItem (init)")
+    if done.applied:
+        return InitResult(created=True, value=initial)
     try:
-        ddb.put_item(
+        value = parse_count(done.live, target.count_attribute) if done.live else None
+    except CountValueError:
+        value = None
+    return InitResult(created=False, value=value, raw=done.live)
+
+
+def put_item_if_missing(
+    target: Target, item: Item, *, ddb: Any = None, action: str = "PutItem (restore)"
+) -> Written:
+    """ONE conditional PutItem of `item` (with a write token): only if the counter item is
+    missing. `applied` is True when it was written (a lost answer included); otherwise
+    `live` is the item that was there."""
+    ddb = ddb or dynamodb(target)
+    token = WriteToken()
+    return write_once(
+        lambda: ddb.put_item(
             TableName=target.table,
-            Item={**target.key, target.count_attribute: {"N": str(initial)}},
+            Item=token.stamp(item),
             ConditionExpression="attribute_not_exists(#k)",
             ExpressionAttributeNames={"#k": target.key_name},
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-            item = exc.response.get("Item")
-            mine = {**target.key, target.count_attribute: {"N": str(initial)}}
-            if _retried(exc) and item == mine:
-                return InitResult(created=True, value=initial)  # our put, its answer lost
-            try:
-                value = parse_count(item, target.count_attribute) if item else None
-            except CountValueError:
-                value = None
-            return InitResult(created=False, value=value, raw=item)
-        raise from_client_error(exc, table=target.table, action="PutItem (init)") from exc
-    except Exception as exc:
-        raise from_client_error(exc, table=target.table, action="PutItem (init)") from exc
-    return InitResult(created=True, value=initial)
+        ),
+        token.held_by,
+        reread=lambda: get_item(target, ddb=ddb),
+        action=action,
+        table=target.table,
+    )
 
 
-def get_item(target: Target, *, ddb: Any = None) -> dict[str, Any] | None:
+def get_item(target: Target, *, ddb: Any = None) -> Item | None:
     """The counter item (wire format), strongly consistent; None if it is missing."""
     ddb = ddb or dynamodb(target)
-    try:
+    with mapped("GetItem", table=target.table):
         resp = ddb.get_item(TableName=target.table, Key=target.key, ConsistentRead=True)
-    except Exception as exc:
-        raise from_client_error(exc, table=target.table, action="GetItem") from exc
     return resp.get("Item")
 
 
@@ -155,7 +152,7 @@ def read_count(target: Target, *, ddb: Any = None) -> int:
 def increment(target: Target, by: int = 1, *, ddb: Any = None) -> int:
     """Atomic ADD, as the Lambda does it; creates the item on first use."""
     ddb = ddb or dynamodb(target)
-    try:
+    with mapped("UpdateItem (increment)", table=target.table):
         resp = ddb.update_item(
             TableName=target.table,
             Key=target.key,
@@ -164,8 +161,6 @@ def increment(target: Target, by: int = 1, *, ddb: Any = None) -> int:
             ExpressionAttributeValues={":by": {"N": str(by)}},
             ReturnValues="UPDATED_NEW",
         )
-    except Exception as exc:
-        raise from_client_error(exc, table=target.table, action="UpdateItem (increment)") from exc
     return int(resp["Attributes"][target.count_attribute]["N"])
 
 
@@ -177,185 +172,123 @@ def conditional_set(
     read_value: int | None = None,
     allow_decrease: bool = True,
     ddb: Any = None,
-) -> dict[str, Any]:
+) -> Item:
     """ONE UpdateItem: SET count = new, only if the item exists (and holds
-    expected_current when given; and, with allow_decrease=False, only if the live count is
-    not above new: a count that rose since the caller read it is never lowered). Returns
+    expected_current when given; and, unless allow_decrease is True, only if the live count
+    is not above new: a count that rose since the caller read it is never lowered). Returns
     the old item (ReturnValues=ALL_OLD): the value the write actually replaced.
 
-    Idempotent under botocore's retries: the write carries a fresh token and the condition
-    refuses an item that already holds it, so a retry after a lost answer never applies
-    the SET twice (which would wipe the visits counted in between); it is recognised as
-    our own write and reported done. Its old value is then expected_current, or
-    `read_value` (what the caller read just before) for a forced set.
+    Idempotent under botocore's retries (aws/writetoken.py): a retry after a lost answer is
+    recognised as our own write and reported done. Its old value is then expected_current,
+    or `read_value` (what the caller read just before) for a forced set.
 
     The safe write path every set and restore goes through; it does not back up or
     check confirmation itself (callers do, before calling it).
     """
     new_value = validate_count(new_value)
-    ddb = ddb or dynamodb(target)
-    # A token written with the count tells our own applied write (whose answer was lost,
-    # then retried by botocore into its own condition) apart from a real conflict.
-    token = uuid.uuid4().hex
-    names = {"#k": target.key_name, "#c": target.count_attribute, "#w": WRITE_TOKEN}
-    values: dict[str, Any] = {":new": {"N": str(new_value)}, ":w": {"S": token}}
-    condition = "attribute_exists(#k) AND (attribute_not_exists(#w) OR #w <> :w)"
     if expected_current is not None:
         expected_current = validate_count(expected_current, "expected_current")
+    ddb = ddb or dynamodb(target)
+    token = WriteToken()
+    request = _set_request(target, new_value, expected_current, allow_decrease is True, token)
+    done = write_once(
+        lambda: ddb.update_item(**request),
+        token.held_by,
+        reread=lambda: get_item(target, ddb=ddb),
+        action="UpdateItem (set)",
+        table=target.table,
+    )
+    if done.response is not None:
+        return done.response.get("Attributes", {})
+    if done.applied:  # our SET, its answer lost: the old value the condition guaranteed
+        was = expected_current if expected_current is not None else read_value
+        old = {k: v for k, v in (done.live or {}).items() if k != target.count_attribute}
+        return {**old, target.count_attribute: {"N": str(was)}} if was is not None else old
+    raise _set_refused(target, new_value, expected_current, allow_decrease, done.live)
+
+
+def _set_request(
+    target: Target, new: int, expected: int | None, may_lower: bool, token: WriteToken
+) -> dict[str, Any]:
+    """The UpdateItem of a conditional set: its condition is the whole safety rule."""
+    names = {"#k": target.key_name, "#c": target.count_attribute, **token.names}
+    values: dict[str, Any] = {":new": {"N": str(new)}, **token.values}
+    condition = f"attribute_exists(#k) AND {token.NOT_YET_WRITTEN}"
+    if expected is not None:
         condition += " AND #c = :expected"
-        values[":expected"] = {"N": str(expected_current)}
-    if not require_flag("allow_decrease", allow_decrease):
+        values[":expected"] = {"N": str(expected)}
+    if not may_lower:
         # a count that is not a number (being repaired) or absent has nothing to lose
         condition += " AND (NOT attribute_type(#c, :num) OR #c <= :new)"
         values[":num"] = {"S": "N"}
-    try:
-        resp = ddb.update_item(
-            TableName=target.table,
-            Key=target.key,
-            UpdateExpression="SET #c = :new, #w = :w",
-            ConditionExpression=condition,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-            ReturnValues="ALL_OLD",
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+    return {
+        "TableName": target.table,
+        "Key": target.key,
+        "UpdateExpression": "SET #c = :new, #w = :w",
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "ReturnValues": "ALL_OLD",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+
+
+def _set_refused(
+    target: Target, new: int, expected: int | None, allow_decrease: Any, live: Item | None
+) -> RunbookError:
+    """Why a conditional set was refused: the item is missing, or its count moved."""
+    if live is None:
+        return ItemMissingError(
+            f"The counter item {target.key_label} does not exist "
+            f"in {target.table}; nothing was written."
         )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-            item = exc.response.get("Item")
-            if item is None:
-                # moto and older endpoints may not return the item: ask once, after the fact.
-                item = get_item(target, ddb=ddb)
-            if _retried(exc) and (item or {}).get(WRITE_TOKEN) == {"S": token}:
-                # our own SET was applied and its answer lost: report it done, with the old
-                # value the condition guaranteed (visits since then only added to it)
-                was = expected_current if expected_current is not None else read_value
-                old = {k: v for k, v in item.items() if k != target.count_attribute}
-                if was is not None:
-                    old[target.count_attribute] = {"N": str(was)}
-                return old
-            if item is None:
-                raise ItemMissingError(
-                    f"The counter item {target.key_label} does not exist "
-                    f"in {target.table}; nothing was written."
-                ) from exc
-            live = item.get(target.count_attribute, {}).get("N")
-            if expected_current is None and not allow_decrease:
-                raise DecreaseRefusedError(
-                    f"Refusing to lower {target.count_attribute} in {target.table} from {live} "
-                    f"(live: it rose before the write) to {new_value}: the visits would be "
-                    "lost. Nothing was written.",
-                ) from exc
-            raise CountConflictError(
-                f"The count moved: expected {expected_current}, live value is {live}. "
-                "Nothing was written.",
-                live_value=live,
-            ) from exc
-        raise from_client_error(exc, table=target.table, action="UpdateItem (set)") from exc
-    except Exception as exc:
-        raise from_client_error(exc, table=target.table, action="UpdateItem (set)") from exc
-    return resp.get("Attributes", {})
-
-
-def refuse_decrease(
-    target: Target, live: int, restored: int, source: str, *, allow_decrease: bool
-) -> None:
-    """The one rule every restore shares: never lower the live count unless told to."""
-    require_flag("allow_decrease", allow_decrease)
-    if restored < live and not allow_decrease:
-        raise DecreaseRefusedError(
-            f"Refusing to lower {target.count_attribute} in {target.table} from {live} (live) "
-            f"to {restored} ({source}): visits counted since then would be lost. "
-            "Nothing was written."
+    count = live.get(target.count_attribute, {}).get("N")
+    if expected is None and allow_decrease is not True:
+        return DecreaseRefusedError(
+            f"Refusing to lower {target.count_attribute} in {target.table} from {count} "
+            f"(live: it rose before the write) to {new}: the visits would be "
+            "lost. Nothing was written.",
         )
-
-
-def require_flag(name: str, value: Any) -> bool:
-    """A True/False switch, strictly: the string "False" is truthy in Python, and a switch
-    that guards a write must never be read the wrong way round."""
-    if not isinstance(value, bool):
-        raise InvalidInputError(f"{name} must be True or False, got {value!r}.")
-    return value
-
-
-def require_confirmation(target: Target, dry_run: bool, confirm: str | None) -> bool:
-    """True when a write may go ahead. Dry runs return False; a real run needs
-    confirm == table name, otherwise ConfirmationError (nothing written)."""
-    if require_flag("dry_run", dry_run):
-        return False
-    if confirm != target.table:
-        raise _confirm_error(target, confirm)
-    return True
-
-
-def _confirm_error(target: Target, confirm: str | None) -> RunbookError:
-    from runbook_lib.errors import ConfirmationError
-
-    got = "nothing" if not confirm else repr(confirm)
-    return ConfirmationError(
-        f"Refusing to write: confirm must equal the table name {target.table!r}, got {got}. "
-        "Nothing was written.",
-        hint=f"re-run with -p dry_run False -p confirm {target.table}.",
+    return CountConflictError(
+        f"The count moved: expected {expected}, live value is {count}. Nothing was written.",
+        live_value=count,
     )
 
 
-@dataclass(frozen=True)
-class InitOutcome:
-    dry_run: bool
-    created: bool
-    value: int | None
-    message: str
+def put_counter_item(target: Target, item: Item, live: Item | None, *, ddb: Any = None) -> None:
+    """A table restore's counter item: ONE conditional PutItem of the exported item, only
+    if the counter still holds what was read (`live`; or is still missing), so a visit
+    counted meanwhile is never silently overwritten; CountConflictError otherwise.
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "dry_run": self.dry_run,
-            "created": self.created,
-            "value": self.value,
-            "message": self.message,
-        }
-
-    def __str__(self) -> str:
-        return self.message
-
-
-def init_step(
-    target: Target,
-    initial: int = 0,
-    *,
-    dry_run: bool = True,
-    confirm: str | None = None,
-    ddb: Any = None,
-) -> InitOutcome:
-    """The runbook's init: a dry run says what would happen (one read); a confirmed run
-    is the single conditional PutItem, a no-op on an existing item."""
-    initial = validate_count(initial, "initial_value")
+    A table restore writes the export's items exactly as exported and verifies them, so this
+    put carries no token: its own write is recognised by the item itself (writetoken.py)."""
     ddb = ddb or dynamodb(target)
-    if not require_confirmation(target, dry_run, confirm):
-        item = get_item(target, ddb=ddb)
-        if item is None:
-            msg = (
-                f"DRY RUN: the item {target.key_label} is missing; a "
-                f"confirmed run would create it with {target.count_attribute} = {initial}."
-            )
-            return InitOutcome(True, False, None, msg)
-        value = parse_count(item, target.count_attribute)
-        msg = (
-            f"DRY RUN: the item exists with {target.count_attribute} = {value}; "
-            "init would do nothing."
+    request = {"TableName": target.table, "Item": item, **_unchanged_since(target, live)}
+    done = write_once(
+        lambda: ddb.put_item(**request, ReturnValuesOnConditionCheckFailure="ALL_OLD"),
+        grown_from(item, target.count_attribute),
+        reread=lambda: get_item(target, ddb=ddb),
+        action="PutItem (restore)",
+        table=target.table,
+    )
+    if not done.applied:
+        raise CountConflictError(
+            f"The counter in {target.table} changed during the restore; the counter item "
+            "was not written (the other items were).",
+            hint="re-run the restore: it reads the live count again.",
         )
-        return InitOutcome(True, False, value, msg)
-    result = init_counter(target, initial, ddb=ddb)
-    if not result.created and result.value is None and result.raw is not None:
-        stored = result.raw.get(target.count_attribute)
-        msg = (
-            f"The item already exists but its {target.count_attribute} is not a number "
-            f"(stored as {stored!r}); left untouched. Next step: repair it with 03_set_count."
-        )
-        return InitOutcome(False, False, None, msg)
-    if result.created:
-        msg = f"Created {target.key_label} with {target.count_attribute} = {initial}."
+
+
+def _unchanged_since(target: Target, live: Item | None) -> dict[str, Any]:
+    """The condition (and its names, values) that the counter item is still `live`."""
+    key, count = target.key_name, target.count_attribute
+    values = None
+    if live is None:
+        condition, names = "attribute_not_exists(#k)", {"#k": key}
+    elif count in live:
+        condition, names, values = "#c = :old", {"#c": count}, {":old": live[count]}
     else:
-        msg = (
-            f"The item already exists with {target.count_attribute} = {result.value}; "
-            "left untouched (no-op)."
-        )
-    return InitOutcome(False, result.created, result.value, msg)
+        condition = "attribute_exists(#k) AND attribute_not_exists(#c)"
+        names = {"#k": key, "#c": count}
+    request = {"ConditionExpression": condition, "ExpressionAttributeNames": names}
+    return request | ({"ExpressionAttributeValues": values} if values else {})

@@ -19,7 +19,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from runbook_lib.errors import (
     AccessDeniedError,
-    CountConflictError,
+    ConditionFailedError,
     CredentialsError,
     EndpointError,
     InvalidInputError,
@@ -63,6 +63,13 @@ def from_client_error(
     """
     if isinstance(exc, RunbookError):
         return exc
+    if isinstance(exc, ClientError):
+        return _from_code(exc, table, action)
+    return _from_transport(exc, action)
+
+
+def _from_transport(exc: Exception, action: str) -> Exception:
+    """Credentials, region and connection failures: nothing AWS answered with a code."""
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         return CredentialsError(f"No AWS credentials found for {action}.")
     if isinstance(exc, NoRegionError):
@@ -79,40 +86,72 @@ def from_client_error(
             hint="check the network or endpoint, then re-run; read the live state "
             "(02_status) first, since the last request may have been applied.",
         )
-    if not isinstance(exc, ClientError):
-        return exc
+    return exc
+
+
+def _from_code(exc: ClientError, table: str | None, action: str) -> RunbookError:
+    """The error an AWS error code means, with the table and the action named."""
     err = exc.response.get("Error", {})
-    code = err.get("Code", "")
-    msg = err.get("Message", "")
+    code, msg = err.get("Code", ""), err.get("Message", "")
     where = f" (table {table})" if table else ""
-    if code == "ResourceNotFoundException":
+    if code in _BACKUP_CODES:
+        return _backup_error(code, msg, table=table, action=action)
+    if code in ("ResourceNotFoundException", "TableNotFoundException"):
         return TableMissingError(f"Table not found{where} during {action}: {msg}")
     if code == "ConditionalCheckFailedException":
-        live = exc.response.get("Item")
-        return CountConflictError(
+        return ConditionFailedError(
             f"The condition on {action}{where} failed: the item changed or is missing.",
-            live_value=live,
+            item=exc.response.get("Item"),
         )
     if code in _THROTTLE_CODES:
         return ThrottledError(f"Throttled during {action}{where}: {code}.")
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     if code in _DENIED_CODES or (code == "403" or (status == 403 and not code)):
         return AccessDeniedError(f"Access denied for {action}{where}: {code}: {msg}")
-    low = msg.lower()
-    if code == "ValidationException" and (
-        ("key" in low and "schema" in low) or "missing the key" in low
-    ):
+    if code == "ValidationException" and _names_the_key_schema(msg.lower()):
         return TableSchemaError(
             f"The table's key schema does not match the target's key{where} during {action}: {msg}"
         )
     if code in _INVALID_CODES:  # DynamoDB says ValidationException, CloudWatch ValidationError
         return InvalidInputError(f"AWS rejected {action}{where} as invalid: {msg}")
-    if code == "TableNotFoundException":
-        return TableMissingError(f"Table not found{where} during {action}: {msg}")
     return RunbookError(
         f"{action}{where} failed with {code}: {msg}",
         hint="read the error code above; if it persists, check the AWS console or status page.",
     )
+
+
+_BACKUP_CODES = {  # only DynamoDB's backup and restore calls answer with these
+    "BackupNotFoundException",
+    "TableAlreadyExistsException",
+    "TableInUseException",
+    "PointInTimeRecoveryUnavailableException",
+    "InvalidRestoreTimeException",
+    "BackupInUseException",
+    "LimitExceededException",
+}
+
+
+def _backup_error(code: str, msg: str, *, table: str | None, action: str) -> RunbookError:
+    if code == "BackupNotFoundException":
+        return InvalidInputError(
+            f"No such backup during {action}: {msg}",
+            hint="list the backups (04_backup_restore action=list) and copy an ARN from there.",
+        )
+    if code in ("TableAlreadyExistsException", "TableInUseException"):
+        return InvalidInputError(
+            f"Table {table} already exists ({code}); nothing was restored.",
+            hint="pick a new_table_name that does not exist yet.",
+        )
+    if code in ("PointInTimeRecoveryUnavailableException", "InvalidRestoreTimeException"):
+        return InvalidInputError(f"{action} refused by DynamoDB ({code}): {msg}")
+    return RunbookError(  # BackupInUseException, LimitExceededException
+        f"{action} refused by DynamoDB ({code}): {msg}",
+        hint="another backup or restore is running; wait a few minutes and run again.",
+    )
+
+
+def _names_the_key_schema(message: str) -> bool:
+    return ("key" in message and "schema" in message) or "missing the key" in message
 
 
 @contextmanager

@@ -64,7 +64,7 @@ def target_banner(target: Target, sts: Any = None) -> Banner:
             sandbox=True,
             sources=sources_text(target),
         )
-    ident = aws.caller_identity(sts=sts or aws.client("sts", aws.session(target.region)))
+    ident = aws.caller_identity(sts=sts, region=target.region)
     where = f"AWS account {ident.account}, region {target.region}"
     if target.endpoint:
         where += f", endpoint {target.endpoint}"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import functools
-import time
+import ast
+import importlib
+import json
 from pathlib import Path
 from typing import Any
+
+from runbook_lib.notebook.workarounds import kernel_spec_manager, ready_client_class
 
 # How the runner starts the kernel: what nbclient itself would pass, plus a quieter log.
 KERNEL_ARGUMENTS = (
@@ -16,65 +19,6 @@ KERNEL_ARGUMENTS = (
     "--HistoryManager.hist_file=:memory:",
 )
 KERNEL_EXIT_POLL_S = 0.01  # jupyter_client polls every 0.1 s by default
-KERNEL_INFO_WAIT_S = 1.0  # per kernel_info request while the kernel boots (as jupyter_client)
-IOPUB_IDLE_WAIT_S = 0.05  # then for its idle status on IOPub before asking again
-
-
-@functools.cache
-def _ready_client_class() -> type:
-    """jupyter_client's AsyncKernelClient with a wait_for_ready that ends as soon as the
-    kernel is provably ready, instead of after a fixed 0.2 s of IOPub silence.
-
-    jupyter_client's own check: kernel_info answered on shell and some message seen on
-    IOPub, then IOPub drained until it stays quiet for 0.2 s (~0.2 s of every run, since
-    nbclient waits once per notebook). Here: kernel_info answered, and its `idle` status seen
-    on IOPub. A kernel publishes that last for a request, so IOPub is subscribed and holds
-    nothing older; if the subscription was not up yet, the idle is missed and kernel_info is
-    sent again, as jupyter_client does.
-    """
-    from queue import Empty
-
-    from jupyter_client.asynchronous import AsyncKernelClient
-
-    async def reply_to(channel: Any, msg_id: str, wait_s: float) -> Any:
-        while True:  # queue.Empty after wait_s without the reply
-            msg = await channel.get_msg(timeout=wait_s)
-            if msg["parent_header"].get("msg_id") == msg_id:
-                return msg
-
-    async def idle_after(channel: Any, msg_id: str, wait_s: float) -> bool:
-        while True:
-            try:
-                msg = await channel.get_msg(timeout=wait_s)
-            except Empty:
-                return False
-            if (
-                msg["parent_header"].get("msg_id") == msg_id
-                and msg["msg_type"] == "status"
-                and msg["content"].get("execution_state") == "idle"
-            ):
-                return True
-
-    class ReadyClient(AsyncKernelClient):
-        async def wait_for_ready(self, timeout: float | None = None) -> None:
-            deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
-            while True:
-                msg_id = self.kernel_info()
-                try:
-                    reply = await reply_to(self.shell_channel, msg_id, KERNEL_INFO_WAIT_S)
-                except Empty:
-                    reply = None
-                if reply is not None and await idle_after(
-                    self.iopub_channel, msg_id, IOPUB_IDLE_WAIT_S
-                ):
-                    self._handle_kernel_info_reply(reply)  # protocol version adaptation
-                    return
-                if not await self.is_alive():
-                    raise RuntimeError("Kernel died before replying to kernel_info")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
-
-    return ReadyClient
 
 
 class _Kernel:
@@ -83,7 +27,7 @@ class _Kernel:
     Started before papermill is even imported, it boots (~0.5 s) while the runner loads
     papermill and checks the parameters, instead of after. Same kernel, arguments, working
     folder and environment as nbclient would give it (plus RUNBOOK_RUN_DIR); papermill gets
-    it as `km`, and nbclient's client is a `_ready_client_class()`. A run that never executes
+    it as `km`, and nbclient's client is a `ready_client_class()`. A run that never executes
     (bad parameters) kills it at once; otherwise it is asked to shut down gracefully as soon
     as the cells are done, and `close()` waits for it (SIGTERM, then SIGKILL, after
     jupyter_client's shutdown_wait_time) and frees its files.
@@ -95,19 +39,41 @@ class _Kernel:
 
         clients: list[Any] = []  # nbclient's; it leaves them open when it does not own km
 
-        class Client(_ready_client_class()):  # type: ignore[misc]
+        class Client(ready_client_class()):  # type: ignore[misc]
             def __init__(self, **kwargs: Any) -> None:
                 super().__init__(**kwargs)
                 clients.append(self)
 
         self._sync = run_sync
         self.clients = clients
-        self.km = AsyncKernelManager(kernel_name=kernel_name)
+        self.km = AsyncKernelManager(
+            kernel_name=kernel_name, kernel_spec_manager=kernel_spec_manager()
+        )
         self.km.client_factory = Client
         self._stopping = False
         self._sync(self.km.start_kernel)(
             extra_arguments=list(KERNEL_ARGUMENTS), cwd=str(cwd), env=env
         )
+
+    def preload(self, modules: list[str]) -> None:
+        """Have the kernel import `modules` as soon as it is up, while the runner is still
+        loading papermill: the first cells then find them imported (~0.4 s of 02_status's
+        cells is its imports). A silent request (no output, no execution count, no name
+        bound) from a client of its own; its shell channel queues it until the kernel
+        listens, and nbclient's kernel_info, sent later, is answered after it (so these
+        imports count in papermill's 60 s start timeout). A module that fails to import is
+        skipped here: the cell that imports it shows the error."""
+        if not modules:
+            return
+        from jupyter_client.session import Session
+
+        # its own session: ZMQ names a client's shell socket after its session id, and the
+        # kernel answers only the first of two sockets with one name (nbclient's is next)
+        own = Session(key=self.km.session.key, signature_scheme=self.km.session.signature_scheme)
+        client = self.km.client(session=own)  # one of self.clients: closed with the kernel
+        client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
+        code = f"__import__({__name__!r}, fromlist=['_']).import_quietly({modules!r})"
+        client.execute(code, silent=True, store_history=False, allow_stdin=False)
 
     def request_shutdown(self) -> None:
         """Ask the (idle) kernel to exit; the caller writes the report meanwhile."""
@@ -126,3 +92,30 @@ class _Kernel:
             self._sync(self.km.cleanup_resources)()
         else:  # still running: what nbclient does (interrupt, ask, wait), or kill
             self._sync(self.km.shutdown_kernel)(now=kill)
+
+
+def import_quietly(modules: list[str]) -> None:
+    """Runs in the kernel (`_Kernel.preload`): import each module, ignoring failures."""
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # the notebook's own import shows the error
+            continue
+
+
+def notebook_imports(path: Path) -> list[str]:
+    """The modules a notebook's code cells import at their top level (what `preload`
+    imports early): `import a.b` gives a.b, `from a import b` gives a and a.b (b may be a
+    submodule). In order, without repeats; [] when the notebook cannot be read."""
+    try:
+        cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+        trees = [ast.parse("".join(c["source"])) for c in cells if c["cell_type"] == "code"]
+    except (OSError, ValueError, KeyError, TypeError, SyntaxError):
+        return []
+    names: list[str] = []
+    for node in (n for tree in trees for n in tree.body):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names += [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+    return list(dict.fromkeys(names))

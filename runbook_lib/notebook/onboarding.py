@@ -1,10 +1,9 @@
 """What the onboarding notebook (00_onboarding) needs besides the runbook steps themselves.
 
 - the architecture picture (`docs/architecture.svg`), displayed from the checkout;
-- "now you try" questions (`QUESTIONS`: hint, and the answer or how to read it off the
-  live sandbox, so the notebook's cells never show it), checked by `check_answer` (pure);
-  `Quiz` keeps the tally the notebook records;
-- the guide's reset, live or recorded (`resetstory`, re-exported here for the notebook);
+- "now you try" answers (the questions are `questions.QUESTIONS`), checked by
+  `check_answer` (pure); `Quiz` keeps the tally the notebook records;
+- whether the guide's reset can be reproduced live (the reset itself: `steps.resetstory`);
 - the guard that keeps the walkthrough on the sandbox.
 """
 
@@ -12,20 +11,13 @@ from __future__ import annotations
 
 import html
 import numbers
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from runbook_lib import paths
 from runbook_lib.errors import InvalidInputError
-from runbook_lib.steps.resetstory import (  # noqa: F401  (the notebook calls them as onboarding.*)
-    RECORDED_STEPS,
-    RECORDED_WITH,
-    ResetStory,
-    StoryStep,
-    recorded_reset_story,
-)
+from runbook_lib.notebook.questions import QUESTIONS
 from runbook_lib.target.model import Target
 
 ARCHITECTURE_SVG = Path("docs") / "architecture.svg"
@@ -191,90 +183,19 @@ class Quiz:
         )
 
 
-@dataclass(frozen=True)
-class Question:
-    """A "now you try" question: its fixed answer, or how to read it off a live object."""
-
-    text: str
-    hint: str  # says where to look, never the answer
-    answer: Any = None
-    read_live: Callable[[Any], Any] | None = None
-
-    def expected(self, live: Any = None) -> Any:
-        if self.read_live is None:
-            return self.answer
-        if live is None:
-            raise InvalidInputError(f"The question {self.text!r} is checked against a live value.")
-        return self.read_live(live)
-
-
-def _live_count(target: Target) -> int | None:
-    from runbook_lib.aws import counter
-
-    return counter.read_count(target)
-
-
-# The item's box in docs/architecture.svg is outlined in red (class "data"); the hint says
-# so by its colour and its title (a test keeps the two in step).
-ITEM_BOX_TITLE = "The item: the data"
-QUESTIONS: dict[str, Question] = {
-    "terraform_owns_item": Question(
-        "Terraform owns the count item",
-        f"look at the red box in the picture ({ITEM_BOX_TITLE!r}): is it inside the dashed "
-        "Terraform border?",
-        answer=False,
-    ),
-    "visit_api_call": Question(
-        "the call that counts a visit",
-        "the Lambda never reads first: one call that adds 1 on the server (ADD viewCount :one).",
-        answer="UpdateItem",
-    ),
-    "count_after_apply": Question(
-        "viewCount after terraform apply",
-        "Terraform writes the configured item back on every apply: read the configuration above.",
-        read_live=lambda story: story.count_after,
-    ),
-    "current_count": Question(
-        "the current count",
-        "the row 'count is a non-negative integer' says viewCount = N.",
-        read_live=lambda report: report.count,
-    ),
-    "init_changes_count": Question(
-        "a confirmed init changes an existing count",
-        "init is one PutItem with attribute_not_exists: it writes only when the item is missing.",
-        answer=False,
-    ),
-    "count_after_dry_run": Question(
-        "the count after a dry-run set",
-        "a dry run only reads: nothing was written.",
-        read_live=_live_count,
-    ),
-    "backup_count": Question(
-        "the count in the backup",
-        "the 'count' row of the table above (the file's viewCount).",
-        read_live=lambda saved: saved["count"],
-    ),
-    "resets_found": Question(
-        "resets in the history",
-        "a reset is marked in red on the count panel; the summary's reset_count says how many.",
-        read_live=lambda hist: len(hist.resets),
-    ),
-}
-
-
-# ---- the guide's reset (runbook_lib.resetstory), live or recorded ----------------------------
+# ---- the guide's reset (steps.resetstory), live or recorded ---------------------------------
 
 
 def live_demo_unavailable(target: Target, *, wanted: bool = True) -> str | None:
     """Why the reset cannot be reproduced live, or None when it can: it needs the wish,
     the sandbox (it creates a throwaway table) and a terraform binary."""
-    from runbook_lib.tf import terraform
+    from runbook_lib.tf.binary import find_terraform
 
     if not wanted:
         return "live_reset_demo is False"
     if not target.is_sandbox:
         return "the target is not the local sandbox"
-    if terraform.find_terraform() is None:
+    if find_terraform() is None:
         return "no terraform binary is on PATH"
     return None
 
@@ -282,9 +203,9 @@ def live_demo_unavailable(target: Target, *, wanted: bool = True) -> str | None:
 def table_items_in_config(src_dir: Path | None = None) -> list[str]:
     """Addresses of aws_dynamodb_table_item resources in a Terraform folder (default
     terraform/): the resource that resets the count. The runbook's stack has none."""
-    from runbook_lib.tf import terraform
+    from runbook_lib.tf.hclconfig import load_config
 
-    config = terraform.load_config(src_dir)
+    config = load_config(src_dir)
     return [
         f"aws_dynamodb_table_item.{name}"
         for block in config.get("resource", [])

@@ -24,6 +24,8 @@ from runbook_lib.errors import InvalidInputError
 MAX_COUNT = 10**38 - 1  # DynamoDB numbers hold up to 38 significant digits
 MAX_HISTORY_DAYS = 455  # CloudWatch keeps 1-hour points for 455 days
 _MISSING = ("", "None", "none", "null")
+_TRUE = {"true", "1", "yes", "y", "on"}
+_FALSE = {"false", "0", "no", "n", "off"}
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ def check(notebook: str, params: dict[str, Any], declared: set[str] | None = Non
     """Refuse a missing required parameter or a whole number out of range (InvalidInputError).
 
     Values may be CLI strings or typed values; a string that is not a whole number is left
-    for the type check (`runner.coerce`), which names the expected type. With `declared`
+    for the type check (`coerce`), which names the expected type. With `declared`
     (the notebook's parameter names), a run that passes an unknown name is left for the
     unknown-name error: `-p new_valeu 5` is a typo to point at, not a missing new_value.
     """
@@ -89,6 +91,36 @@ def check(notebook: str, params: dict[str, Any], declared: set[str] | None = Non
         if number is not None:
             _in_range(name, number, rule)
     check_times(notebook, params)
+
+
+def coerce(name: str, raw: Any, declared: dict[str, Any]) -> Any:
+    """Turn a CLI string into the parameter's declared type (papermill's
+    `inferred_type_name`); clear error if it can't."""
+    if not isinstance(raw, str):
+        return raw
+    kind = (declared.get("inferred_type_name") or "").strip("\"'").replace(" ", "")
+    optional = kind.startswith("Optional[")
+    base = kind[len("Optional[") : -1] if optional else kind
+    if optional and raw.strip() in _MISSING:
+        return None
+    try:
+        if base == "bool":
+            low = raw.strip().lower()
+            if low in _TRUE:
+                return True
+            if low in _FALSE:
+                return False
+            raise ValueError
+        if base == "int":
+            return int(raw.strip())
+        if base == "float":
+            return float(raw.strip())
+    except ValueError:
+        raise InvalidInputError(
+            f"Parameter {name} must be {kind}, got {raw!r}.",
+            hint=f"pass -p {name} <{base}>; see `runbook params NAME` for every parameter.",
+        ) from None
+    return raw
 
 
 # Parameters holding a UTC time (ISO 8601, "Z" allowed); empty means "not given".

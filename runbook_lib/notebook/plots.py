@@ -27,7 +27,7 @@ def _frame_and_resets(history_or_frame: Any, resets: Sequence[Any] | None) -> tu
     return frame, list(resets)
 
 
-def _x(index: pd.Index) -> np.ndarray:
+def mpl_times(index: pd.Index) -> np.ndarray:
     """Naive UTC datetime64 for matplotlib (the axis label says UTC)."""
     idx = pd.DatetimeIndex(index)
     if idx.tz is not None:
@@ -49,7 +49,7 @@ def _no_data(ax: Any, what: str) -> None:
 
 def _mark_resets(ax: Any, resets: list[Any]) -> None:
     for i, reset in enumerate(resets):
-        when = _x(pd.DatetimeIndex([reset.time]))[0]
+        when = mpl_times(pd.DatetimeIndex([reset.time]))[0]
         label = "reset" if i == 0 else None
         ax.axvline(when, color=RESET_COLOR, linestyle="--", linewidth=1, gid=RESET_GID)
         ax.plot(
@@ -82,6 +82,71 @@ def period_text(seconds: int) -> str:
     return f"{seconds} seconds"
 
 
+def _steps(ax: Any, x: np.ndarray, values: pd.Series, color: str, width: float, **kw: Any) -> None:
+    ax.plot(x, values.to_numpy(), color=color, linewidth=width, drawstyle="steps-post", **kw)
+
+
+def _count_panel(ax: Any, x: np.ndarray, frame: pd.DataFrame, resets: list[Any]) -> bool:
+    """The count level with the resets marked; False when there is no count data."""
+    count = _col(frame, "count")
+    ax.set_ylabel("count")
+    if count is None:
+        _no_data(ax, "count")
+        return False
+    valid = count.notna().to_numpy()
+    _steps(ax, x[valid], count[valid], "tab:blue", 1.2, label="count")
+    _mark_resets(ax, resets)
+    ax.legend(loc="upper left", fontsize="small")
+    return True
+
+
+def _visits_panel(ax: Any, x: np.ndarray, frame: pd.DataFrame) -> None:
+    visits = _col(frame, "visits")
+    if visits is None:
+        _no_data(ax, "visits")
+    else:
+        _steps(ax, x, visits, "tab:green", 0.8, label="visits")
+    ax.set_ylabel("visits")
+
+
+def _lambda_panel(ax: Any, x: np.ndarray, frame: pd.DataFrame) -> None:
+    invocations, errors = _col(frame, "invocations"), _col(frame, "errors")
+    if invocations is None and errors is None:
+        _no_data(ax, "Lambda")
+    else:
+        if invocations is not None:
+            _steps(ax, x, invocations, "tab:purple", 0.8, label="invocations")
+        if errors is not None:
+            _steps(ax, x, errors, RESET_COLOR, 1.2, label="errors")
+        ax.legend(loc="upper left", fontsize="small")
+    ax.set_ylabel("Lambda")
+
+
+def _api_panel(ax: Any, x: np.ndarray, frame: pd.DataFrame) -> None:
+    requests = _col(frame, "requests")
+    if requests is None:
+        _no_data(ax, "API")
+    else:
+        _steps(ax, x, requests, "tab:orange", 0.8)
+    ax.set_ylabel("API requests")
+
+
+def _time_axis(axes: Sequence[Any], x: np.ndarray, period: int | None) -> None:
+    """Panel titles and grids, one shared UTC time axis under the last panel."""
+    for ax, name in zip(axes, PANELS, strict=True):
+        if name == "visits per period" and period:  # the reader needs the period's length
+            name = f"visits per {period_text(period)}"
+        ax.set_title(name, loc="left", fontsize="medium")
+        ax.grid(True, alpha=0.3)
+    last = axes[-1]
+    locator = mdates.AutoDateLocator()
+    last.xaxis.set_major_locator(locator)
+    last.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    last.set_xlabel("time (UTC)")
+    if len(x):
+        last.set_xlim(x[0], x[-1])
+
+
 def history_figure(
     history_or_frame: Any,
     resets: Sequence[Any] | None = None,
@@ -92,94 +157,20 @@ def history_figure(
     """Four stacked panels on one shared time axis: the count level (resets marked in red and
     annotated with the drop), visits per period, Lambda invocations and errors, API requests.
 
-    `history_or_frame`: a `history.History` (its resets are used unless `resets` is given)
-    or a frame from `history.to_frame`.
+    `history_or_frame`: a `historyframe.History` (its resets are used unless `resets` is
+    given) or a frame from `historyframe.to_frame`.
     """
     frame, resets = _frame_and_resets(history_or_frame, resets)
     fig = Figure(figsize=figsize, layout="constrained")
     axes = fig.subplots(len(PANELS), 1, sharex=True)
-    ax_count, ax_visits, ax_lambda, ax_api = axes
-    x = _x(frame.index)
-
-    count = _col(frame, "count")
-    if count is None:
-        _no_data(ax_count, "count")
-    else:
-        valid = count.notna().to_numpy()
-        ax_count.plot(
-            x[valid],
-            count.to_numpy()[valid],
-            color="tab:blue",
-            linewidth=1.2,
-            drawstyle="steps-post",
-            label="count",
-        )
-        _mark_resets(ax_count, resets)
-        ax_count.legend(loc="upper left", fontsize="small")
-    ax_count.set_ylabel("count")
-
-    visits = _col(frame, "visits")
-    if visits is None:
-        _no_data(ax_visits, "visits")
-    else:
-        ax_visits.plot(
-            x,
-            visits.to_numpy(),
-            color="tab:green",
-            linewidth=0.8,
-            drawstyle="steps-post",
-            label="visits",
-        )
-    ax_visits.set_ylabel("visits")
-
-    invocations, errors = _col(frame, "invocations"), _col(frame, "errors")
-    if invocations is None and errors is None:
-        _no_data(ax_lambda, "Lambda")
-    else:
-        if invocations is not None:
-            ax_lambda.plot(
-                x,
-                invocations.to_numpy(),
-                color="tab:purple",
-                linewidth=0.8,
-                drawstyle="steps-post",
-                label="invocations",
-            )
-        if errors is not None:
-            ax_lambda.plot(
-                x,
-                errors.to_numpy(),
-                color=RESET_COLOR,
-                linewidth=1.2,
-                drawstyle="steps-post",
-                label="errors",
-            )
-        ax_lambda.legend(loc="upper left", fontsize="small")
-    ax_lambda.set_ylabel("Lambda")
-
-    requests = _col(frame, "requests")
-    if requests is None:
-        _no_data(ax_api, "API")
-    else:
-        ax_api.plot(
-            x, requests.to_numpy(), color="tab:orange", linewidth=0.8, drawstyle="steps-post"
-        )
-    ax_api.set_ylabel("API requests")
-
-    period = getattr(history_or_frame, "period", None)
-    for ax, name in zip(axes, PANELS, strict=True):
-        if name == "visits per period" and period:  # the reader needs the period's length
-            name = f"visits per {period_text(period)}"
-        ax.set_title(name, loc="left", fontsize="medium")
-        ax.grid(True, alpha=0.3)
-    locator = mdates.AutoDateLocator()
-    ax_api.xaxis.set_major_locator(locator)
-    ax_api.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax_api.set_xlabel("time (UTC)")
-    if len(x):
-        ax_api.set_xlim(x[0], x[-1])
+    x = mpl_times(frame.index)
+    has_count = _count_panel(axes[0], x, frame, resets)
+    _visits_panel(axes[1], x, frame)
+    _lambda_panel(axes[2], x, frame)
+    _api_panel(axes[3], x, frame)
+    _time_axis(axes, x, getattr(history_or_frame, "period", None))
     n = len(resets)
     # without count data no reset could be looked for: "0 resets" would be a false all-clear
-    found = "no count data" if count is None else f"{n} reset{'s' if n != 1 else ''}"
+    found = f"{n} reset{'s' if n != 1 else ''}" if has_count else "no count data"
     fig.suptitle(title or f"Visitor count history: {found}")
     return fig

@@ -10,11 +10,14 @@ project's folder) are rewritten before upload, so the copy in S3 names S3 locati
 from __future__ import annotations
 
 import contextlib
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runbook_lib import paths
 from runbook_lib.errors import InvalidInputError, RunbookError
+from runbook_lib.notebook.outcome import EXIT_FAILED, RunOutcome
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -60,17 +63,6 @@ def parse(url: str) -> S3Location:
     return S3Location(bucket=bucket, prefix=prefix.strip("/"))
 
 
-def _client() -> Any:
-    from runbook_lib import aws
-
-    return aws.client("s3")
-
-
-def _brief(exc: Exception) -> str:
-    code = (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
-    return f"{code}: {exc}" if code else f"{type(exc).__name__}: {exc}"
-
-
 # One fixed marker key, overwritten by every check: a role that may put but not delete
 # (the report role) leaves one empty object, never one per run.
 WRITE_CHECK = ".runbook-write-check"
@@ -79,16 +71,24 @@ WRITE_CHECK = ".runbook-write-check"
 def check_writable(where: S3Location, s3: Any = None) -> None:
     """Put an empty marker where the report will go (the upload's own permission, nothing
     more: the report role may not list or delete), then delete it where allowed."""
+    from runbook_lib.aws import s3 as aws_s3
+
     s3 = s3 or _client()
     marker = where.key(WRITE_CHECK)
     try:
-        s3.put_object(Bucket=where.bucket, Key=marker, Body=b"")
-    except Exception as exc:  # any failure means the upload would fail too
+        aws_s3.put_object(where.bucket, marker, b"", s3=s3)
+    except aws_s3.S3WriteError as exc:  # any failure means the upload would fail too
         raise ReportUploadError(
-            f"Cannot write reports to {where.url} ({_brief(exc)}); nothing ran."
+            f"Cannot write reports to {where.url} ({exc.brief}); nothing ran."
         ) from None
-    with contextlib.suppress(Exception):  # s3:DeleteObject is not the report role's
-        s3.delete_object(Bucket=where.bucket, Key=marker)
+    with contextlib.suppress(aws_s3.S3WriteError):  # s3:DeleteObject is not the report role's
+        aws_s3.delete_object(where.bucket, marker, s3=s3)
+
+
+def _client() -> Any:
+    from runbook_lib import aws
+
+    return aws.client("s3")
 
 
 def _scrubbed(text: str, replacements: dict[str, str]) -> str:
@@ -103,20 +103,41 @@ def upload(folder: Path, where: S3Location, replacements: dict[str, str], s3: An
     Text files get `replacements` (local path -> what the reader sees) applied first; longer
     paths are replaced before their parents.
     """
+    from runbook_lib.aws import s3 as aws_s3
+
     s3 = s3 or _client()
     ordered = dict(sorted(replacements.items(), key=lambda kv: -len(kv[0])))
     for local in sorted(p for p in folder.iterdir() if p.is_file()):
         body = local.read_bytes()
         with contextlib.suppress(UnicodeDecodeError):  # binary: no paths to rewrite in it
             body = _scrubbed(body.decode("utf-8"), ordered).encode("utf-8")
-        s3.put_object(
-            Bucket=where.bucket,
-            Key=where.key(folder.name, local.name),
-            Body=body,
-            ContentType=CONTENT_TYPES.get(local.suffix, "application/octet-stream"),
-        )
+        content_type = CONTENT_TYPES.get(local.suffix, "application/octet-stream")
+        key = where.key(folder.name, local.name)
+        aws_s3.put_object(where.bucket, key, body, content_type=content_type, s3=s3)
     return f"{where.url}/{folder.name}"
 
 
-def describe_failure(exc: Exception, where: S3Location) -> str:
-    return f"upload to {where.url} failed ({_brief(exc)})"
+def publish_report(outcome: RunOutcome, remote: S3Location, made: list[Path]) -> RunOutcome:
+    """Upload the report folder, then remove the local copy. If the upload fails, the
+    local report stays where it is, the summary says where, and the run exits 1."""
+    from runbook_lib.aws.s3 import S3WriteError
+
+    folder = Path(outcome.out_dir)
+    shown = {str(folder): f"{remote.url}/{folder.name}", str(paths.project_root()): "<runbook>"}
+    try:
+        prefix = upload(folder, remote, shown)
+    except Exception as exc:  # any failure: the report must not be lost with it
+        brief = exc.brief if isinstance(exc, S3WriteError) else f"{type(exc).__name__}: {exc}"
+        outcome.exit_code = EXIT_FAILED
+        outcome.error = (
+            f"upload to {remote.url} failed ({brief}); the report is kept at {folder}"
+            + (f" (the notebook's own outcome: {outcome.error})" if outcome.error else "")
+        )
+        return outcome
+    shutil.rmtree(folder, ignore_errors=True)
+    paths.remove_empty_folders(made[1:])  # reports/ itself, if this run made it
+    for attr in ("notebook_path", "html_path", "result_path"):
+        if getattr(outcome, attr):
+            setattr(outcome, attr, f"{prefix}/{Path(getattr(outcome, attr)).name}")
+    outcome.out_dir = prefix
+    return outcome

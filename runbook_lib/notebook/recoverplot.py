@@ -8,31 +8,20 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from runbook_lib.notebook.plots import RESET_COLOR, RESET_GID, _x
+from runbook_lib.notebook.plots import RESET_COLOR, RESET_GID, mpl_times
 from runbook_lib.steps.recoverest import Estimate
 
 BEFORE_COLOR = "tab:blue"
 RECOVERED_COLOR = "tab:green"
 
 
-def recovery_figure(
-    frame: pd.DataFrame,
-    estimate: Estimate,
-    live: int | None = None,
-    *,
-    now: Any = None,
-    figsize: tuple[float, float] = (11, 4.5),
-) -> Figure:
-    """The count level over the window (steps), a dashed line at the level before the
-    reset, the drop marked in red, and, given the live count, the recovered count with its
-    uncertainty as a band."""
-    fig = Figure(figsize=figsize, layout="constrained")
-    ax = fig.subplots()
+def _count_line(ax: Any, frame: pd.DataFrame, estimate: Estimate) -> None:
+    """The count level (steps) and a dotted line at the level before the reset."""
     count = frame["count"] if "count" in frame.columns else pd.Series(dtype="float64")
     valid = count.notna().to_numpy()
     if valid.any():
         ax.plot(
-            _x(frame.index)[valid],
+            mpl_times(frame.index)[valid],
             count.to_numpy()[valid],
             color=BEFORE_COLOR,
             drawstyle="steps-post",
@@ -56,7 +45,10 @@ def recovery_figure(
         linewidth=1,
         label=f"level before: {estimate.before:,}",
     )
-    when = _x(pd.DatetimeIndex([estimate.reset_time]))[0]
+
+
+def _reset_mark(ax: Any, estimate: Estimate) -> None:
+    when = mpl_times(pd.DatetimeIndex([estimate.reset_time]))[0]
     ax.axvline(when, color=RESET_COLOR, linestyle="--", linewidth=1, gid=RESET_GID)
     ax.annotate(
         f"reset: {estimate.before:,} -> {estimate.after:,}",
@@ -68,22 +60,44 @@ def recovery_figure(
         fontweight="bold",
         gid=RESET_GID,
     )
+
+
+def _recovered_mark(ax: Any, estimate: Estimate, live: int, end: pd.Timestamp) -> None:
+    """The live count, and the recovered count with its uncertainty as an error bar."""
+    at = mpl_times(pd.DatetimeIndex([end]))[0]
+    recovered = estimate.recovered(live)
+    ax.plot([at], [live], marker="o", color="0.3", linestyle="none", label=f"live: {live:,}")
+    ax.errorbar(
+        [at],
+        [recovered],
+        yerr=[[0], [estimate.uncertainty]],
+        marker="*",
+        markersize=12,
+        color=RECOVERED_COLOR,
+        linestyle="none",
+        capsize=4,
+        label=f"recovered: {recovered:,} (+ up to {estimate.uncertainty})",
+    )
+
+
+def recovery_figure(
+    frame: pd.DataFrame,
+    estimate: Estimate,
+    live: int | None = None,
+    *,
+    now: Any = None,
+    figsize: tuple[float, float] = (11, 4.5),
+) -> Figure:
+    """The count level over the window (steps), a dashed line at the level before the
+    reset, the drop marked in red, and, given the live count, the recovered count with its
+    uncertainty as a band."""
+    fig = Figure(figsize=figsize, layout="constrained")
+    ax = fig.subplots()
+    _count_line(ax, frame, estimate)
+    _reset_mark(ax, estimate)
     if live is not None:
         end = pd.Timestamp(now) if now is not None else frame.index[-1]
-        at = _x(pd.DatetimeIndex([end]))[0]
-        recovered = estimate.recovered(live)
-        ax.plot([at], [live], marker="o", color="0.3", linestyle="none", label=f"live: {live:,}")
-        ax.errorbar(
-            [at],
-            [recovered],
-            yerr=[[0], [estimate.uncertainty]],
-            marker="*",
-            markersize=12,
-            color=RECOVERED_COLOR,
-            linestyle="none",
-            capsize=4,
-            label=f"recovered: {recovered:,} (+ up to {estimate.uncertainty})",
-        )
+        _recovered_mark(ax, estimate, live, end)
     ax.set_ylim(bottom=0)
     ax.set_ylabel("count")
     ax.set_xlabel("time (UTC)")

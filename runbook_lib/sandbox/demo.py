@@ -8,6 +8,7 @@ from pathlib import Path
 
 from runbook_lib import paths
 from runbook_lib.notebook import runner
+from runbook_lib.sandbox import provision
 from runbook_lib.sandbox import server as sandbox
 
 # Safe parameters per notebook: every write stays a dry run.
@@ -42,7 +43,7 @@ def run_demo(
     Returns the worst exit code (1 over 3 over 0) so `make demo` fails loudly.
     """
     started_here = sandbox.read_info() is None
-    info = sandbox.up(days=days, log=log)
+    info = provision.up(days=days, log=log)
     saved = {k: os.environ.get(k) for k in info.env()}
     os.environ.pop("AWS_PROFILE", None)
     os.environ.update(info.env())

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from runbook_lib import paths
+from runbook_lib.sandbox import provision
 from runbook_lib.sandbox import server as sandbox
 
 # Defaults for the runbook's own lab only (JupyterLab "overrides": a user's own setting
@@ -74,7 +75,7 @@ def lab_command(port: int, token: str, settings_dir: Path) -> list[str]:
 
 def main() -> int:
     started_here = sandbox.read_info() is None
-    info = sandbox.up(log=print)
+    info = provision.up(log=print)
     env = {k: v for k, v in os.environ.items() if k != "AWS_PROFILE"}
     env.update(info.env())
     port = sandbox.free_port()

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from runbook_lib import aws
+from runbook_lib.aws import metrics, provision
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.sandbox import seed
 from runbook_lib.target.model import Target
@@ -83,7 +84,7 @@ def plant_reset(
         raise InvalidInputError("plant_reset plants a reset in the sandbox only.")
     ddb = ddb or aws.client("dynamodb")
     cloudwatch = cloudwatch or aws.client("cloudwatch")
-    _ensure_table(ddb, target)
+    provision.create_table_if_missing(ddb, target.table, target.key_name, target.key_type)
     requests = seed.put_requests(
         frame,
         table=target.table,
@@ -92,27 +93,13 @@ def plant_reset(
         namespace=target.metric_namespace,
         metric_name=target.metric_name,
     )
-    for kwargs in requests:
-        if with_count_metric or kwargs["Namespace"] != target.metric_namespace:
-            cloudwatch.put_metric_data(**kwargs)
+    if not with_count_metric:
+        requests = [r for r in requests if r["Namespace"] != target.metric_namespace]
+    metrics.put_metric_data(cloudwatch, requests, table=target.table)
     live = seed.last_count(frame)
     item = {**target.key, target.count_attribute: {"N": str(live)}}
-    ddb.put_item(TableName=target.table, Item=item)
+    provision.put_item(ddb, target.table, item)
     return live
-
-
-def _ensure_table(ddb: Any, target: Target) -> None:
-    try:
-        ddb.describe_table(TableName=target.table)
-        return
-    except ddb.exceptions.ResourceNotFoundException:
-        pass
-    ddb.create_table(
-        TableName=target.table,
-        KeySchema=[{"AttributeName": target.key_name, "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": target.key_name, "AttributeType": target.key_type}],
-        BillingMode="PAY_PER_REQUEST",
-    )
 
 
 def demo_target(table: str, endpoint: str | None) -> Target:

@@ -30,11 +30,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from runbook_lib.aws.errors import from_client_error
+from runbook_lib.aws import metrics
 from runbook_lib.errors import InvalidInputError
+from runbook_lib.steps.historyframe import COLUMNS, utc
 
 BUCKET_S = 300  # the synthetic frame's resolution: 5 minutes
-MAX_DATUMS_PER_PUT = 1000  # PutMetricData: MetricData members per request (AWS limit)
 DEFAULT_START_COUNT = 1000
 DEFAULT_SEED = 20240501
 WEEKDAY_VISITS_PER_DAY = 300.0  # a personal site: ~12 an hour on a weekday
@@ -47,19 +47,13 @@ HOURLY_SHAPE = np.array(
     [0.15, 0.1, 0.08, 0.08, 0.1, 0.2, 0.4, 0.7, 1.0, 1.2, 1.3, 1.4,
      1.5, 1.7, 1.9, 2.0, 1.9, 1.6, 1.3, 1.1, 0.9, 0.7, 0.4, 0.25]
 )  # fmt: skip
-COLUMNS = ("count", "visits", "invocations", "errors", "requests")
-
-
-def _utc(ts: Any) -> pd.Timestamp:
-    stamp = pd.Timestamp(ts)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def bucket_index(days: float, end: Any = None) -> pd.DatetimeIndex:
     """Bucket starts (UTC) covering the `days` before `end` (default: now), floored to 5 min."""
     if not days or days <= 0:
         raise InvalidInputError(f"days must be a positive number of days, got {days!r}.")
-    end_ts = _utc(end if end is not None else dt.datetime.now(dt.timezone.utc))
+    end_ts = utc(end if end is not None else dt.datetime.now(dt.timezone.utc))
     end_ts = end_ts.floor(f"{BUCKET_S}s")
     n = round(days * 86400 / BUCKET_S)
     if n < 1:
@@ -74,6 +68,17 @@ def visit_rates(index: pd.DatetimeIndex, visits_per_day: float) -> np.ndarray:
     shape = HOURLY_SHAPE[index.hour] / HOURLY_SHAPE.mean()
     weekend = np.where(index.dayofweek >= 5, WEEKEND_FACTOR, 1.0)
     return per_bucket * shape * weekend
+
+
+def _reset_position(index: pd.DatetimeIndex, reset_at: Any) -> int:
+    """The bucket `reset_at` falls in; refused outside the window."""
+    when = utc(reset_at)
+    if not index[0] <= when < index[-1] + pd.Timedelta(seconds=BUCKET_S):
+        raise InvalidInputError(
+            f"reset_at {when.isoformat()} is outside the seeded window "
+            f"{index[0].isoformat()} .. {index[-1].isoformat()}."
+        )
+    return int(index.searchsorted(when, side="right")) - 1
 
 
 def synthetic_history(
@@ -105,16 +110,9 @@ def synthetic_history(
     errors = np.where(error_buckets, rng.integers(1, 4, len(index)), 0)
     extra = rng.poisson(visits * EXTRA_REQUEST_RATE + 0.02)
 
-    reset_pos = None
-    if reset_at is not None:
-        when = _utc(reset_at)
-        if not index[0] <= when < index[-1] + pd.Timedelta(seconds=BUCKET_S):
-            raise InvalidInputError(
-                f"reset_at {when.isoformat()} is outside the seeded window "
-                f"{index[0].isoformat()} .. {index[-1].isoformat()}."
-            )
-        reset_pos = int(index.searchsorted(when, side="right")) - 1
-        visits[reset_pos] = max(int(visits[reset_pos]), 1)
+    reset_pos = None if reset_at is None else _reset_position(index, reset_at)
+    if reset_pos is not None:
+        visits[reset_pos] = max(int(visits[reset_pos]), 1)  # at least one, so the drop shows
 
     count = start_count + np.cumsum(visits)
     if reset_pos is not None:
@@ -188,8 +186,8 @@ def put_requests(
     table: str,
     function_name: str,
     api_id: str,
-    namespace: str = "VisitorCounter",
-    metric_name: str = "ViewCount",
+    namespace: str = metrics.DEFAULT_NAMESPACE,
+    metric_name: str = metrics.DEFAULT_METRIC_NAME,
 ) -> list[dict[str, Any]]:
     """PutMetricData keyword arguments (one namespace each, <= 1000 datums each)."""
     missing = [c for c in COLUMNS if c not in frame.columns]
@@ -212,8 +210,10 @@ def put_requests(
     }
     requests = []
     for ns, datums in per_namespace.items():
-        for i in range(0, len(datums), MAX_DATUMS_PER_PUT):
-            requests.append({"Namespace": ns, "MetricData": datums[i : i + MAX_DATUMS_PER_PUT]})
+        for i in range(0, len(datums), metrics.MAX_DATUMS_PER_PUT):
+            requests.append(
+                {"Namespace": ns, "MetricData": datums[i : i + metrics.MAX_DATUMS_PER_PUT]}
+            )
     return requests
 
 
@@ -227,8 +227,8 @@ def seed_history(
     table: str,
     function_name: str,
     api_id: str,
-    namespace: str = "VisitorCounter",
-    metric_name: str = "ViewCount",
+    namespace: str = metrics.DEFAULT_NAMESPACE,
+    metric_name: str = metrics.DEFAULT_METRIC_NAME,
 ) -> int:
     """PutMetricData the frame with its past timestamps; returns the number of calls made.
 
@@ -242,9 +242,4 @@ def seed_history(
         namespace=namespace,
         metric_name=metric_name,
     )
-    for kwargs in requests:
-        try:
-            cloudwatch.put_metric_data(**kwargs)
-        except Exception as exc:
-            raise from_client_error(exc, table=table, action="cloudwatch:PutMetricData") from exc
-    return len(requests)
+    return metrics.put_metric_data(cloudwatch, requests, table=table)

@@ -1,4 +1,5 @@
-"""The local AWS sandbox: a moto server on loopback, the stack applied to it, seeded data.
+"""The local AWS sandbox: a moto server on loopback, and where its state is kept
+(`sandbox.provision` builds the stack in it and seeds it; `provision.up` does both).
 
 State lives in `.runbook/sandbox/`: `moto.pid`, `sandbox.json` (url, outputs) and `env.sh`
 (what `runbook sandbox env` prints). The server's data is in memory and ends with it.
@@ -21,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib import paths
+from runbook_lib.aws.endpoint import SANDBOX_KEY_ID as DUMMY_KEY_ID  # refused off loopback
 from runbook_lib.errors import SandboxError, TerraformError
 
 REGION = "us-east-1"
-# moto accepts any key pair; these are obviously fake, never real credentials.
-DUMMY_KEY_ID = "SANDBOXDUMMYKEYID000"
+# moto accepts any key pair; this one is obviously fake, never a real credential.
 DUMMY_SECRET = "sandbox-dummy-secret-not-a-real-key-0000"
 READY_TIMEOUT_S = 30.0
 
@@ -167,11 +168,11 @@ def read_info() -> SandboxInfo | None:
         return None
     if _pid_exists(info.pid) and is_alive(info.url):
         return info
-    _clear_state()
+    clear_state()
     return None
 
 
-def _clear_state() -> None:
+def clear_state() -> None:
     for name in ("sandbox.json", "moto.pid", "env.sh"):
         (sandbox_dir() / name).unlink(missing_ok=True)
 
@@ -195,7 +196,7 @@ def unset_text(environ: Mapping[str, str] | None = None) -> str:
     exports (endpoint, region, dummy keys, RUNBOOK_*), plus any per-service endpoint
     (AWS_ENDPOINT_URL_<SERVICE>) in the environment that points at loopback. Needs no
     running sandbox: a shell keeps the variables after `sandbox down`."""
-    from runbook_lib.aws.clients import is_sandbox
+    from runbook_lib.aws.endpoint import is_sandbox
 
     environ = os.environ if environ is None else environ
     names = exported_names()
@@ -205,55 +206,11 @@ def unset_text(environ: Mapping[str, str] | None = None) -> str:
     return f"unset {' '.join(names)}\n"
 
 
-def _write_state(info: SandboxInfo) -> None:
+def write_state(info: SandboxInfo) -> None:
     folder = sandbox_dir()
     (folder / "moto.pid").write_text(f"{info.pid}\n")
     (folder / "sandbox.json").write_text(json.dumps(asdict(info), indent=2) + "\n")
     (folder / "env.sh").write_text(env_text(info))
-
-
-def sandbox_session(info: SandboxInfo) -> Any:
-    import boto3
-
-    return boto3.session.Session(
-        aws_access_key_id=DUMMY_KEY_ID,
-        aws_secret_access_key=DUMMY_SECRET,
-        region_name=info.region,
-    )
-
-
-def sandbox_client(info: SandboxInfo, service: str) -> Any:
-    from runbook_lib import aws
-
-    return aws.client(service, sandbox_session(info), endpoint_url=info.url)
-
-
-def up(
-    *,
-    days: int = 14,
-    use_terraform: bool | None = None,
-    port: int | None = None,
-    log: Log = print,
-) -> SandboxInfo:
-    """Start (or reuse) the sandbox, apply the stack, seed the counter and history."""
-    running = read_info()
-    if running:
-        log(f"Sandbox already running at {running.url} (pid {running.pid}); reusing it.")
-        return running
-    if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 455:
-        raise SandboxError(f"days must be a whole number from 0 to 455, got {days!r}.")
-    pid, url = start_server(port)
-    info = SandboxInfo(url=url, pid=pid)
-    log(f"moto server started at {url} (pid {pid}).")
-    try:
-        provision(info, days=days, use_terraform=use_terraform, log=log)
-    except BaseException:
-        stop_pid(pid)
-        _clear_state()
-        raise
-    _write_state(info)
-    log('Sandbox ready. Point your shell at it with: eval "$(runbook sandbox env)"')
-    return info
 
 
 def apply_stack(
@@ -264,111 +221,24 @@ def apply_stack(
     workdir: Path | None = None,
     log: Log = print,
 ) -> dict[str, Any]:
-    """terraform.apply_to_sandbox for a moto server that holds nothing else yet (just
+    """sandboxstack.apply_to_sandbox for a moto server that holds nothing else yet (just
     started): if the apply met a resource its own provider's retry had created
-    (terraform.lost_answer_collision), nothing of anyone's can clash, so the server is
+    (commands.lost_answer_collision), nothing of anyone's can clash, so the server is
     reset and the stack applied once more. Returns the stack's outputs."""
-    from runbook_lib.tf import terraform
+    from runbook_lib.tf.commands import lost_answer_collision
+    from runbook_lib.tf.sandboxstack import apply_to_sandbox
 
     try:
-        return terraform.apply_to_sandbox(url, region, src_dir, workdir)
+        return apply_to_sandbox(url, region, src_dir, workdir)
     except TerraformError as exc:
-        if not terraform.lost_answer_collision(exc):
+        if not lost_answer_collision(exc):
             raise
         log(
             "terraform apply met a resource its own retry had just created (the "
             "provider lost moto's answer); resetting the new sandbox and applying again."
         )
         reset_server(url)
-        return terraform.apply_to_sandbox(url, region, src_dir, workdir)
-
-
-def provision(
-    info: SandboxInfo, *, days: int = 14, use_terraform: bool | None = None, log: Log = print
-) -> SandboxInfo:
-    """Build the stack in a freshly started moto server and seed it. Fills info.outputs."""
-    from runbook_lib.tf import terraform
-
-    tf = terraform.find_terraform()
-    if use_terraform is None:
-        use_terraform = tf is not None
-    if use_terraform:
-        if tf is None:
-            raise SandboxError("use_terraform=True but no terraform binary is on PATH.")
-        log("Applying terraform/ to the sandbox (a copy, with a generated override file)...")
-        started = time.monotonic()
-        info.outputs = apply_stack(info.url, info.region, log=log)
-        info.terraform = True
-        log(f"terraform apply done in {time.monotonic() - started:.1f}s.")
-    else:
-        why = "Terraform not used (--no-terraform)" if tf else "No terraform binary found"
-        log(
-            f"{why}: creating the same table from terraform/*.tf's definition "
-            "(python-hcl2) instead. Lambda, API and alarms are skipped."
-        )
-        info.outputs = _create_from_definition(info)
-    _seed(info, days=days, log=log)
-    return info
-
-
-def _create_from_definition(info: SandboxInfo) -> dict[str, Any]:
-    from runbook_lib.tf import terraform
-
-    definition = terraform.table_definition()
-    create = dict(definition["create_table"])
-    ddb = sandbox_client(info, "dynamodb")
-    ddb.create_table(**create)
-    ddb.get_waiter("table_exists").wait(TableName=create["TableName"])
-    if definition.get("pitr"):
-        ddb.update_continuous_backups(
-            TableName=create["TableName"],
-            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
-        )
-    return {
-        "table_name": create["TableName"],
-        "function_name": definition.get("function_name"),
-        "api_id": None,
-        "metric_namespace": definition.get("metric_namespace", "VisitorCounter"),
-        "metric_name": definition.get("metric_name", "ViewCount"),
-    }
-
-
-def _seed(info: SandboxInfo, *, days: int, log: Log) -> None:
-    """Counter item, CloudWatch history and one native backup, so every check has data."""
-    from runbook_lib.aws import counter
-    from runbook_lib.sandbox import seed
-    from runbook_lib.target.model import Target
-
-    out = info.outputs
-    target = Target(
-        table=out["table_name"],
-        region=info.region,
-        endpoint=info.url,
-        function_name=out.get("function_name"),
-        api_id=out.get("api_id"),
-        metric_namespace=out.get("metric_namespace") or "VisitorCounter",
-        metric_name=out.get("metric_name") or "ViewCount",
-    )
-    ddb = sandbox_client(info, "dynamodb")
-    last = 0
-    if days > 0:
-        frame = seed.synthetic_history(days=days)
-        last = int(frame["count"].iloc[-1])
-        calls = seed.seed_history(
-            sandbox_client(info, "cloudwatch"),
-            frame,
-            table=target.table,
-            function_name=target.function_name or "visitor-counter",
-            api_id=target.api_id or "sandbox",
-            namespace=target.metric_namespace,
-            metric_name=target.metric_name,
-        )
-        log(f"Seeded {days} days of CloudWatch history ({len(frame)} buckets, {calls} calls).")
-    result = counter.init_counter(target, initial=last, ddb=ddb)
-    state = "created" if result.created else "already present"
-    log(f"Counter {target.key_label} {state} with {result.value}.")
-    ddb.create_backup(TableName=target.table, BackupName=f"sandbox-seed-{int(time.time())}")
-    log("Created one native backup so the backup-age check has something to find.")
+        return apply_to_sandbox(url, region, src_dir, workdir)
 
 
 def down(log: Log = print) -> bool:
@@ -383,10 +253,10 @@ def down(log: Log = print) -> bool:
         with contextlib.suppress(ValueError):
             pid = int(pid_file.read_text().strip())
     if pid is None or not _pid_exists(pid):
-        _clear_state()
+        clear_state()
         log("No sandbox is running.")
         return False
     stop_pid(pid)
-    _clear_state()
+    clear_state()
     log(f"Sandbox stopped (pid {pid}).")
     return True

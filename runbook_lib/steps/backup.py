@@ -1,7 +1,8 @@
 """The one entry point notebook 04 calls: back up, restore, or list what can be restored.
 
-A thin dispatcher over `itemfile` (the counter item as a file), `export` (the whole table as
-gzip JSON Lines) and `native` (DynamoDB backups and PITR). Every answer is a JSON-able dict
+A thin dispatcher over `itembackup` (the counter item as a file), `export` and
+`tablerestore` (the whole table as gzip JSON Lines) and the native steps (DynamoDB backups
+and PITR). Every answer is a JSON-able dict
 with at least `action`, plus `backup_path` for backups and `restored` for restores, so the
 notebook records it as it is.
 
@@ -13,16 +14,21 @@ copy_back restores, the NEW table for native and pitr restores.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from runbook_lib import paths
-from runbook_lib.aws import backups as native
-from runbook_lib.aws import counter
 from runbook_lib.errors import InvalidInputError, RunbookError
-from runbook_lib.formats import itemfile
-from runbook_lib.steps import export, tablerestore
+from runbook_lib.formats import exportfile, itemstore
+from runbook_lib.steps import (
+    copyback,
+    export,
+    itembackup,
+    nativebackup,
+    nativerestore,
+    tablerestore,
+)
+from runbook_lib.steps.confirm import require_flag
 from runbook_lib.target.model import Target
 
 ACTIONS = ("backup", "restore", "list")
@@ -55,8 +61,7 @@ def infer_restore_kind(
     if backup_arn:
         return "native"
     if backup_path:
-        name = str(backup_path)
-        return "table" if name.endswith((export.DATA_SUFFIX, export.MANIFEST_SUFFIX)) else "item"
+        return "table" if exportfile.is_export_path(backup_path) else "item"
     if restore_time:
         return "pitr"
     raise InvalidInputError(
@@ -73,7 +78,7 @@ def _backup(target: Target, kind: str, p: dict[str, Any]) -> dict[str, Any]:
     kind = _choice("backup kind", kind or "item", BACKUP_KINDS)
     out: dict[str, Any] = {"action": "backup", "kind": kind, "table": target.table}
     if kind == "item":
-        got = itemfile.backup_item(target, reason=p.get("reason", ""))
+        got = itembackup.backup_item(target, reason=p.get("reason", ""))
         return {**out, "backup_path": str(got.path), "count": got.count, "sha256": got.sha256}
     if kind == "table":
         res = export.export_table(
@@ -88,11 +93,11 @@ def _backup(target: Target, kind: str, p: dict[str, Any]) -> dict[str, Any]:
             "seconds": res.seconds,
         }
     if kind == "pitr":  # continuous backups: a table setting, so dry run + confirm apply
-        change = native.enable_pitr(
+        change = nativebackup.enable_pitr(
             target, dry_run=p.get("dry_run", True), confirm=p.get("confirm")
         )
         return {**out, **change.to_dict(), "backup_path": f"pitr:{target.table}"}
-    info = native.create_backup(target, name=p.get("backup_name") or None)
+    info = nativebackup.create_backup(target, name=p.get("backup_name") or None)
     return {**out, "backup_path": info.arn, "backup_arn": info.arn, "backup_name": info.name}
 
 
@@ -103,117 +108,98 @@ def _restore(target: Target, kind: str, p: dict[str, Any]) -> dict[str, Any]:
     kind = infer_restore_kind(
         kind, p.get("backup_path", ""), p.get("backup_arn", ""), p.get("restore_time", "")
     )
-    dry_run, confirm = p.get("dry_run", True), p.get("confirm") or None
-    allow_decrease = counter.require_flag("allow_decrease", p.get("allow_decrease", False))
+    write = {
+        "dry_run": p.get("dry_run", True),
+        "confirm": p.get("confirm") or None,
+        "allow_decrease": require_flag("allow_decrease", p.get("allow_decrease", False)),
+    }
     out: dict[str, Any] = {"action": "restore", "kind": kind, "table": target.table}
-    if kind == "item":
-        res = itemfile.restore_item(
-            target,
-            _path(p.get("backup_path")),
-            dry_run=dry_run,
-            confirm=confirm,
-            allow_decrease=allow_decrease,
-        )
-        return {**out, **res.to_dict(), "live_backup_path": res.backup_path}
-    if kind == "table":
-        tres = tablerestore.restore_table(
-            _path(p.get("backup_path")),
-            target,
-            dry_run=dry_run,
-            confirm=confirm,
-            allow_decrease=allow_decrease,
-            allow_other_table=counter.require_flag(
-                "allow_other_table", p.get("allow_other_table", False)
-            ),
-            read_back=p.get("read_back", "sample"),
-            progress=p.get("progress", True),
-        )
-        return {**out, **tres.to_dict()}
-    if kind == "copy_back":
-        cres = native.copy_counter_back(
-            p.get("new_table_name", ""),
-            target,
-            dry_run=dry_run,
-            confirm=confirm,
-            allow_decrease=allow_decrease,
-            reason=p.get("reason", ""),
-        )
-        return {
-            **out,
-            **cres.to_dict(),
-            "restored": cres.written,
-            "live_backup_path": cres.to_dict()["backup_path"],
-        }
-    if kind == "native":
-        nres = native.restore_backup_to_new_table(
-            p.get("backup_arn", ""),
-            p.get("new_table_name", ""),
-            dry_run=dry_run,
-            confirm=confirm,
-            live_table=target.table,
-        )
-    else:
-        nres = native.restore_pitr_to_new_table(
-            target,
-            p.get("new_table_name", ""),
-            restore_time=p.get("restore_time") or None,
-            dry_run=dry_run,
-            confirm=confirm,
-        )
-    out.update(nres.to_dict())
-    if nres.restored:
+    return {**out, **_RESTORES[kind](target, p, write)}
+
+
+def _restore_item(target: Target, p: dict[str, Any], write: dict[str, Any]) -> dict[str, Any]:
+    res = itembackup.restore_item(target, _path(p.get("backup_path")), **write)
+    return {**res.to_dict(), "live_backup_path": res.backup_path}
+
+
+def _restore_table(target: Target, p: dict[str, Any], write: dict[str, Any]) -> dict[str, Any]:
+    res = tablerestore.restore_table(
+        _path(p.get("backup_path")),
+        target,
+        **write,
+        allow_other_table=require_flag("allow_other_table", p.get("allow_other_table", False)),
+        read_back=p.get("read_back", "sample"),
+        progress=p.get("progress", True),
+    )
+    return res.to_dict()
+
+
+def _copy_back(target: Target, p: dict[str, Any], write: dict[str, Any]) -> dict[str, Any]:
+    res = copyback.copy_counter_back(
+        p.get("new_table_name", ""), target, **write, reason=p.get("reason", "")
+    )
+    done = res.to_dict()
+    return {**done, "restored": res.written, "live_backup_path": done["backup_path"]}
+
+
+def _restore_native(target: Target, p: dict[str, Any], write: dict[str, Any]) -> dict[str, Any]:
+    res = nativerestore.restore_backup_to_new_table(
+        p.get("backup_arn", ""),
+        p.get("new_table_name", ""),
+        dry_run=write["dry_run"],
+        confirm=write["confirm"],
+        live_table=target.table,
+    )
+    return _with_next_step(target, res)
+
+
+def _restore_pitr(target: Target, p: dict[str, Any], write: dict[str, Any]) -> dict[str, Any]:
+    res = nativerestore.restore_pitr_to_new_table(
+        target,
+        p.get("new_table_name", ""),
+        restore_time=p.get("restore_time") or None,
+        dry_run=write["dry_run"],
+        confirm=write["confirm"],
+    )
+    return _with_next_step(target, res)
+
+
+def _with_next_step(target: Target, res: Any) -> dict[str, Any]:
+    """A native or PITR restore lands in a NEW table: say how to copy the count back."""
+    out = res.to_dict()
+    if res.restored:
         out["next_step"] = (
             f"compare, then copy the count back: action=restore kind=copy_back "
-            f"new_table_name={nres.new_table} confirm={target.table}; delete "
-            f"{nres.new_table} when done (it is not managed by Terraform)."
+            f"new_table_name={res.new_table} confirm={target.table}; delete "
+            f"{res.new_table} when done (it is not managed by Terraform)."
         )
     return out
 
 
+_RESTORES = {
+    "item": _restore_item,
+    "table": _restore_table,
+    "copy_back": _copy_back,
+    "native": _restore_native,
+    "pitr": _restore_pitr,
+}
+
+
 # --------------------------------------------------------------------------- list
-
-
-def list_item_backups(folder: Path | None = None, table: str | None = None) -> list[dict]:
-    """Item backup files (<backups>/<table>/*.json) with what their sidecars say."""
-    root = folder or paths.backups_dir()
-    if not root.is_dir():
-        return []
-    rows = []
-    for meta_path in sorted(root.glob(f"*/*{itemfile.META_SUFFIX}"), reverse=True):
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            meta = {}
-        if table and meta.get("table") not in (None, table):
-            continue
-        item = meta_path.with_name(meta.get("item_file") or "")
-        if not meta.get("item_file"):
-            item = itemfile.meta_path_for(meta_path)  # unreadable sidecar: show it anyway
-        rows.append(
-            {
-                "path": str(item),
-                "table": meta.get("table"),
-                "count": meta.get("count"),
-                "taken_at": meta.get("taken_at"),
-                "reason": meta.get("reason", ""),
-                "file_present": item.is_file(),
-            }
-        )
-    return rows
 
 
 def _list(target: Target, p: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "action": "list",
         "table": target.table,
-        "item_backups": list_item_backups(table=target.table),
+        "item_backups": itemstore.list_item_backups(paths.backups_dir(), target.table),
         "table_exports": [
             e for e in export.list_exports() if e.get("table") in (None, target.table)
         ],
     }
     try:  # local files stay listable when AWS is unreachable or the role lacks ListBackups
-        out["native_backups"] = [b.to_dict() for b in native.list_backups(target)]
-        pitr = native.pitr_status(target)
+        out["native_backups"] = [b.to_dict() for b in nativebackup.list_backups(target)]
+        pitr = nativebackup.pitr_status(target)
         out["pitr"] = pitr.to_dict()
     except RunbookError as exc:
         out["native_backups"] = []
@@ -248,50 +234,35 @@ def needs_attention(result: dict[str, Any]) -> bool:
     return not has_any or "aws_error" in result
 
 
+LIST_COLUMNS = ["kind", "when", "what", "count/items", "note"]
+
+
 def to_frame(result: dict[str, Any]) -> Any:
     """A DataFrame to show in the notebook: one row per backup for a listing, the result's
     fields as rows otherwise."""
     import pandas as pd
 
     if result.get("action") == "list":
-        rows = []
-        for row in result.get("item_backups", []):
-            rows.append(
-                {
-                    "kind": "item",
-                    "when": row["taken_at"],
-                    "what": row["path"],
-                    "count/items": row["count"],
-                    "note": row["reason"],
-                }
-            )
-        for row in result.get("table_exports", []):
-            note = "" if row.get("complete") else f"INCOMPLETE: {row.get('problem')}"
-            rows.append(
-                {
-                    "kind": "table",
-                    "when": row.get("finished_at"),
-                    "what": row["path"],
-                    "count/items": row.get("item_count"),
-                    "note": note,
-                }
-            )
-        for row in result.get("native_backups", []):
-            rows.append(
-                {
-                    "kind": "native",
-                    "when": row["created"],
-                    "what": row["arn"],
-                    "count/items": None,
-                    "note": f"{row['name']} ({row['status']}, {row['age_hours']} h old)",
-                }
-            )
-        columns = ["kind", "when", "what", "count/items", "note"]
-        return pd.DataFrame(rows, columns=columns)
+        return pd.DataFrame(_listing_rows(result), columns=LIST_COLUMNS)
     shown = {k: v for k, v in result.items() if v not in (None, "")}
     frame = pd.DataFrame({"value": [str(v) for v in shown.values()]}, index=list(shown))
     frame.index.name = "field"
     return frame
+
+
+def _listing_rows(result: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """(kind, when, what, count/items, note) for every item backup, export, native backup."""
+    rows: list[tuple[Any, ...]] = [
+        ("item", r["taken_at"], r["path"], r["count"], r["reason"])
+        for r in result.get("item_backups", [])
+    ]
+    for r in result.get("table_exports", []):
+        note = "" if r.get("complete") else f"INCOMPLETE: {r.get('problem')}"
+        rows.append(("table", r.get("finished_at"), r["path"], r.get("item_count"), note))
+    for r in result.get("native_backups", []):
+        note = f"{r['name']} ({r['status']}, {r['age_hours']} h old)"
+        rows.append(("native", r["created"], r["arn"], None, note))
+    return rows
 
 
 def view(result: dict[str, Any]) -> Any:

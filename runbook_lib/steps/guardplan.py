@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib import aws
-from runbook_lib.aws.errors import from_client_error
+from runbook_lib.aws import tables
 from runbook_lib.errors import InvalidInputError, RunbookError, TableMissingError, TerraformError
-from runbook_lib.target.model import typed_value
-from runbook_lib.tf import stackread
-from runbook_lib.tf import terraform as tf
+from runbook_lib.target.keys import typed_value
+from runbook_lib.tf import stackconfig, stackmodel
+from runbook_lib.tf.environment import terraform_env
 from runbook_lib.tf.hcledit import ITEM_TYPE
 from runbook_lib.tf.planguard import is_plan_json, is_unsafe, saved_plan_changes
+from runbook_lib.tf.process import error_tail, run
 
 # (found, live item, why it was not read)
 Live = tuple[bool, dict[str, Any] | None, str | None]
@@ -132,9 +133,9 @@ def _show_saved(
     if not folder.is_dir():
         raise InvalidInputError(f"--chdir {folder}: not a folder.", hint="pass the plan's stack.")
     args = ["show", "-json", "-no-color", str(path.resolve())]
-    proc = tf.run(args, folder, env=tf.terraform_env(env), ok_codes=tuple(range(256)))
+    proc = run(args, folder, env=terraform_env(env), ok_codes=tuple(range(256)))
     if proc.returncode != 0:
-        said = " ".join(tf.error_tail(proc.stderr or proc.stdout or "", 3).split())
+        said = " ".join(error_tail(proc.stderr or proc.stdout or "", 3).split())
         raise TerraformError(
             f"terraform show -json could not read {shown}: {said.rstrip('.')}.",
             hint="run guard-plan in the plan's initialised working directory (or give it as "
@@ -157,19 +158,18 @@ def read_live(table: str, key: dict[str, Any]) -> Live:
     try:
         # the plan's item JSON holds B values as base64 text; the wire format wants bytes
         wire = {name: typed_value(*next(iter(v.items()))) for name, v in key.items()}
-        got = aws.client("dynamodb").get_item(TableName=table, Key=wire, ConsistentRead=True)
+        item = tables.get_item(aws.client("dynamodb"), table, wire)
+    except TableMissingError:
+        return True, None, None  # no table yet: no live item either
     except Exception as exc:  # any failure to look is said, never fatal
-        err = from_client_error(exc, table=table, action="GetItem")
-        if isinstance(err, TableMissingError):
-            return True, None, None  # no table yet: no live item either
-        reason = err.args[0] if isinstance(err, RunbookError) and err.args else str(err)
+        reason = exc.args[0] if isinstance(exc, RunbookError) and exc.args else str(exc)
         return False, None, str(reason) or type(exc).__name__
-    return True, got.get("Item"), None
+    return True, item, None
 
 
 def _number(item: dict[str, Any] | None, attr: str) -> str | None:
     value = (item or {}).get(attr)
-    return str(value["N"]) if stackread.scalar_type(value) == "N" else None
+    return str(value["N"]) if stackmodel.scalar_type(value) == "N" else None
 
 
 def item_effects(change: Mapping[str, Any], live: bool = True) -> list[str]:
@@ -178,11 +178,11 @@ def item_effects(change: Mapping[str, Any], live: bool = True) -> list[str]:
     action = change["action"]
     conf = change["before"] if action == "delete" else change["after"]
     table, hash_key = conf.get("table_name"), conf.get("hash_key")
-    item = stackread.item_json(conf.get("item"))
-    key = stackread.typed_key(item, hash_key, conf.get("range_key")) if hash_key else None
+    item = stackconfig.item_json(conf.get("item"))
+    key = stackmodel.typed_key(item, hash_key, conf.get("range_key")) if hash_key else None
     if not isinstance(table, str) or not key:
         return ["the item's table or key is not known until apply, so the live count was not read"]
-    label = stackread.key_label(key)
+    label = stackmodel.key_label(key)
     found, now, why = read_live(table, key) if live else (False, None, "skipped (--no-live)")
     if action == "delete":
         return [
@@ -190,7 +190,7 @@ def item_effects(change: Mapping[str, Any], live: bool = True) -> list[str]:
         ]
     configured = _numbers(item, key)
     out = [_set_line(a, table, label, _number(item, a), found, now, why) for a in configured]
-    old = _numbers(stackread.item_json(change["before"].get("item")), key)
+    old = _numbers(stackconfig.item_json(change["before"].get("item")), key)
     dropped = _numbers(now, key) if action in ("create", "replace") else old
     out += [
         f"would remove {a} ({_number(now, a)} live) from the item {label} in {table}"
@@ -210,7 +210,7 @@ def _live_numbers(found: bool, now: Any, why: str | None, key: dict[str, Any]) -
 
 
 def _numbers(item: dict[str, Any] | None, key: dict[str, Any]) -> list[str]:
-    return stackread.numeric_attributes(item, set(key))
+    return stackmodel.numeric_attributes(item, set(key))
 
 
 def _set_line(

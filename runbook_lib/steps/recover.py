@@ -24,6 +24,8 @@ from runbook_lib.aws import counter
 from runbook_lib.errors import CountConflictError
 from runbook_lib.steps import history, setcount
 from runbook_lib.steps import recoverest as est
+from runbook_lib.steps.confirm import require_confirmation
+from runbook_lib.steps.historyframe import History, utc
 from runbook_lib.steps.setrecord import GUIDE_KEY
 from runbook_lib.target.model import Target
 
@@ -38,7 +40,7 @@ class Recovery:
 
     verdict: str
     problem: bool
-    hist: history.History | None = None
+    hist: History | None = None
     estimate: est.Estimate | None = None
     live: int | None = None
     recovered: int | None = None
@@ -114,9 +116,9 @@ def recover(
     now: Any = None,
 ) -> Recovery:
     """Find the reset, estimate, and (confirmed) set the recovered count. See the module."""
-    when = history._utc(reset_time, "reset_time") if reset_time else None
+    when = utc(reset_time, "reset_time") if reset_time else None
     try:  # a wrong confirm is refused before anything is read
-        counter.require_confirmation(target, dry_run, confirm)
+        require_confirmation(target, dry_run, confirm)
     except setcount.REFUSALS as exc:
         return _refused(
             target, exc, recover_command(target, reset_time=when, days=days, period=period)
@@ -132,7 +134,7 @@ def recover(
         cloudwatch=cloudwatch,
         now=now,
     )
-    found = _estimate(hist, when, cloudwatch)
+    found = _estimate(target, hist, when, cloudwatch)
     if isinstance(found, Recovery):
         return found
     return _repair(
@@ -142,7 +144,7 @@ def recover(
 
 
 def _estimate(
-    hist: history.History, when: pd.Timestamp | None, cloudwatch: Any
+    target: Target, hist: History, when: pd.Timestamp | None, cloudwatch: Any
 ) -> est.Estimate | Recovery:
     """The estimate, or the outcome that there is nothing to estimate."""
     if not hist.has_count_data:
@@ -177,25 +179,20 @@ def _estimate(
             problem=True,
             hist=hist,
         )
-    return est.from_counts(hist.frame, reset, _minimum(hist, reset, cloudwatch))
-
-
-def _minimum(hist: history.History, reset: history.Reset, cloudwatch: Any) -> pd.Series | None:
-    """The count's Minimum in the reset's period: the first count published after it."""
-    query = next(q for q in hist.queries if q["Id"] == "count")
-    stat = {**query["MetricStat"], "Stat": "Minimum"}
-    low = {"Id": "countmin", "MetricStat": stat, "ReturnData": True}
-    if cloudwatch is None:
-        from runbook_lib import aws
-
-        cloudwatch = aws.client("cloudwatch")
-    end = reset.time + pd.Timedelta(seconds=hist.period)
-    return history.fetch(cloudwatch, [low], reset.time, end).get("countmin")
+    low = history.count_minimum(
+        cloudwatch,
+        target.table,
+        target.metric_namespace,
+        target.metric_name,
+        reset.time,
+        hist.period,
+    )
+    return est.from_counts(hist.frame, reset, low)
 
 
 def _repair(
     target: Target,
-    hist: history.History,
+    hist: History,
     estimate: est.Estimate,
     *,
     dry_run: bool,
@@ -212,29 +209,19 @@ def _repair(
     for attempt in range(1, MAX_ATTEMPTS + 1):
         live = counter.read_count(target, ddb=ddb)
         if est.is_repaired(hist.frame, estimate, live):
-            verdict = (
-                f"OK: the reset at {_at(estimate.reset_time)} (from {estimate.before} to "
-                f"{estimate.after}) is repaired already: live {target.count_attribute} is "
-                f"{live}; nothing written."
-            )
-            return Recovery(verdict, False, live=live, attempts=attempt, **base)
+            text = est.repaired_text(target, estimate, live)
+            return Recovery(text, False, live=live, attempts=attempt, **base)
         recovered = estimate.recovered(live)
         if dry_run:
-            return Recovery(
-                _proposal(target, estimate, live, recovered, command),
-                True,
-                live=live,
-                recovered=recovered,
-                command=command,
-                attempts=attempt,
-                **base,
-            )
+            text = est.proposal_text(target, estimate, live, recovered, command)
+            seen = {"live": live, "recovered": recovered, "command": command}
+            return Recovery(text, True, attempts=attempt, **seen, **base)
         try:
             write = setcount.set_count(
                 target,
                 recovered,
                 expected_current=live,
-                reason=_reason(estimate, live),
+                reason=est.write_reason(estimate, live),
                 dry_run=False,
                 confirm=confirm,
                 ddb=ddb,
@@ -244,22 +231,9 @@ def _repair(
             continue  # a visit landed between the read and the write: read again
         except setcount.REFUSALS as exc:
             return _refused(target, exc, command, **base)
-        verdict = (
-            f"RECOVERED: set {target.count_attribute} in {target.table} from {live} to "
-            f"{recovered}: {estimate.before} before the reset at {_at(estimate.reset_time)} "
-            f"+ {live - estimate.after} visits since ({_up_to(estimate)}); backup and undo "
-            "commands below."
-        )
-        return Recovery(
-            verdict,
-            write.problem,
-            live=live,
-            recovered=recovered,
-            applied=True,
-            write=write,
-            attempts=attempt,
-            **base,
-        )
+        text = est.recovered_text(target, estimate, live, recovered)
+        done = {"live": live, "recovered": recovered, "applied": True, "write": write}
+        return Recovery(text, write.problem, attempts=attempt, **done, **base)
     refused = CountConflictError(
         f"The count kept moving: {MAX_ATTEMPTS} compare-and-set attempts each found a visit "
         "landed between the read and the write. Nothing was written."
@@ -270,36 +244,3 @@ def _repair(
 def _refused(target: Target, exc: Exception, command: str, **base: Any) -> Recovery:
     what = " ".join(str(exc.args[0] if exc.args else exc).split())
     return Recovery(f"REFUSED: {what} To do it: {command}", True, command=command, **base)
-
-
-def _proposal(
-    target: Target, estimate: est.Estimate, live: int, recovered: int, command: str
-) -> str:
-    what = (
-        f"count dropped from {estimate.before} to {estimate.after}"
-        if estimate.previous_time is not None
-        else "reset_time given, no count metric to see the drop"
-    )
-    return (
-        f"RESET: {what} at {_at(estimate.reset_time)}; recovered {target.count_attribute} = "
-        f"{estimate.before} + ({live} live - {estimate.after}) = {recovered} "
-        f"({_up_to(estimate)}), from the {estimate.source}. DRY RUN: nothing written. "
-        f"To apply: {command}"
-    )
-
-
-def _reason(estimate: est.Estimate, live: int) -> str:
-    return (
-        f"07_recover: count rebuilt from the {estimate.source} after the reset at "
-        f"{_at(estimate.reset_time)}: before {estimate.before}, after {estimate.after}, "
-        f"+{live - estimate.after} since ({_up_to(estimate)})"
-    )
-
-
-def _up_to(estimate: est.Estimate) -> str:
-    n = estimate.uncertainty
-    return f"up to {n} more visit{'s' if n != 1 else ''} may be missing"
-
-
-def _at(when: pd.Timestamp) -> str:
-    return when.strftime("%Y-%m-%d %H:%M UTC")

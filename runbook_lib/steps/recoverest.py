@@ -1,6 +1,6 @@
 """The pure half of 07_recover: what the count was before a reset, from a history frame.
 
-No I/O: every function takes the frame `history.to_frame` builds (count gauge read with
+No I/O: every function takes the frame `historyframe.to_frame` builds (count gauge read with
 Maximum, visits as its positive steps, invocations/errors/requests as Sums) and returns
 numbers. `recover` reads CloudWatch and DynamoDB and writes through `setcount`.
 
@@ -33,7 +33,8 @@ from typing import Any
 
 import pandas as pd
 
-from runbook_lib.steps.history import Reset
+from runbook_lib.steps.historyframe import Reset, utc
+from runbook_lib.target.model import Target
 
 COUNT_SOURCE = "count metric"
 INVOCATIONS_SOURCE = "Lambda invocations minus errors (lower confidence: no count metric)"
@@ -89,7 +90,7 @@ def pick_reset(resets: list[Reset], reset_time: Any = None, period: int = 60) ->
         return None
     if reset_time is None:
         return max(resets, key=lambda r: r.time)
-    when = _utc(reset_time)
+    when = utc(reset_time)
     nearest = min(resets, key=lambda r: abs(r.time - when))
     slack = max(pd.Timedelta(hours=1), pd.Timedelta(seconds=2 * period))
     # the drop shows in the period after the reset at the latest
@@ -151,7 +152,7 @@ def from_sums(frame: pd.DataFrame, reset_time: Any) -> Estimate | None:
     errors, else API requests; None when neither has data or `reset_time` is not given."""
     if reset_time is None or frame.empty:
         return None
-    when = _utc(reset_time)
+    when = utc(reset_time)
     for column, source in (("invocations", INVOCATIONS_SOURCE), ("requests", REQUESTS_SOURCE)):
         if column not in frame.columns or not (frame[column].fillna(0) > 0).any():
             continue
@@ -196,7 +197,7 @@ def figures(estimate: Estimate, live: int, now: Any) -> pd.DataFrame:
     """The table of figures: what, value, when (UTC) and where it came from."""
 
     def at(t: Any) -> str:
-        return _utc(t).strftime("%Y-%m-%d %H:%M UTC") if t is not None else ""
+        return utc(t).strftime("%Y-%m-%d %H:%M UTC") if t is not None else ""
 
     recovered = estimate.recovered(live)
     rows = [
@@ -215,6 +216,54 @@ def figures(estimate: Estimate, live: int, now: Any) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["figure", "value", "time", "source"]).set_index("figure")
 
 
-def _utc(value: Any) -> pd.Timestamp:
-    stamp = pd.Timestamp(value)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+# ---- how 07_recover words it ---------------------------------------------------------------
+
+
+def repaired_text(target: Target, estimate: Estimate, live: int) -> str:
+    return (
+        f"OK: the reset at {_at(estimate.reset_time)} (from {estimate.before} to "
+        f"{estimate.after}) is repaired already: live {target.count_attribute} is "
+        f"{live}; nothing written."
+    )
+
+
+def recovered_text(target: Target, estimate: Estimate, live: int, recovered: int) -> str:
+    return (
+        f"RECOVERED: set {target.count_attribute} in {target.table} from {live} to "
+        f"{recovered}: {estimate.before} before the reset at {_at(estimate.reset_time)} "
+        f"+ {live - estimate.after} visits since ({_up_to(estimate)}); backup and undo "
+        "commands below."
+    )
+
+
+def proposal_text(
+    target: Target, estimate: Estimate, live: int, recovered: int, command: str
+) -> str:
+    what = (
+        f"count dropped from {estimate.before} to {estimate.after}"
+        if estimate.previous_time is not None
+        else "reset_time given, no count metric to see the drop"
+    )
+    return (
+        f"RESET: {what} at {_at(estimate.reset_time)}; recovered {target.count_attribute} = "
+        f"{estimate.before} + ({live} live - {estimate.after}) = {recovered} "
+        f"({_up_to(estimate)}), from the {estimate.source}. DRY RUN: nothing written. "
+        f"To apply: {command}"
+    )
+
+
+def write_reason(estimate: Estimate, live: int) -> str:
+    return (
+        f"07_recover: count rebuilt from the {estimate.source} after the reset at "
+        f"{_at(estimate.reset_time)}: before {estimate.before}, after {estimate.after}, "
+        f"+{live - estimate.after} since ({_up_to(estimate)})"
+    )
+
+
+def _up_to(estimate: Estimate) -> str:
+    n = estimate.uncertainty
+    return f"up to {n} more visit{'s' if n != 1 else ''} may be missing"
+
+
+def _at(when: pd.Timestamp) -> str:
+    return when.strftime("%Y-%m-%d %H:%M UTC")

@@ -1,7 +1,7 @@
 """The guide's reset as a story: `aws_dynamodb_table_item` + `terraform apply` = the count
 back to 0, step by step, with the count after each step. Live from
-`migrate.demonstrate_reset()`, or as recorded from a real run when it cannot be reproduced
-(no terraform on PATH). The onboarding notebook shows it (as `onboarding.ResetStory`).
+`resetdemo.demonstrate_reset()`, or as recorded from a real run when it cannot be reproduced
+(no terraform on PATH). The onboarding notebook shows it.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class ResetStory:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ResetStory:
-        """From `migrate.demonstrate_reset()`'s answer (live) or a `to_dict()` with steps."""
+        """From `resetdemo.demonstrate_reset()`'s answer (live) or a `to_dict()` with steps."""
         steps = tuple(
             StoryStep(str(s["title"]), str(s.get("output", "")), s.get("count"))
             for s in data.get("steps", [])

@@ -15,8 +15,11 @@ from typing import Any
 from runbook_lib import paths
 from runbook_lib.errors import RunbookError
 from runbook_lib.target.model import Target
-from runbook_lib.tf import stackread
-from runbook_lib.tf import terraform as tf
+from runbook_lib.tf import stackconfig, stackmodel, stackread
+from runbook_lib.tf.binary import find_terraform
+from runbook_lib.tf.sandboxstack import default_workdir
+from runbook_lib.tf.state import read_local_state
+from runbook_lib.tf.workspace import shadow_show
 
 OK, WARN, FAIL, NOT_CHECKED = "ok", "warn", "fail", "not checked"
 Answer = tuple[str, str, str]  # (state, detail, next step)
@@ -44,11 +47,11 @@ def _stack_folder(terraform_dir: str | Path | None, target: Target) -> tuple[Pat
         except RunbookError as exc:  # a typo must not make the guard disappear silently
             return None, (NOT_CHECKED, str(exc).split(" Next step")[0], "check terraform_dir")
     own = paths.terraform_dir()
-    if (own / stackread.STATE_FILE).is_file() or (own / ".terraform").is_dir():
+    if (own / stackmodel.STATE_FILE).is_file() or (own / ".terraform").is_dir():
         return own, (OK, "", "")
     if target.is_sandbox:
-        workdir = tf.default_workdir()
-        if (workdir / stackread.STATE_FILE).is_file():
+        workdir = default_workdir()
+        if (workdir / stackmodel.STATE_FILE).is_file():
             return workdir, (OK, "", "")
         return None, (OK, "the sandbox's table was made without Terraform: no state", "")
     return None, (
@@ -59,25 +62,18 @@ def _stack_folder(terraform_dir: str | Path | None, target: Target) -> tuple[Pat
 
 
 def _state(folder: Path) -> tuple[dict[str, Any] | None, str]:
-    local = stackread.read_local_state(folder)
+    local = read_local_state(folder)
     if local is not None:
-        return local, stackread.STATE_FILE
-    if not stackread.has_backend(folder):
+        return local, stackmodel.STATE_FILE
+    if not stackconfig.has_backend(folder):
         return None, ""
-    if tf.find_terraform() is None:
+    if find_terraform() is None:
         raise RunbookError("its backend needs the terraform binary, and none is on PATH")
-    from runbook_lib.steps import (
-        migrate,  # the shadow workspace: nothing is written in the user's folder
-    )
-
-    ws = migrate.workspace(folder)
-    ws.sync()
-    ws.init()
-    return ws.show(), "terraform show -json"
+    return shadow_show(folder), "terraform show -json"
 
 
 def _without_state(folder: Path, label: str, target: Target) -> Answer:
-    config = [f for f in stackread.read_config(folder)[1] if f.table in (target.table, None)]
+    config = [f for f in stackconfig.read_config(folder)[1] if f.table in (target.table, None)]
     if config:
         return (
             FAIL,
@@ -89,7 +85,7 @@ def _without_state(folder: Path, label: str, target: Target) -> Answer:
 
 
 def _verdict(
-    findings: list[stackread.Finding],
+    findings: list[stackmodel.Finding],
     label: str,
     how: str,
     target: Target,
@@ -114,5 +110,5 @@ def _verdict(
     )
 
 
-def _has_number(f: stackread.Finding) -> bool:
-    return bool(stackread.numeric_attributes(f.recorded, set(f.key or {})))
+def _has_number(f: stackmodel.Finding) -> bool:
+    return bool(stackmodel.numeric_attributes(f.recorded, set(f.key or {})))

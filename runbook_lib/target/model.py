@@ -16,8 +16,6 @@ The source of each field is kept, so the banner says where every value came from
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import Any
 from runbook_lib import aws
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.target import sources as src
+from runbook_lib.target.keys import check_key_value, typed_value
 
 DEFAULTS: dict[str, str] = {
     "key_name": "stat",
@@ -38,7 +37,6 @@ ENV_VARS = src.ENV_VARS
 TF_OUTPUTS = src.TF_OUTPUTS
 # DynamoDB's own limits on table names.
 _TABLE_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,255}$")
-_NUMBER_RE = re.compile(r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -86,33 +84,6 @@ class Target:
     def is_sandbox(self) -> bool:
         """No endpoint override means real AWS, whatever the process environment says."""
         return self.endpoint is not None and aws.is_sandbox(self.endpoint)
-
-
-def typed_value(kind: str, value: str) -> dict[str, Any]:
-    """A key value in the wire format: {"S": "x"}, {"N": "1"}, {"B": b"..."} (pure)."""
-    if kind == "B":
-        return {"B": base64.b64decode(value)}
-    return {kind: str(value)}
-
-
-def check_key_value(name: str, kind: str, value: Any) -> None:
-    """A key value must be valid for its type: a number for N, base64 text for B."""
-    if kind not in ("S", "N", "B"):
-        raise InvalidInputError(f"{name}'s type must be S, N or B, got {kind!r}.")
-    if not isinstance(value, str) or not value:
-        raise InvalidInputError(f"{name} must be a non-empty value, got {value!r}.")
-    if kind == "N" and not _NUMBER_RE.match(value):
-        raise InvalidInputError(
-            f"{name} is a number key (N) in this table; {value!r} is not a number.",
-            hint=f"pass the item's key as a number, e.g. -p key_value 0 ({name}).",
-        )
-    if kind == "B":
-        try:
-            base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise InvalidInputError(
-                f"{name} is a binary key (B); pass its value as base64 text, got {value!r}."
-            ) from exc
 
 
 def _validate_table(table: Any) -> None:

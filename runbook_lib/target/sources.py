@@ -13,14 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib import aws, paths
-from runbook_lib.aws.errors import from_client_error
+from runbook_lib.aws import tables
 from runbook_lib.errors import (
     EndpointUnreachableError,
     InvalidInputError,
     StackMismatchError,
     TargetConflictError,
 )
-from runbook_lib.tf import stackread
+from runbook_lib.target.keys import typed_value
+from runbook_lib.tf import stackconfig, stackmodel, stackread
+from runbook_lib.tf.binary import find_terraform
+from runbook_lib.tf.commands import output_json
+from runbook_lib.tf.workspace import shadow_show
 
 ENV_VARS: dict[str, str] = {
     "table": "RUNBOOK_TABLE",
@@ -92,22 +96,14 @@ def from_stack(folder: Path, found: Resolution) -> dict[str, tuple[Any, str]]:
 
 def _remote_show(folder: Path) -> dict[str, Any] | None:
     """`terraform show -json` for a stack whose state is not a local file (a backend)."""
-    if (folder / stackread.STATE_FILE).is_file() or not stackread.has_backend(folder):
+    if (folder / stackmodel.STATE_FILE).is_file() or not stackconfig.has_backend(folder):
         return None
-    from runbook_lib.steps import (
-        migrate,  # the shadow workspace: the user's folder is never written
-    )
-    from runbook_lib.tf import terraform as tf
-
-    if tf.find_terraform() is None:
+    if find_terraform() is None:
         return None
-    ws = migrate.workspace(folder)
-    ws.sync()
-    ws.init()
-    return ws.show()
+    return shadow_show(folder)
 
 
-def _stack_table(facts: stackread.StackFacts, found: Resolution, folder: Path) -> str:
+def _stack_table(facts: stackmodel.StackFacts, found: Resolution, folder: Path) -> str:
     names = facts.table_names()
     given = found.values.get("table")
     if given:
@@ -136,7 +132,9 @@ def _stack_table(facts: stackread.StackFacts, found: Resolution, folder: Path) -
     )
 
 
-def _item_fields(facts: stackread.StackFacts, table: str, label: str) -> dict[str, tuple[Any, str]]:
+def _item_fields(
+    facts: stackmodel.StackFacts, table: str, label: str
+) -> dict[str, tuple[Any, str]]:
     """Key and count attribute from the stack's item for `table` (the one with a number)."""
     items = [f for f in facts.findings if f.table == table and f.key]
     items.sort(key=lambda f: (not _numbers(f), f.address))
@@ -147,11 +145,11 @@ def _item_fields(facts: stackread.StackFacts, table: str, label: str) -> dict[st
     out: dict[str, tuple[Any, str]] = {}
     names = list(key)
     out["key_name"] = (names[0], label)
-    out["key_type"] = (stackread.scalar_type(key[names[0]]), label)
+    out["key_type"] = (stackmodel.scalar_type(key[names[0]]), label)
     out["key_value"] = (next(iter(key[names[0]].values())), label)
     if len(names) > 1:
         out["range_key_name"] = (names[1], label)
-        out["range_key_type"] = (stackread.scalar_type(key[names[1]]), label)
+        out["range_key_type"] = (stackmodel.scalar_type(key[names[1]]), label)
         out["range_key_value"] = (next(iter(key[names[1]].values())), label)
     numbers = _numbers(f)
     if len(numbers) == 1:
@@ -159,8 +157,8 @@ def _item_fields(facts: stackread.StackFacts, table: str, label: str) -> dict[st
     return out
 
 
-def _numbers(f: stackread.Finding) -> list[str]:
-    return stackread.numeric_attributes(f.recorded or f.item, set(f.key or {}))
+def _numbers(f: stackmodel.Finding) -> list[str]:
+    return stackmodel.numeric_attributes(f.recorded or f.item, set(f.key or {}))
 
 
 # --------------------------------------------------------------------------- environment
@@ -193,13 +191,11 @@ def from_own_terraform(found: Resolution) -> tuple[dict[str, tuple[Any, str]], N
 
 def _terraform_outputs(folder: Path) -> dict[str, Any]:
     """Outputs of the stack in folder, or {} when there is no state to ask."""
-    from runbook_lib.tf import terraform
-
     has_state = (folder / "terraform.tfstate").exists() or (folder / ".terraform").is_dir()
-    if not has_state or terraform.find_terraform() is None:
+    if not has_state or find_terraform() is None:
         return {}
     try:
-        return terraform.output_json(folder)
+        return output_json(folder)
     except Exception:  # an unreadable state must not stop a read-only status check
         return {}
 
@@ -213,12 +209,11 @@ def from_live_table(found: Resolution, sess: Any) -> None:
     ddb = aws.client("dynamodb", sess)
     table = found.values["table"]
     try:
-        desc = ddb.describe_table(TableName=table)["Table"]
-    except Exception as exc:  # mapped below: only "cannot reach" stops the resolution
-        mapped = from_client_error(exc, table=table, action="DescribeTable")
-        if isinstance(mapped, EndpointUnreachableError):
-            raise mapped from exc
-        found.notes.append(f"key schema not read from the live table: {str(mapped).split('. ')[0]}")
+        desc = tables.describe_table(ddb, table)
+    except EndpointUnreachableError:
+        raise
+    except Exception as exc:  # only "cannot reach" stops the resolution
+        found.notes.append(f"key schema not read from the live table: {str(exc).split('. ')[0]}")
         return
     types = {a["AttributeName"]: a["AttributeType"] for a in desc.get("AttributeDefinitions", [])}
     roles = {k["KeyType"]: k["AttributeName"] for k in desc.get("KeySchema", [])}
@@ -267,34 +262,26 @@ def _from_live_item(found: Resolution, ddb: Any) -> None:
     names = [found.values.get("key_name"), found.values.get("range_key_name")]
     names = [n for n in names if n]
     try:
-        item = _addressed_item(found, ddb, names) or _only_item(ddb, table)
+        item = _addressed_item(found, ddb, names) or tables.only_item(ddb, table)
     except Exception:  # a guess that cannot be made is simply not made
         return
     if not item or any(n not in item for n in names):
         return
     if "key_value" not in found.values:
         found.take(_key_fields(item, names), "the table's only item")
-    numbers = stackread.numeric_attributes(item, set(names))
+    numbers = stackmodel.numeric_attributes(item, set(names))
     if len(numbers) == 1:
         found.take({"count_attribute": numbers[0]}, "live item")
 
 
 def _addressed_item(found: Resolution, ddb: Any, names: list[str]) -> dict[str, Any] | None:
-    from runbook_lib.target.model import typed_value
-
     values = found.values
     if "key_value" not in values or (len(names) > 1 and "range_key_value" not in values):
         return None
     key = {names[0]: typed_value(values.get("key_type", "S"), str(values["key_value"]))}
     if len(names) > 1:
         key[names[1]] = typed_value(values.get("range_key_type", "S"), values["range_key_value"])
-    return ddb.get_item(TableName=values["table"], Key=key, ConsistentRead=True).get("Item")
-
-
-def _only_item(ddb: Any, table: str) -> dict[str, Any] | None:
-    page = ddb.scan(TableName=table, Limit=2, ConsistentRead=True)
-    items = page.get("Items") or []
-    return items[0] if len(items) == 1 and not page.get("LastEvaluatedKey") else None
+    return tables.get_item(ddb, values["table"], key)
 
 
 def _key_fields(item: dict[str, Any], names: list[str]) -> dict[str, Any]:

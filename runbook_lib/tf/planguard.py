@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from runbook_lib.tf.hcledit import ITEM_TYPE
-from runbook_lib.tf.stackread import TABLE_TYPE
+from runbook_lib.tf.stackmodel import TABLE_TYPE
 
 # Normalised (UI stream) actions that leave a table item alone. "remove" is how the JSON UI
 # names a forget; "noop" and "read" write nothing; "move" only renames the address. Any
@@ -133,3 +134,33 @@ def saved_plan_changes(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+@dataclass(frozen=True)
+class PlanProof:
+    """A `terraform plan -detailed-exitcode -json` and what it would do to the counter."""
+
+    exit_code: int  # 0 nothing to do, 2 changes
+    changes: list[dict[str, str]]  # [{address, type, action}] from "planned_change"
+    unsafe: list[dict[str, str]]  # the changes that would touch the count
+    summary: str  # "Plan: 0 to add, 0 to change, 0 to destroy."
+    plan_file: str | None = None
+
+    @property
+    def safe(self) -> bool:
+        return not self.unsafe
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "exit_code": self.exit_code,
+            "summary": self.summary,
+            "changes": self.changes,
+            "unsafe": self.unsafe,
+            "safe": self.safe,
+        }
+
+    def __str__(self) -> str:
+        lines = [f"{self.summary or 'No changes.'}  (plan exit code {self.exit_code})"]
+        lines += [f"  {c['action']:<8} {c['address']}" for c in self.changes]
+        verdict = "SAFE: no table item is written or deleted" if self.safe else "UNSAFE"
+        return "\n".join([*lines, verdict])

@@ -5,76 +5,18 @@ and of every local child module (its inputs evaluated in the caller), with varia
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.errors import TerraformError
-from runbook_lib.tf import terraform as tf
+from runbook_lib.tf.hclconfig import Scope, merge_docs, module_scope, read_docs, tf_files
 from runbook_lib.tf.hcledit import ITEM_TYPE, parse_hcl, resource_blocks
 from runbook_lib.tf.stackmodel import TABLE_TYPE, Finding, TableDef, typed_key
 
-_RESOURCE_REF = re.compile(rf"^{TABLE_TYPE}\.([A-Za-z_][\w-]*)\.(name|id|hash_key|range_key)$")
 _MODULE_ARGS = {"source", "version", "providers", "count", "for_each", "depends_on"}
 MAX_MODULE_DEPTH = 8
 
-# --------------------------------------------------------------------------- evaluation
-
-
-class _Scope:
-    """Variables, locals and the module's tables: enough to evaluate a counter's block."""
-
-    def __init__(self, variables: dict[str, Any], locals_: dict[str, Any], tables: dict) -> None:
-        self.variables, self.locals, self.tables = variables, locals_, tables
-
-    def ev(self, value: Any) -> Any:
-        """A value, or None when it cannot be evaluated outside Terraform."""
-        if not isinstance(value, str):
-            return value
-        ref = _RESOURCE_REF.match(value.strip().removeprefix("${").removesuffix("}"))
-        if ref:
-            body = self.tables.get(ref.group(1)) or {}
-            return self.ev(body.get("name" if ref.group(2) == "id" else ref.group(2)))
-        try:
-            return tf.resolve(value, self.variables, self.locals)
-        except TerraformError:
-            return None
-
-    def item(self, raw: Any) -> dict[str, Any] | None:
-        """A configured `item` (JSON text, heredoc or jsonencode(...)) as a dict."""
-        if isinstance(raw, dict):
-            return raw
-        if not isinstance(raw, str):
-            return None
-        text = raw.strip()
-        if text.startswith("${jsonencode(") and text.endswith(")}"):
-            text = text[len("${jsonencode(") : -2].replace('""${', '"${').replace('}""', '}"')
-        failed = False
-
-        def sub(match: re.Match[str]) -> str:
-            nonlocal failed
-            value = self.ev("${" + match.group(1) + "}")
-            failed = failed or value is None
-            return json.dumps(str(value))[1:-1]
-
-        text = re.sub(r"\$\{([^{}]*)\}", sub, text)
-        try:
-            value = json.loads(text)
-        except ValueError:
-            return None
-        return value if isinstance(value, dict) and not failed else None
-
 
 # --------------------------------------------------------------------------- configuration
-
-
-def tf_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("*.tf") if not _is_override(p.name))
-
-
-def _is_override(name: str) -> bool:
-    return name == "override.tf" or name.endswith("_override.tf")
 
 
 def is_local_source(source: Any) -> bool:
@@ -111,12 +53,9 @@ def _read_module(
     items: list[Finding],
     notes: list[str],
 ) -> None:
-    docs = {p: parse_hcl(p.read_text(), str(p)) for p in tf_files(folder)}
-    merged: dict[str, list[Any]] = {}
-    for doc in docs.values():
-        for kind, entries in doc.items():
-            merged.setdefault(kind, []).extend(entries if isinstance(entries, list) else [])
-    scope = _module_scope(merged, folder, inputs, docs)
+    docs = read_docs(folder)
+    merged = merge_docs(docs)
+    scope = module_scope(merged, folder, inputs)
     prefix = f"{path}." if path else ""
     for name, body in scope.tables.items():
         tables.append(_table_def(f"{prefix}{TABLE_TYPE}.{name}", body, scope))
@@ -152,24 +91,7 @@ def remote_modules(folder: Path) -> dict[str, str]:
     return found
 
 
-def _module_scope(
-    merged: dict[str, list[Any]], folder: Path, inputs: dict[str, Any] | None, docs: dict
-) -> _Scope:
-    root = inputs is None
-    try:
-        variables = tf.variable_values(merged, folder if root else None, inputs)
-    except Exception:  # an unreadable tfvars file only costs us what it would have set
-        variables = {}
-    locals_: dict[str, Any] = {}
-    for block in merged.get("locals", []):
-        locals_.update(block)
-    table_bodies: dict[str, dict[str, Any]] = {}
-    for doc in docs.values():
-        table_bodies.update(resource_blocks(doc, TABLE_TYPE))
-    return _Scope(variables, locals_, table_bodies)
-
-
-def _table_def(address: str, body: dict[str, Any], scope: _Scope) -> TableDef:
+def _table_def(address: str, body: dict[str, Any], scope: Scope) -> TableDef:
     types = {scope.ev(a.get("name")): scope.ev(a.get("type")) for a in body.get("attribute") or []}
     hash_key, range_key = scope.ev(body.get("hash_key")), scope.ev(body.get("range_key"))
     return TableDef(
@@ -187,7 +109,7 @@ def _config_finding(
     name: str,
     body: dict[str, Any],
     file: Path,
-    scope: _Scope,
+    scope: Scope,
     module: str,
     source: str | None,
 ) -> Finding:
@@ -223,4 +145,4 @@ def has_backend(folder: Path) -> bool:
 
 def item_json(raw: Any) -> dict[str, Any] | None:
     """A recorded item (the state holds plain JSON text) as a dict."""
-    return _Scope({}, {}, {}).item(raw)
+    return Scope({}, {}, {}).item(raw)

@@ -8,78 +8,26 @@ meet in `Finding`s: one per `aws_dynamodb_table_item` instance, with its typed k
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.errors import RunbookError, TerraformError
-from runbook_lib.tf import terraform as tf
+from runbook_lib.errors import RunbookError
 from runbook_lib.tf.hcledit import ITEM_TYPE
-from runbook_lib.tf.stackconfig import (  # noqa: F401 - the stack reader's whole API in one place
-    _is_override,
-    has_backend,
-    is_local_source,
-    item_json,
-    protected,
-    read_config,
-    tf_files,
-)
-from runbook_lib.tf.stackmodel import (  # noqa: F401
-    KEY_TYPES,
-    RUNBOOK_ATTRIBUTES,
+from runbook_lib.tf.stackconfig import item_json, read_config
+from runbook_lib.tf.stackmodel import (
     STATE_FILE,
     TABLE_TYPE,
     Finding,
     StackFacts,
     TableDef,
     count_of,
-    key_label,
-    numeric_attributes,
-    scalar_type,
     typed_key,
 )
+from runbook_lib.tf.state import read_local_state, state_resources, unwrap_outputs
 
 _INDEX_SUFFIX = re.compile(r"\[[^\[\]]*\]$")
-
-# --------------------------------------------------------------------------- state
-
-
-def state_file_as_show(raw: dict[str, Any]) -> dict[str, Any]:
-    """A raw terraform.tfstate (format 4) in `terraform show -json`'s shape: addresses with
-    module and instance key, attributes as values, outputs (pure)."""
-    resources = []
-    for res in raw.get("resources") or []:
-        base = f"{res.get('type')}.{res.get('name')}"
-        if res.get("mode", "managed") == "data":
-            base = f"data.{base}"
-        if res.get("module"):
-            base = f"{res['module']}.{base}"
-        for inst in res.get("instances") or []:
-            key = f"[{json.dumps(inst['index_key'])}]" if "index_key" in inst else ""
-            resources.append(
-                {
-                    "address": base + key,
-                    "mode": res.get("mode", "managed"),
-                    "type": res.get("type"),
-                    "name": res.get("name"),
-                    "values": inst.get("attributes") or {},
-                }
-            )
-    outputs = raw.get("outputs") or {}
-    return {"values": {"root_module": {"resources": resources}, "outputs": outputs}}
-
-
-def read_local_state(folder: Path) -> dict[str, Any] | None:
-    """The folder's own terraform.tfstate in show -json's shape; None when there is none."""
-    path = folder / STATE_FILE
-    if not path.is_file():
-        return None
-    try:
-        return state_file_as_show(json.loads(path.read_text()))
-    except ValueError as exc:
-        raise TerraformError(f"Cannot read {path}: {exc}", hint="run terraform show") from exc
 
 
 def merge_state(config: list[Finding], show: dict[str, Any]) -> list[Finding]:
@@ -88,7 +36,7 @@ def merge_state(config: list[Finding], show: dict[str, Any]) -> list[Finding]:
     by_resource = {f.resource: f for f in config}
     out: list[Finding] = []
     seen: set[str] = set()
-    for res in tf.state_resources(show):
+    for res in state_resources(show):
         if res.get("type") != ITEM_TYPE or res.get("mode", "managed") != "managed":
             continue
         address = str(res.get("address"))
@@ -122,7 +70,7 @@ def merge_state(config: list[Finding], show: dict[str, Any]) -> list[Finding]:
 def state_tables(show: dict[str, Any]) -> list[TableDef]:
     """The aws_dynamodb_table resources of a state, with their key types (pure)."""
     out = []
-    for res in tf.state_resources(show):
+    for res in state_resources(show):
         if res.get("type") != TABLE_TYPE or res.get("mode", "managed") != "managed":
             continue
         values = res.get("values") or {}
@@ -168,7 +116,7 @@ def read_stack(folder: Path, show: dict[str, Any] | None = None) -> StackFacts:
     live_tables = state_tables(show or {})
     known = {t.address for t in live_tables}
     merged_tables = live_tables + [t for t in tables if t.address not in known]
-    outputs = tf.unwrap_outputs(((show or {}).get("values") or {}).get("outputs") or {})
+    outputs = unwrap_outputs(((show or {}).get("values") or {}).get("outputs") or {})
     return StackFacts(folder, merged_tables, findings, outputs, how, notes)
 
 

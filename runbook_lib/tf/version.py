@@ -16,8 +16,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from runbook_lib.errors import TerraformError, TerraformPinError
-from runbook_lib.tf import terraform as tf
+from runbook_lib.tf.binary import find_terraform
 from runbook_lib.tf.hcledit import parse_hcl
+from runbook_lib.tf.mirror import REGISTRY_HOST, find_provider_mirror
 
 Version = tuple[int, int, int]
 REMOVED_BLOCK_SINCE: Version = (1, 7, 0)  # Terraform's first release with `removed`
@@ -31,7 +32,7 @@ def parse_version(text: str) -> Version:
 
 def binary_version(binary: str | None = None) -> Version | None:
     """The terraform binary's version (`terraform version -json`), None without one."""
-    binary = binary or tf.find_terraform()
+    binary = binary or find_terraform()
     return None if binary is None else _version_of(binary)
 
 
@@ -99,10 +100,10 @@ def aws_provider_pins(folder: Path) -> list[str]:
 
 def mirror_aws_versions() -> list[Version]:
     """hashicorp/aws versions in the local filesystem mirror ([] without one)."""
-    mirror = tf.find_provider_mirror()
+    mirror = find_provider_mirror()
     if mirror is None:
         return []
-    folder = mirror / tf.REGISTRY_HOST / "hashicorp" / "aws"
+    folder = mirror / REGISTRY_HOST / "hashicorp" / "aws"
     names = [p.name for p in folder.iterdir()] if folder.is_dir() else []
     found = {
         parse_version(m.group(1)) for n in names if (m := re.match(r"^(?:.*_)?(\d+\.\d+\.\d+)", n))

@@ -19,7 +19,8 @@ from typing import Any
 import hcl2
 import pytest
 
-from runbook_lib.tf import terraform as tf
+from runbook_lib.tf.binary import find_terraform
+from runbook_lib.tf.environment import terraform_env
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "stacks"
 STACKS = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
@@ -240,13 +241,13 @@ def test_the_stack_keeps_to_the_corpus_rules(stack):
                     assert satisfies(TERRAFORM_VERSION, pin) == bool(expected), f"{path}: {pin}"
 
 
-@pytest.mark.skipif(tf.find_terraform() is None, reason="no terraform binary on PATH")
+@pytest.mark.skipif(find_terraform() is None, reason="no terraform binary on PATH")
 def test_the_corpus_is_terraform_fmt_clean():
     proc = subprocess.run(
-        [tf.find_terraform(), "fmt", "-check", "-recursive", "-list=true", str(CORPUS)],
+        [find_terraform(), "fmt", "-check", "-recursive", "-list=true", str(CORPUS)],
         capture_output=True,
         text=True,
-        env={**tf.terraform_env(), "TF_CLI_CONFIG_FILE": "/dev/null"},
+        env={**terraform_env(), "TF_CLI_CONFIG_FILE": "/dev/null"},
         timeout=60,
     )
     assert proc.returncode == 0, f"not fmt-clean: {proc.stdout}{proc.stderr}"

@@ -82,12 +82,3 @@ def test_conditional_set_never_creates_the_item(target, ddb):
     with pytest.raises(ItemMissingError):
         counter.conditional_set(target, 3, ddb=ddb)
     assert counter.get_item(target, ddb=ddb) is None
-
-
-def test_confirmation_rules(target):
-    assert counter.require_confirmation(target, True, None) is False
-    with pytest.raises(Exception, match="confirm must equal the table name"):
-        counter.require_confirmation(target, False, "wrong")
-    assert counter.require_confirmation(target, False, target.table) is True
-    with pytest.raises(InvalidInputError):
-        counter.require_confirmation(target, "no", target.table)

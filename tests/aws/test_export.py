@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import json
 import threading
 import tracemalloc
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib.aws import counter
+from runbook_lib.aws import batch, counter
 from runbook_lib.errors import (
     BackupFileError,
     ConfirmationError,
@@ -22,6 +21,7 @@ from runbook_lib.errors import (
     TableSchemaError,
     ThrottledError,
 )
+from runbook_lib.formats import exportread
 from runbook_lib.steps import export, tablerestore
 from runbook_lib.target.model import Target
 from tests.conftest import make_table
@@ -101,8 +101,8 @@ def test_export_paginates_and_writes_manifest_last(exported, table):
     assert typed["n38"] == {"N": "12345678901234567890123456789012345678"}
     assert typed["b"] == {"B": "AP8QYmluYXJ5"}, "binary is base64, as the AWS CLI writes it"
     assert not list(exported.path.parent.glob("*.partial")), "no temp files left behind"
-    assert export.verify_export(exported.path).item_count == 41
-    assert export.verify_export(exported.manifest_path).item_count == 41
+    assert exportread.verify_export(exported.path).item_count == 41
+    assert exportread.verify_export(exported.manifest_path).item_count == 41
 
 
 def test_parallel_segments_export_every_item_once(ddb, table, tmp_path):
@@ -144,7 +144,7 @@ def test_bad_segments_are_refused(segments, tmp_path):
 def test_empty_table_exports_zero_items(ddb, table, tmp_path):
     res = export.export_table(table, tmp_path, ddb=ddb)
     assert res.item_count == 0
-    assert export.verify_export(res.path).item_count == 0
+    assert exportread.verify_export(res.path).item_count == 0
 
 
 def test_same_second_exports_do_not_overwrite(ddb, table, tmp_path):
@@ -266,7 +266,7 @@ def test_damaged_export_is_refused_and_nothing_is_written(exported, ddb, damage,
     ddb.put_item(TableName=dest, Item={"stat": {"S": "keep"}, "v": {"N": "1"}})
     damage(exported)
     with pytest.raises(BackupFileError, match=message):
-        export.verify_export(exported.path)
+        exportread.verify_export(exported.path)
     with pytest.raises(BackupFileError, match=message):
         tablerestore.restore_table(
             exported.path, dest, allow_other_table=True, dry_run=False, confirm=dest, ddb=ddb
@@ -279,12 +279,7 @@ def test_sha_mismatch_with_intact_gzip_is_caught(exported):
     raw = gzip.compress(("\n".join(json.dumps(r) for r in rows) + "\n").encode(), mtime=1)
     exported.path.write_bytes(raw)  # same items, different bytes: not the exported file
     with pytest.raises(BackupFileError, match="does not match its manifest: sha256"):
-        export.verify_export(exported.path)
-
-
-def test_a_non_export_path_points_to_item_restore(tmp_path):
-    with pytest.raises(BackupFileError, match="restore with kind=item"):
-        export.verify_export(tmp_path / "x.json")
+        exportread.verify_export(exported.path)
 
 
 def test_listing_flags_an_export_without_manifest(exported):
@@ -378,7 +373,7 @@ def _inject_unprocessed(ddb, rounds: int | None, drop: int = 5) -> dict:
 
 def test_unprocessed_items_are_retried_until_written(exported, ddb, table, monkeypatch):
     waits = []
-    monkeypatch.setattr(tablerestore, "_sleep", waits.append)
+    monkeypatch.setattr(batch, "_sleep", waits.append)
     dest = make_table(ddb)
     state = _inject_unprocessed(ddb, rounds=3)
     res = tablerestore.restore_table(
@@ -387,11 +382,11 @@ def test_unprocessed_items_are_retried_until_written(exported, ddb, table, monke
     assert res.verified and res.retries == 3
     assert state["calls"] == res.batches + 3
     assert scan_all(ddb, dest) == scan_all(ddb, table)
-    assert len(waits) == 3 and all(0 <= w <= tablerestore.BACKOFF_CAP_S for w in waits)
+    assert len(waits) == 3 and all(0 <= w <= batch.BACKOFF_CAP_S for w in waits)
 
 
 def test_unprocessed_items_give_up_after_bounded_attempts(exported, ddb, monkeypatch):
-    monkeypatch.setattr(tablerestore, "_sleep", lambda s: None)
+    monkeypatch.setattr(batch, "_sleep", lambda s: None)
     dest = make_table(ddb)
     state = _inject_unprocessed(ddb, rounds=None)
     with pytest.raises(ThrottledError, match=r"unprocessed after 8 attempts.*PARTIAL"):
@@ -404,7 +399,7 @@ def test_unprocessed_items_give_up_after_bounded_attempts(exported, ddb, monkeyp
             ddb=ddb,
             writers=1,
         )
-    assert state["calls"] == tablerestore.MAX_BATCH_ATTEMPTS
+    assert state["calls"] == batch.MAX_BATCH_ATTEMPTS
 
 
 @pytest.mark.parametrize("read_back", tablerestore.READ_BACK_MODES)
@@ -474,35 +469,6 @@ def test_bad_restore_options_are_refused_before_anything(exported, ddb, bad, mes
 # ------------------------------------------------------------------ constant memory
 
 
-class _Discard(io.RawIOBase):
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data) -> int:
-        return len(data)
-
-
-def _pages(n: int, per_page: int = 100):
-    for start in range(0, n, per_page):
-        yield [
-            {"stat": {"S": f"key-{i:06d}"}, "v": {"N": str(i)}, "pad": {"S": "x" * 200}}
-            for i in range(start, min(n, start + per_page))
-        ]
-
-
-def test_writer_holds_one_page_not_the_table():
-    tracemalloc.start()
-    try:
-        count, _, _, _ = export.write_items(_pages(5000), _Discard())
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    held = sum(len(json.dumps(p)) for p in _pages(5000))  # ~1.4 MB of JSON alone
-    assert count == 5000
-    assert peak < 600_000, f"peak {peak} bytes: the writer accumulates items"
-    assert peak < held / 2
-
-
 @pytest.mark.slow
 def test_full_export_memory_stays_flat(ddb, table, tmp_path):
     fill(ddb, table, 5000, extra={"pad": {"S": "x" * 200}})
@@ -520,7 +486,7 @@ def test_raw_pages_hold_the_same_items_as_parsed_pages(ddb, table):
     """The export reads Scan bodies with ijson (scanstream); every type must come out as
     botocore's own parse + item_to_json would give it, and other calls stay untouched."""
     from runbook_lib.aws import scan as scanstream
-    from runbook_lib.formats import itemfile
+    from runbook_lib.formats import dynamojson
 
     fill(ddb, table, 30)
     ddb.put_item(TableName=table, Item={"stat": {"S": "typed"}, **TYPED})
@@ -535,7 +501,7 @@ def test_raw_pages_hold_the_same_items_as_parsed_pages(ddb, table):
         raw.extend(scanstream.items_json(page))
         plain = ddb.scan(**request)  # outside raw_pages: botocore's usual answer
         assert "Items" in plain and scanstream.RAW_BODY not in plain
-        parsed.extend(itemfile.item_to_json(i) for i in plain["Items"])
+        parsed.extend(dynamojson.item_to_json(i) for i in plain["Items"])
         assert resp.get("LastEvaluatedKey") == plain.get("LastEvaluatedKey")
         if "LastEvaluatedKey" not in resp:
             break

@@ -49,7 +49,7 @@ import pandas as pd
 import pytest
 
 from runbook_lib import aws
-from runbook_lib.aws import counter
+from runbook_lib.aws import batch, counter
 from runbook_lib.errors import (
     BackupFileError,
     CountConflictError,
@@ -59,10 +59,19 @@ from runbook_lib.errors import (
     TableMissingError,
     ThrottledError,
 )
-from runbook_lib.formats import itemfile
+from runbook_lib.formats import dynamojson, exportfile, exportread
 from runbook_lib.sandbox import seed
 from runbook_lib.sandbox import server as sandbox
-from runbook_lib.steps import export, history, setcount, status, tablerestore
+from runbook_lib.steps import (
+    export,
+    history,
+    itembackup,
+    setcount,
+    setrecord,
+    status,
+    statusreport,
+    tablerestore,
+)
 from runbook_lib.target.model import Target
 from tests.conftest import make_table
 from tests.faultproxy import AFTER, BEFORE, Fault, FaultProxy, RequestInfo
@@ -248,7 +257,7 @@ def test_set_count_through_faults_is_applied_once_and_audited(proxy_for, ddb, ta
         (True, 250, 7, False),
     ]
     assert live_count(ddb, target.table) == 7
-    audit = setcount.read_audit(tmp_path / "audit.jsonl")
+    audit = setrecord.read_audit(tmp_path / "audit.jsonl")
     assert [(a["old"], a["new"]) for a in audit] == [(100, 250), (250, 7)]
     assert [json.loads(Path(r.backup_path).read_text())["viewCount"] for r in done] == [
         {"N": "100"},
@@ -272,10 +281,12 @@ def test_export_through_faults_is_complete_and_verifies(proxy_for, ddb, target, 
     put_count(ddb, target.table, 777)
     proxy = lossy(proxy_for, 7)
     res = export.export_table(target, tmp_path / "exports", page_size=20, progress=False)
-    manifest = export.verify_export(res.path)
+    manifest = exportread.verify_export(res.path)
     assert manifest.item_count == res.item_count == 151
-    exported = {o["stat"]["S"]: o for o in export.iter_export(res.path)}
-    assert exported == {k: itemfile.item_to_json(v) for k, v in scan_all(ddb, target.table).items()}
+    exported = {o["stat"]["S"]: o for o in exportread.iter_export(res.path)}
+    assert exported == {
+        k: dynamojson.item_to_json(v) for k, v in scan_all(ddb, target.table).items()
+    }
     assert proxy.requests["dynamodb:Scan"] > 8  # 8 pages, and some of them again
 
 
@@ -304,10 +315,10 @@ def test_restore_table_through_faults_converges(proxy_for, ddb, target, moto_url
 
 def test_restore_item_through_faults_puts_the_backup_back(proxy_for, ddb, target, tmp_path):
     put_count(ddb, target.table, 300)
-    backup = itemfile.backup_item(target, dest_dir=tmp_path / "b", ddb=ddb)
+    backup = itembackup.backup_item(target, dest_dir=tmp_path / "b", ddb=ddb)
     put_count(ddb, target.table, 100)
     proxy = lossy(proxy_for, 3)
-    out = itemfile.restore_item(
+    out = itembackup.restore_item(
         target, backup.path, dry_run=False, confirm=target.table, backup_dir=tmp_path / "b"
     )
     assert (out.restored, out.old, out.new) == (True, 100, 300)
@@ -374,7 +385,7 @@ def test_set_whose_answer_was_lost_is_reported_done_and_audited(proxy_for, ddb, 
         assert live_count(ddb, target.table) == 250  # applied exactly once either way
         assert proxy.forwarded["dynamodb:UpdateItem"] == 2
     assert (result.applied, result.old, result.new) == (True, 100, 250)
-    assert [(a["old"], a["new"]) for a in setcount.read_audit(tmp_path / "audit.jsonl")] == [
+    assert [(a["old"], a["new"]) for a in setrecord.read_audit(tmp_path / "audit.jsonl")] == [
         (100, 250)
     ]
 
@@ -397,12 +408,12 @@ def test_set_retry_does_not_wipe_visits_counted_meanwhile(proxy_for, ddb, target
 
 def test_restore_item_whose_answer_was_lost_is_reported_done(proxy_for, ddb, target, tmp_path):
     put_count(ddb, target.table, 300)
-    backup = itemfile.backup_item(target, dest_dir=tmp_path / "b", ddb=ddb)
+    backup = itembackup.backup_item(target, dest_dir=tmp_path / "b", ddb=ddb)
     put_count(ddb, target.table, 100)
     proxy = proxy_for()
     proxy.script("dynamodb:UpdateItem", LOST)
     try:
-        out = itemfile.restore_item(
+        out = itembackup.restore_item(
             target, backup.path, dry_run=False, confirm=target.table, backup_dir=tmp_path / "b"
         )
     finally:
@@ -534,9 +545,9 @@ def _prepare(op: str, ddb: Any, moto_url: str, folder: Path) -> tuple[str, Calla
         return t.table, lambda: restore_into(path, t), same
     if op == "restore_item":
         t, _ = own_table(300)
-        path = itemfile.backup_item(t, dest_dir=folder, ddb=ddb).path
+        path = itembackup.backup_item(t, dest_dir=folder, ddb=ddb).path
         put_count(ddb, t.table, 100)
-        run = lambda: itemfile.restore_item(  # noqa: E731
+        run = lambda: itembackup.restore_item(  # noqa: E731
             t, path, dry_run=False, confirm=t.table, backup_dir=folder
         )
         return t.table, run, own_table_same(ddb, t)
@@ -604,7 +615,7 @@ def test_exhausted_retries_fail_clearly_and_write_nothing(
     if op == "status":  # the status check never raises: its verdict must say what failed
         assert isinstance(outcome, status.StatusReport), outcome
         assert not outcome.healthy and outcome.count is None
-        failed = [c for c in outcome.checks if c.state == status.FAIL]
+        failed = [c for c in outcome.checks if c.state == statusreport.FAIL]
         assert failed and all(c.detail and c.next_step for c in failed)
         assert not any(c.detail.startswith("no item") for c in failed), "a false 'missing'"
         return
@@ -668,7 +679,7 @@ def test_server_killed_mid_export_leaves_no_complete_looking_file(
 
 EXPORTER = """
 import sys
-from runbook_lib import export
+from runbook_lib.steps import export
 export.export_table(sys.argv[1], sys.argv[2], page_size=20, progress=False)
 """
 
@@ -705,13 +716,13 @@ def test_exporter_killed_mid_export_leaves_only_a_refused_temp_file(
     names = sorted(p.name for p in folder.iterdir())
     (partial,) = names  # the exporter's temp file: hidden, never the final name
     assert partial.startswith(".") and partial.endswith(".partial")
-    assert not any(n.endswith((export.DATA_SUFFIX, export.MANIFEST_SUFFIX)) for n in names)
+    assert not any(n.endswith((exportfile.DATA_SUFFIX, exportfile.MANIFEST_SUFFIX)) for n in names)
     assert export.list_exports(folder) == []
     with pytest.raises(BackupFileError, match="not a table export"):
-        export.verify_export(folder / partial)
-    renamed = shutil.copy(folder / partial, tmp_path / f"{table}-renamed{export.DATA_SUFFIX}")
+        exportread.verify_export(folder / partial)
+    renamed = shutil.copy(folder / partial, tmp_path / f"{table}-renamed{exportfile.DATA_SUFFIX}")
     with pytest.raises(BackupFileError, match="No manifest"):
-        export.verify_export(renamed)
+        exportread.verify_export(renamed)
 
 
 BATCHES_BEFORE_KILL = 2
@@ -763,10 +774,8 @@ def test_server_killed_mid_restore_then_rerun_converges(dedicated, tmp_path, mon
 
         _replay(url_b)  # B now holds what A held when it died: two batches written
         direct_b = aws.client("dynamodb", endpoint_url=url_b)
-        order = [o["stat"]["S"] for o in export.iter_export(res.path)]
-        done = [k for k in order if k != "Quantity"][
-            : BATCHES_BEFORE_KILL * tablerestore.MAX_BATCH_WRITE
-        ]
+        order = [o["stat"]["S"] for o in exportread.iter_export(res.path)]
+        done = [k for k in order if k != "Quantity"][: BATCHES_BEFORE_KILL * batch.MAX_BATCH_WRITE]
         assert scan_all(direct_b, dest.table) == {  # the counter goes last: not reached
             **before,
             **{k: expected[k] for k in done},
@@ -916,7 +925,7 @@ def test_set_racing_visits_loses_none_and_reports_the_conflict(
     final = live_count(ddb, target.table)
     assert not visitors.errors
     _assert_sides([1, *visitors.counts], 0, result.old, FAR, final)
-    audit = setcount.read_audit(tmp_path / "audit.jsonl")
+    audit = setrecord.read_audit(tmp_path / "audit.jsonl")
     assert [(a["old"], a["new"]) for a in audit] == [(result.old, FAR)]
 
 
@@ -926,7 +935,7 @@ def test_restore_racing_visits_conflicts_then_loses_none(
 ):
     put_count(ddb, target.table, FAR)
     if kind == "item":
-        path = itemfile.backup_item(target, dest_dir=tmp_path / "b", ddb=ddb).path
+        path = itembackup.backup_item(target, dest_dir=tmp_path / "b", ddb=ddb).path
     else:
         path = export.export_table(target, tmp_path / "exports", ddb=ddb, progress=False).path
     put_count(ddb, target.table, 0)
@@ -936,7 +945,7 @@ def test_restore_racing_visits_conflicts_then_loses_none(
 
     def restore() -> Any:
         if kind == "item":
-            return itemfile.restore_item(
+            return itembackup.restore_item(
                 target, path, dry_run=False, confirm=target.table, backup_dir=tmp_path / "b"
             )
         return tablerestore.restore_table(

@@ -22,10 +22,13 @@ import pytest
 from runbook_lib import cli
 from runbook_lib.aws import counter
 from runbook_lib.sandbox import server as sandbox
-from runbook_lib.steps import migrate
+from runbook_lib.steps import resetdemo
 from runbook_lib.target.model import Target
 from runbook_lib.tf import hcledit, planguard
-from runbook_lib.tf import terraform as tf
+from runbook_lib.tf import workspace as tfworkspace
+from runbook_lib.tf.binary import find_terraform
+from runbook_lib.tf.environment import sandbox_env
+from runbook_lib.tf.process import run
 
 ITEM = "aws_dynamodb_table_item"
 TABLE = "aws_dynamodb_table"
@@ -148,12 +151,12 @@ def test_the_rules_judge_items_and_tables_apart():
 
 
 def test_05_migrates_proof_uses_the_same_rules():
-    assert migrate.unsafe_changes is planguard.unsafe_changes
-    assert migrate.parse_plan_lines is planguard.parse_plan_lines
+    assert tfworkspace.unsafe_changes is planguard.unsafe_changes
+    assert tfworkspace.parse_plan_lines is planguard.parse_plan_lines
     # a saved plan's list reaches the same verdict as the UI stream's word
     saved = {"address": "a", "type": ITEM, "action": ["delete", "create"]}
-    assert migrate.unsafe_changes([saved]) == [saved]
-    assert migrate.unsafe_changes([{**saved, "action": ["forget"]}]) == []
+    assert tfworkspace.unsafe_changes([saved]) == [saved]
+    assert tfworkspace.unsafe_changes([{**saved, "action": ["forget"]}]) == []
 
 
 # ---- 2. outcomes on hand-written plans -----------------------------------------------------
@@ -392,7 +395,7 @@ needs_terraform = [
     pytest.mark.terraform,
     pytest.mark.slow,
     pytest.mark.xdist_group("guard-plan"),
-    pytest.mark.skipif(tf.find_terraform() is None, reason="no terraform binary on PATH"),
+    pytest.mark.skipif(find_terraform() is None, reason="no terraform binary on PATH"),
 ]
 ROOT = Path(__file__).resolve().parents[2]
 VISITS = 5
@@ -400,7 +403,7 @@ VISITS = 5
 
 def _plan_out(folder: Path, env: dict[str, str], name: str = "tfplan") -> Path:
     """`terraform plan -out tfplan`, as a CI step runs it."""
-    tf.run(["plan", "-input=false", "-no-color", f"-out={name}"], folder, env=env)
+    run(["plan", "-input=false", "-no-color", f"-out={name}"], folder, env=env)
     return folder / name
 
 
@@ -413,11 +416,11 @@ def stacks(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     shared = os.environ["AWS_ENDPOINT_URL"]
     os.environ["AWS_ENDPOINT_URL"] = url
     try:
-        env = tf.sandbox_env(url, sandbox.REGION)
+        env = sandbox_env(url, sandbox.REGION)
         project = base / "project"
         sandbox.apply_stack(url, sandbox.REGION, src_dir=ROOT / "terraform", workdir=project)
-        legacy = migrate.copy_legacy_stack(base / "legacy")
-        ws = migrate.workspace(legacy)
+        legacy = resetdemo.copy_legacy_stack(base / "legacy")
+        ws = tfworkspace.workspace(legacy)
         ws.sync()
         ws.init()
         ws.apply()
@@ -457,7 +460,7 @@ def test_the_guides_legacy_stack_fails_the_guard(stacks, capsys):
 @_apply_marks
 def test_the_plans_json_and_a_chdir_give_the_same_verdict(stacks, capsys, tmp_path):
     ws = stacks["ws"]
-    shown = tf.run(["show", "-json", "-no-color", "tfplan"], ws.workdir, env=ws.env).stdout
+    shown = run(["show", "-json", "-no-color", "tfplan"], ws.workdir, env=ws.env).stdout
     (tmp_path / "plan.json").write_text(shown)
     moved = tmp_path / "elsewhere.tfplan"
     shutil.copyfile(stacks["legacy_plan"], moved)

@@ -16,9 +16,10 @@ import pytest
 from botocore.stub import Stubber
 
 from runbook_lib import aws
-from runbook_lib.errors import AccessDeniedError, ThrottledError
+from runbook_lib.aws import metrics
+from runbook_lib.errors import AccessDeniedError, InvalidInputError, ThrottledError
 from runbook_lib.sandbox import seed
-from runbook_lib.steps import history
+from runbook_lib.steps import history, historyframe
 
 HOUR = pd.Timedelta(hours=1)
 
@@ -71,7 +72,7 @@ def test_seeded_reset_is_found_with_its_size_and_time(cw, names):
     # THEN exactly that reset is found, to the minute, with its size
     assert hist.period == 60
     assert len(hist.frame) == 2 * 1440
-    assert hist.calls == len(calls) == history.plan_calls(2 * 1440, 4) == 1
+    assert hist.calls == len(calls) == metrics.plan_calls(2 * 1440, 4) == 1
     (reset,) = hist.resets
     assert reset.time == reset_at
     assert reset.before == frame["count"].iloc[at - 1]
@@ -94,7 +95,7 @@ def test_fourteen_days_hourly_finds_the_same_reset(cw, names):
     frame = _seeded(cw, names, now, reset_at=reset_at)
     calls = _calls(cw)
     hist = history.load_history(14, **names, cloudwatch=cw, now=now, period=3600)
-    assert hist.calls == len(calls) == history.plan_calls(14 * 24, 4) == 1
+    assert hist.calls == len(calls) == metrics.plan_calls(14 * 24, 4) == 1
     (reset,) = hist.resets
     hourly_max = frame["count"].resample("1h").max()
     assert reset.time == reset_at
@@ -118,20 +119,20 @@ def test_chunked_fetch_makes_plan_calls_calls_and_loses_nothing(cw, names):
     # GIVEN 36 queries over 2 days at 60 s: 103,680 points, over one call's 100,800
     now = pd.Timestamp("2022-06-01T00:00:00Z")
     _seeded(cw, names, now, days=2, visits_per_day=60)
-    base = history.default_specs(names["table"], names["function_name"], names["api_id"])
+    base = metrics.default_specs(names["table"], names["function_name"], names["api_id"])
     specs = [
-        history.MetricSpec(f"{s.id}{i}", s.namespace, s.metric_name, s.dimensions, s.stat)
+        metrics.MetricSpec(f"{s.id}{i}", s.namespace, s.metric_name, s.dimensions, s.stat)
         for i in range(9)
         for s in base
     ]
-    queries = history.build_queries(specs, 60)
+    queries = metrics.build_queries(specs, 60)
     start, end = now - pd.Timedelta(days=2), now
     points = history.points_per_metric(start, end, 60)
-    assert history.plan_calls(points, len(queries)) == 2
+    assert metrics.plan_calls(points, len(queries)) == 2
 
     calls = _calls(cw)
-    chunked = history.fetch(cw, queries, start, end)
-    single = history.fetch(cw, queries[:4], start, end)
+    chunked, _ = history.fetch(cw, queries, start, end)
+    single, _ = history.fetch(cw, queries[:4], start, end)
 
     # THEN two calls, and the split at the chunk boundary neither loses nor repeats a point
     assert len(calls) == 2 + 1
@@ -146,13 +147,13 @@ def test_chunked_fetch_makes_plan_calls_calls_and_loses_nothing(cw, names):
 def test_scan_by_descending_gives_the_same_series(cw, names):
     now = pd.Timestamp("2022-07-01T00:00:00Z")
     _seeded(cw, names, now, days=1)
-    queries = history.build_queries(history.default_specs(names["table"]), 300)
+    queries = metrics.build_queries(metrics.default_specs(names["table"]), 300)
     start = now - pd.Timedelta(days=1)
-    up = history.fetch(cw, queries, start, now)
-    down = history.fetch(cw, queries, start, now, scan_by="TimestampDescending")
+    up, _ = history.fetch(cw, queries, start, now)
+    down, _ = history.fetch(cw, queries, start, now, scan_by="TimestampDescending")
     pd.testing.assert_series_equal(up["count"], down["count"])
     assert str(up["count"].index.tz) == "UTC"
-    with pytest.raises(history.InvalidInputError, match="TimestampAscending"):
+    with pytest.raises(InvalidInputError, match="TimestampAscending"):
         history.fetch(cw, queries, start, now, scan_by="newest")
 
 
@@ -162,7 +163,7 @@ def test_history_csv_round_trip(cw, names, tmp_path):
     hist = history.load_history(1, **names, cloudwatch=cw, now=now, period=300)
     path = hist.to_csv(tmp_path / "out" / "history.csv")
     back = pd.read_csv(path, index_col="timestamp", parse_dates=True)
-    assert list(back.columns) == list(history.COLUMNS)
+    assert list(back.columns) == list(historyframe.COLUMNS)
     assert len(back) == len(hist.frame) == 288
     assert back["visits"].sum() == hist.frame["visits"].sum()
     assert hist.resets_table().empty
@@ -188,7 +189,7 @@ def test_fourteen_days_at_one_minute_in_one_call(cw, names):
     calls = _calls(cw)
     hist = history.load_history(14, **names, cloudwatch=cw, now=now)
     assert hist.period == 60
-    assert hist.calls == len(calls) == history.plan_calls(14 * 1440, 4) == 1
+    assert hist.calls == len(calls) == metrics.plan_calls(14 * 1440, 4) == 1
     (reset,) = hist.resets
     assert reset.time == reset_at
     assert reset.after == frame["count"][reset_at]
@@ -225,7 +226,7 @@ def _page(ids, stamps, values, token=None):
 
 def test_paging_follows_next_token_until_done(stubbed):
     client, stub = stubbed
-    queries = history.build_queries(history.default_specs("t", "fn"), 60)
+    queries = metrics.build_queries(metrics.default_specs("t", "fn"), 60)
     ids = [q["Id"] for q in queries]
     start = dt.datetime(2024, 5, 1, tzinfo=dt.timezone.utc)
     end = start + dt.timedelta(minutes=6)
@@ -244,8 +245,8 @@ def test_paging_follows_next_token_until_done(stubbed):
         "get_metric_data", _page(ids, t[4:], [5.0, 6.0]), {**expected, "NextToken": "p3"}
     )
     calls = _calls(client, event="before-parameter-build.cloudwatch")
-    series, n, _ = history.fetch_with_stats(client, queries, start, end)
-    assert n == len(calls) == 3
+    series, read = history.fetch(client, queries, start, end)
+    assert read.calls == len(calls) == 3
     assert set(series) == set(ids)
     assert series["count"].tolist() == [1, 2, 3, 4, 5, 6]
     assert series["errors"].index[-1] == pd.Timestamp(t[-1])
@@ -253,12 +254,12 @@ def test_paging_follows_next_token_until_done(stubbed):
 
 def test_paging_in_descending_order_still_returns_oldest_first(stubbed):
     client, stub = stubbed
-    queries = history.build_queries(history.default_specs("t"), 60)
+    queries = metrics.build_queries(metrics.default_specs("t"), 60)
     start = dt.datetime(2024, 5, 1, tzinfo=dt.timezone.utc)
     t = [start + dt.timedelta(minutes=m) for m in range(4)]
     stub.add_response("get_metric_data", _page(["count"], t[:1:-1], [4.0, 3.0], "x"), None)
     stub.add_response("get_metric_data", _page(["count"], t[1::-1], [2.0, 1.0]), None)
-    series = history.fetch(
+    series, _ = history.fetch(
         client, queries, start, start + dt.timedelta(minutes=4), scan_by="TimestampDescending"
     )
     assert series["count"].tolist() == [1, 2, 3, 4]

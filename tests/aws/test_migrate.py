@@ -14,8 +14,16 @@ import hcl2
 import pytest
 
 from runbook_lib.errors import InvalidInputError, TerraformError
-from runbook_lib.steps import migrate
-from runbook_lib.tf import hcledit, stackconfig
+from runbook_lib.steps import (
+    migrate,
+    migrate_apply,
+    migrate_detect,
+    migrate_edit,
+    migrate_result,
+    resetdemo,
+)
+from runbook_lib.tf import binary, hcledit, planguard, stackconfig, stackmodel, stackread, state
+from runbook_lib.tf import workspace as tfworkspace
 
 ROOT = Path(__file__).resolve().parents[2]
 LEGACY = ROOT / "tests" / "fixtures" / "legacy_stack"
@@ -51,8 +59,8 @@ ITEM
 SAMPLE = HEAD + ITEM + "\n" + TAIL
 
 
-def _finding(path: Path, **kw) -> migrate.Finding:
-    return migrate.Finding(address=ADDR, resource=ADDR, file=str(path), **kw)
+def _finding(path: Path, **kw) -> stackmodel.Finding:
+    return stackmodel.Finding(address=ADDR, resource=ADDR, file=str(path), **kw)
 
 
 def _split(new: str) -> tuple[str, str, str]:
@@ -63,13 +71,13 @@ def _split(new: str) -> tuple[str, str, str]:
 
 
 def test_locate_block_ignores_braces_in_heredocs_strings_and_comments():
-    start, end = hcledit.locate_block(SAMPLE, migrate.ITEM_TYPE, "visitor_count")
+    start, end = hcledit.locate_block(SAMPLE, hcledit.ITEM_TYPE, "visitor_count")
     assert SAMPLE[start:end] == ITEM
 
 
 def test_removed_strategy_replaces_only_the_block(tmp_path):
     path = tmp_path / "dynamodb.tf"
-    change = migrate.plan_change(
+    change = migrate_edit.plan_change(
         [_finding(path, in_state=True)], "removed", {str(path): SAMPLE}, root=tmp_path
     )
     new = change.files[str(path)]
@@ -87,7 +95,7 @@ def test_removed_strategy_replaces_only_the_block(tmp_path):
 
 def test_state_rm_strategy_drops_the_block_and_proves_the_removed_equivalent(tmp_path):
     path = tmp_path / "dynamodb.tf"
-    change = migrate.plan_change(
+    change = migrate_edit.plan_change(
         [_finding(path, in_state=True)], "state_rm", {str(path): SAMPLE}, root=tmp_path
     )
     new = change.files[str(path)]
@@ -101,7 +109,7 @@ def test_state_rm_strategy_drops_the_block_and_proves_the_removed_equivalent(tmp
 
 def test_ignore_changes_strategy_adds_a_lifecycle_rule(tmp_path):
     path = tmp_path / "dynamodb.tf"
-    change = migrate.plan_change([_finding(path)], "ignore_changes", {str(path): SAMPLE})
+    change = migrate_edit.plan_change([_finding(path)], "ignore_changes", {str(path): SAMPLE})
     new = change.files[str(path)]
     _, middle, _ = _split(new)
     assert middle.startswith(ITEM[:-1]) and middle.endswith(
@@ -134,28 +142,28 @@ def test_count_instances_share_one_block_edit(tmp_path):
     )
     path = tmp_path / "item.tf"
     findings = [
-        migrate.Finding(address=f"{ADDR}[0]", resource=ADDR, file=str(path), in_state=True),
-        migrate.Finding(address=f"{ADDR}[1]", resource=ADDR, file=str(path), in_state=True),
+        stackmodel.Finding(address=f"{ADDR}[0]", resource=ADDR, file=str(path), in_state=True),
+        stackmodel.Finding(address=f"{ADDR}[1]", resource=ADDR, file=str(path), in_state=True),
     ]
-    change = migrate.plan_change(findings, "removed", {str(path): text + "\n"})
+    change = migrate_edit.plan_change(findings, "removed", {str(path): text + "\n"})
     new = change.files[str(path)]
     assert new.count("removed {") == 1 and "create_initial_data" not in new
 
 
 def test_a_state_only_leftover_gets_a_removed_block_appended(tmp_path):
     path = tmp_path / "main.tf"
-    orphan = migrate.Finding(address=ADDR, resource=ADDR, in_config=False, in_state=True)
-    change = migrate.plan_change([orphan], "removed", {str(path): HEAD}, root=tmp_path)
+    orphan = stackmodel.Finding(address=ADDR, resource=ADDR, in_config=False, in_state=True)
+    change = migrate_edit.plan_change([orphan], "removed", {str(path): HEAD}, root=tmp_path)
     assert change.files[str(path)].startswith(HEAD.rstrip("\n"))
     assert hcl2.loads(change.files[str(path)])["removed"][0]["from"] == "${" + ADDR + "}"
     with pytest.raises(InvalidInputError, match="no block to add a lifecycle rule to"):
-        migrate.plan_change([orphan], "ignore_changes", {str(path): HEAD}, root=tmp_path)
+        migrate_edit.plan_change([orphan], "ignore_changes", {str(path): HEAD}, root=tmp_path)
 
 
 def test_bad_strategy_and_uneditable_modules_are_refused(tmp_path):
     with pytest.raises(InvalidInputError, match="Valid: removed, state_rm, ignore_changes"):
-        migrate.plan_change([], "count_flag")
-    nested = migrate.Finding(
+        migrate_edit.plan_change([], "count_flag")
+    nested = stackmodel.Finding(
         address=f"module.site.{ADDR}",
         resource=f"module.site.{ADDR}",
         module="module.site",
@@ -163,7 +171,7 @@ def test_bad_strategy_and_uneditable_modules_are_refused(tmp_path):
         module_local=False,
     )
     with pytest.raises(InvalidInputError, match=r"not a local folder.*create it again"):
-        migrate.plan_change([nested], "removed")
+        migrate_edit.plan_change([nested], "removed")
 
 
 @pytest.mark.parametrize("strategy", ["removed", "state_rm"])
@@ -173,9 +181,9 @@ def test_a_local_module_item_leaves_the_module_and_is_removed_in_the_root(tmp_pa
     (module_dir / "main.tf").write_text(HEAD + ITEM + "\n")
     root_tf = tmp_path / "main.tf"
     root_tf.write_text('module "site" {\n  source = "./modules/counter"\n}\n')
-    (finding,) = migrate.detect_config(tmp_path)
+    (finding,) = migrate_detect.detect_config(tmp_path)
     assert (finding.module, finding.resource) == ("module.site", f"module.site.{ADDR}")
-    change = migrate.plan_change([finding], strategy, root=tmp_path)
+    change = migrate_edit.plan_change([finding], strategy, root=tmp_path)
     assert 'resource "aws_dynamodb_table_item"' not in change.files[str(module_dir / "main.tf")]
     assert 'resource "aws_dynamodb_table" "API_table"' in change.files[str(module_dir / "main.tf")]
     root_new = change.files.get(str(root_tf), root_tf.read_text())
@@ -188,12 +196,12 @@ def test_a_local_module_item_leaves_the_module_and_is_removed_in_the_root(tmp_pa
 def test_a_block_the_parser_and_braces_disagree_on_is_not_edited():
     broken = ITEM.replace("ITEM\n}", "ITEM\n") + "\n"
     with pytest.raises(TerraformError):
-        hcledit.locate_block(broken, migrate.ITEM_TYPE, "visitor_count")
+        hcledit.locate_block(broken, hcledit.ITEM_TYPE, "visitor_count")
 
 
 def test_detect_config_reads_the_legacy_fixture(tmp_path):
-    copy = migrate.copy_legacy_stack(tmp_path / "stack", bucket_name="unit.example.com")
-    (finding,) = migrate.detect_config(copy)
+    copy = resetdemo.copy_legacy_stack(tmp_path / "stack", bucket_name="unit.example.com")
+    (finding,) = migrate_detect.detect_config(copy)
     assert finding.address == ADDR and finding.resource == ADDR
     assert finding.table == "unit.example.com-VisitorCount"
     assert finding.key == {"stat": {"S": "Quantity"}}
@@ -201,11 +209,11 @@ def test_detect_config_reads_the_legacy_fixture(tmp_path):
     assert finding.protected is False and finding.in_state is False
     assert Path(finding.file).name == "dynamodb.tf"
     # and the fixture itself resolves to its own default bucket
-    assert migrate.detect_config(LEGACY)[0].table == "legacy.example.com-VisitorCount"
+    assert migrate_detect.detect_config(LEGACY)[0].table == "legacy.example.com-VisitorCount"
 
 
 def test_the_repo_stack_has_no_table_item():
-    assert migrate.detect_config(ROOT / "terraform") == []
+    assert migrate_detect.detect_config(ROOT / "terraform") == []
 
 
 def _show(*resources: dict) -> dict:
@@ -216,7 +224,7 @@ def _state_item(address: str, count: int, table: str = "t-VisitorCount") -> dict
     return {
         "address": address,
         "mode": "managed",
-        "type": migrate.ITEM_TYPE,
+        "type": hcledit.ITEM_TYPE,
         "name": "visitor_count",
         "values": {
             "table_name": table,
@@ -227,9 +235,9 @@ def _state_item(address: str, count: int, table: str = "t-VisitorCount") -> dict
 
 
 def test_merge_state_lists_instances_and_leftovers(tmp_path):
-    copy = migrate.copy_legacy_stack(tmp_path / "stack")
-    config = migrate.detect_config(copy)
-    merged = migrate.merge_state(
+    copy = resetdemo.copy_legacy_stack(tmp_path / "stack")
+    config = migrate_detect.detect_config(copy)
+    merged = migrate_detect.merge_state(
         config,
         _show(
             _state_item(f"{ADDR}[0]", 7),
@@ -244,13 +252,13 @@ def test_merge_state_lists_instances_and_leftovers(tmp_path):
     gone = by["aws_dynamodb_table_item.gone"]
     assert gone.in_config is False and gone.file is None and gone.table == "t-VisitorCount"
     # a block not applied yet is listed from the configuration alone
-    assert migrate.merge_state(config, {}) == config
+    assert migrate_detect.merge_state(config, {}) == config
 
 
 def test_protected_items_are_recognised(tmp_path):
     path = tmp_path / "x.tf"
     path.write_text(hcledit.add_ignore_changes(ITEM + "\n", "visitor_count"))
-    (finding,) = migrate.detect_config(tmp_path)
+    (finding,) = migrate_detect.detect_config(tmp_path)
     assert finding.protected is True
 
 
@@ -260,14 +268,14 @@ def test_plan_lines_are_parsed_and_item_writes_flagged():
         json.dumps(
             {
                 "type": "resource_drift",
-                "change": {"resource": {"addr": ADDR, "resource_type": migrate.ITEM_TYPE}},
+                "change": {"resource": {"addr": ADDR, "resource_type": hcledit.ITEM_TYPE}},
             }
         ),
         json.dumps(
             {
                 "type": "planned_change",
                 "change": {
-                    "resource": {"addr": ADDR, "resource_type": migrate.ITEM_TYPE},
+                    "resource": {"addr": ADDR, "resource_type": hcledit.ITEM_TYPE},
                     "action": "remove",
                 },
             }
@@ -275,29 +283,29 @@ def test_plan_lines_are_parsed_and_item_writes_flagged():
         json.dumps({"type": "change_summary", "@message": "Plan: 0 to add, 0 to change."}),
         "not json",
     ]
-    changes, summary, errors = migrate.parse_plan_lines(lines)
-    assert changes == [{"address": ADDR, "type": migrate.ITEM_TYPE, "action": "remove"}]
+    changes, summary, errors = planguard.parse_plan_lines(lines)
+    assert changes == [{"address": ADDR, "type": hcledit.ITEM_TYPE, "action": "remove"}]
     assert summary.startswith("Plan:") and errors == []
-    assert migrate.unsafe_changes(changes) == []
+    assert planguard.unsafe_changes(changes) == []
     for action in ("update", "delete", "create", "replace"):
-        assert migrate.unsafe_changes([{**changes[0], "action": action}])
-    table = {"address": "aws_dynamodb_table.t", "type": migrate.TABLE_TYPE}
-    assert migrate.unsafe_changes([{**table, "action": "replace"}])
-    assert not migrate.unsafe_changes([{**table, "action": "update"}])
+        assert planguard.unsafe_changes([{**changes[0], "action": action}])
+    table = {"address": "aws_dynamodb_table.t", "type": stackmodel.TABLE_TYPE}
+    assert planguard.unsafe_changes([{**table, "action": "replace"}])
+    assert not planguard.unsafe_changes([{**table, "action": "update"}])
 
 
 def test_findings_table_shows_configured_beside_live(tmp_path):
     f = _finding(tmp_path / "x.tf", configured_count=0, in_state=True)
-    text = migrate.findings_table([f], 42)
+    text = migrate_detect.findings_table([f], 42)
     assert "configured viewCount" in text and ADDR in text and "42" in text
 
 
 def test_resolve_dir_and_shadow_never_point_into_the_users_folder(tmp_path):
     with pytest.raises(InvalidInputError, match="not a folder"):
-        migrate.resolve_dir(tmp_path / "missing")
-    copy = migrate.copy_legacy_stack(tmp_path / "stack")
-    assert migrate.resolve_dir(copy) == copy.resolve()
-    shadow = migrate.shadow_dir(copy.resolve())
+        stackread.resolve_dir(tmp_path / "missing")
+    copy = resetdemo.copy_legacy_stack(tmp_path / "stack")
+    assert stackread.resolve_dir(copy) == copy.resolve()
+    shadow = tfworkspace.shadow_dir(copy.resolve())
     assert copy.resolve() not in shadow.parents
     shutil.rmtree(copy)
 
@@ -305,7 +313,7 @@ def test_resolve_dir_and_shadow_never_point_into_the_users_folder(tmp_path):
 def test_demonstrate_reset_refuses_real_aws(monkeypatch):
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with pytest.raises(InvalidInputError, match="only against the local sandbox"):
-        migrate.demonstrate_reset(stream=None)
+        resetdemo.demonstrate_reset(stream=None)
 
 
 def test_demonstrate_reset_leaves_nothing_behind_even_when_terraform_fails(
@@ -319,11 +327,11 @@ def test_demonstrate_reset_leaves_nothing_behind_even_when_terraform_fails(
     def broken_init(self):
         raise TerraformError("terraform init failed (simulated)")
 
-    monkeypatch.setattr(migrate.Workspace, "init", broken_init)
+    monkeypatch.setattr(tfworkspace.Workspace, "init", broken_init)
     with pytest.raises(TerraformError, match="simulated"):
-        migrate.demonstrate_reset(stream=None)
+        resetdemo.demonstrate_reset(stream=None)
     assert list(tmp_path.iterdir()) == []
-    shadows = migrate.shadow_dir(tmp_path / "x").parent
+    shadows = tfworkspace.shadow_dir(tmp_path / "x").parent
     assert not any(p.name.startswith("runbook-reset-demo-") for p in shadows.glob("*"))
 
 
@@ -331,21 +339,23 @@ def test_a_count_lost_by_an_apply_is_restored_from_the_backup_loudly(target, tmp
     """GIVEN a backup taken before the migration, WHEN an apply resets the count anyway,
     THEN the count is put back from the backup, said loudly, and the result is a problem."""
     from runbook_lib.aws import counter
-    from runbook_lib.formats import itemfile
+    from runbook_lib.steps import itembackup
 
     monkeypatch.setenv("RUNBOOK_BACKUPS", str(tmp_path / "elsewhere"))
     counter.init_counter(target, initial=41)
-    backup = itemfile.backup_item(target, dest_dir=tmp_path)
+    backup = itembackup.backup_item(target, dest_dir=tmp_path)
 
     class ResettingApply:  # an apply that still writes the configured item back
         def converge(self) -> bool:
             counter.conditional_set(target, 0)
             return True
 
-    result = migrate.MigrationResult(str(tmp_path), target.table, "removed", False)
+    result = migrate_result.MigrationResult(str(tmp_path), target.table, "removed", False)
     result.count_before = 41
     lines: list[str] = []
-    migrate._apply_step(ResettingApply(), result, "verify 1", None, target, backup, lines.append)
+    migrate_apply.apply_step(
+        ResettingApply(), result, "verify 1", None, target, backup, lines.append
+    )
     assert result.applies == [{"apply": "verify 1", "changed": True, "count": 0}]
     assert result.restored_from_backup == str(backup.path)
     assert counter.read_count(target) == 41
@@ -358,10 +368,10 @@ def test_a_count_lost_by_an_apply_is_restored_from_the_backup_loudly(target, tmp
 
 def test_without_terraform_a_safe_stack_is_still_reported_safe(target, monkeypatch, tmp_path):
     """`runbook demo` runs 05_migrate on terraform/ even where Terraform is not installed."""
-    monkeypatch.setattr(migrate.tf, "find_terraform", lambda: None)
+    monkeypatch.setattr(binary, "find_terraform", lambda: None)
     result = migrate.migrate(ROOT / "terraform", target)
     assert result.found == [] and result.message.startswith("Already safe")
-    legacy = migrate.copy_legacy_stack(tmp_path / "stack")
+    legacy = resetdemo.copy_legacy_stack(tmp_path / "stack")
     with pytest.raises(TerraformError, match="needs the terraform binary"):
         migrate.migrate(legacy, target)
 
@@ -372,7 +382,7 @@ def test_a_raw_state_file_reads_like_show_json():
         "resources": [
             {
                 "mode": "managed",
-                "type": migrate.ITEM_TYPE,
+                "type": hcledit.ITEM_TYPE,
                 "name": "visitor_count",
                 "instances": [
                     {"index_key": 0, "attributes": {"table_name": "t", "hash_key": "stat"}}
@@ -387,10 +397,10 @@ def test_a_raw_state_file_reads_like_show_json():
             },
         ],
     }
-    show = migrate.state_file_as_show(raw)
+    show = state.state_file_as_show(raw)
     addresses = [r["address"] for r in show["values"]["root_module"]["resources"]]
     assert addresses == [f"{ADDR}[0]", "module.site.x.y"]
-    (finding,) = migrate.merge_state([], show)
+    (finding,) = migrate_detect.merge_state([], show)
     assert finding.address == f"{ADDR}[0]" and finding.in_config is False
 
 
@@ -398,7 +408,7 @@ def test_state_rm_puts_state_and_files_back_when_the_final_plan_is_unsafe(tmp_pa
     path = tmp_path / "dynamodb.tf"
     path.write_text(SAMPLE)
     finding = _finding(path, in_state=True)
-    change = migrate.plan_change([finding], "state_rm", root=tmp_path)
+    change = migrate_edit.plan_change([finding], "state_rm", root=tmp_path)
     calls: list[str] = []
 
     class FakeWorkspace:
@@ -420,10 +430,10 @@ def test_state_rm_puts_state_and_files_back_when_the_final_plan_is_unsafe(tmp_pa
         calls.append(f"prove (file now: {'resource' not in path.read_text().split(HEAD)[1]})")
         raise TerraformError("ABORTED: the plan would touch the counter (create ...)")
 
-    monkeypatch.setattr(migrate, "prove", unsafe_plan)
-    result = migrate.MigrationResult(str(tmp_path), "t", "state_rm", False)
+    monkeypatch.setattr(migrate_apply, "prove", unsafe_plan)
+    result = migrate_result.MigrationResult(str(tmp_path), "t", "state_rm", False)
     with pytest.raises(TerraformError, match="ABORTED"):
-        migrate._state_rm_and_write(FakeWorkspace(), change, result, lambda _line: None)
+        migrate_apply.state_rm_and_write(FakeWorkspace(), change, result, lambda _line: None)
     assert calls == [
         "pull",
         f"rm {ADDR} dry_run=False",
@@ -439,9 +449,9 @@ def test_an_item_of_a_registry_module_is_known_from_the_state_and_never_edited(t
         'module "site" {\n  source  = "someone/counter/aws"\n  version = "1.0.0"\n}\n'
     )
     show = _show(_state_item(f"module.site.{ADDR}", 3))
-    found = migrate.merge_state(migrate.detect_config(tmp_path), show)
-    (finding,) = migrate._mark_remote(found, stackconfig.remote_modules(tmp_path))
+    found = migrate_detect.merge_state(migrate_detect.detect_config(tmp_path), show)
+    (finding,) = migrate_detect._mark_remote(found, stackconfig.remote_modules(tmp_path))
     assert (finding.module, finding.module_local) == ("module.site", False)
     assert finding.module_source == "someone/counter/aws" and finding.in_config is False
     with pytest.raises(InvalidInputError, match=r"someone/counter/aws.*not a local folder"):
-        migrate.plan_change([finding], "removed", root=tmp_path)
+        migrate_edit.plan_change([finding], "removed", root=tmp_path)

@@ -10,7 +10,7 @@ import pytest
 from botocore.stub import Stubber
 
 from runbook_lib import aws
-from runbook_lib.aws import backups as native
+from runbook_lib.aws import backups as aws_backups
 from runbook_lib.aws import counter
 from runbook_lib.errors import (
     ConfirmationError,
@@ -20,6 +20,7 @@ from runbook_lib.errors import (
     RunbookError,
     TableMissingError,
 )
+from runbook_lib.steps import copyback, nativebackup, nativerestore
 from tests.conftest import make_table
 
 UTC = dt.timezone.utc
@@ -44,17 +45,19 @@ def _exists(ddb, table: str) -> bool:
 
 
 def test_backup_name_is_timestamped_and_valid():
-    name = native.backup_name("my.site-VisitorCount", dt.datetime(2024, 5, 1, 12, 0, 9, tzinfo=UTC))
+    name = nativebackup.backup_name(
+        "my.site-VisitorCount", dt.datetime(2024, 5, 1, 12, 0, 9, tzinfo=UTC)
+    )
     assert name == "my.site-VisitorCount-runbook-20240501T120009Z"
-    long = native.backup_name("t" * 255)
-    assert len(long) == native.MAX_BACKUP_NAME and native.BACKUP_NAME_RE.match(long)
+    long = nativebackup.backup_name("t" * 255)
+    assert len(long) == nativebackup.MAX_BACKUP_NAME and nativebackup.BACKUP_NAME_RE.match(long)
 
 
 @pytest.mark.parametrize("name", ["ab", "bad name!", "x" * 256, "slash/no"])
 def test_bad_backup_names_are_refused_before_aws(name, target, ddb):
     with pytest.raises(InvalidInputError, match="3-255 characters"):
-        native.create_backup(target, name=name, ddb=ddb)
-    assert native.list_backups(target, ddb=ddb) == []
+        nativebackup.create_backup(target, name=name, ddb=ddb)
+    assert nativebackup.list_backups(target, ddb=ddb) == []
 
 
 # ------------------------------------------------------------------ create / list
@@ -62,22 +65,20 @@ def test_bad_backup_names_are_refused_before_aws(name, target, ddb):
 
 def test_create_then_list_newest_first_across_pages(target, ddb):
     counter.init_counter(target, initial=3, ddb=ddb)
-    first = native.create_backup(target, ddb=ddb)
+    first = nativebackup.create_backup(target, ddb=ddb)
     assert re.fullmatch(rf"{re.escape(target.table)}-runbook-\d{{8}}T\d{{6}}Z", first.name)
     for i in range(3):
-        native.create_backup(target.table, name=f"manual-{i}", ddb=ddb)
-    found = native.list_backups(target, ddb=ddb, page_size=2)
+        nativebackup.create_backup(target.table, name=f"manual-{i}", ddb=ddb)
+    found = nativebackup.list_backups(target, ddb=ddb, page_size=2)
     assert len(found) == 4
     assert [b.created for b in found] == sorted((b.created for b in found), reverse=True)
     assert all(b.status == "AVAILABLE" and 0 <= b.age_hours < 1 for b in found)
     assert first.arn in {b.arn for b in found}
-    frame = native.backups_frame(found)
-    assert list(frame.columns[:3]) == ["name", "created", "age_hours"] and len(frame) == 4
 
 
 def test_backup_of_missing_table_says_what_to_do(ddb):
     with pytest.raises(TableMissingError, match="sandbox up"):
-        native.create_backup("no-such-table", ddb=ddb)
+        nativebackup.create_backup("no-such-table", ddb=ddb)
 
 
 # ------------------------------------------------------------------ restore from backup
@@ -85,32 +86,34 @@ def test_backup_of_missing_table_says_what_to_do(ddb):
 
 def test_restore_backup_dry_run_then_confirmed_into_new_table(target, ddb):
     counter.init_counter(target, initial=42, ddb=ddb)
-    arn = native.create_backup(target, ddb=ddb).arn
+    arn = nativebackup.create_backup(target, ddb=ddb).arn
     new = _new_name(target)
 
-    dry = native.restore_backup_to_new_table(arn, new, live_table=target.table, ddb=ddb)
+    dry = nativerestore.restore_backup_to_new_table(arn, new, live_table=target.table, ddb=ddb)
     assert (dry.dry_run, dry.restored, dry.source_table) == (True, False, target.table)
     assert not _exists(ddb, new)
 
     with pytest.raises(ConfirmationError, match=f"confirm must equal the table name '{new}'"):
-        native.restore_backup_to_new_table(arn, new, dry_run=False, confirm=target.table, ddb=ddb)
+        nativerestore.restore_backup_to_new_table(
+            arn, new, dry_run=False, confirm=target.table, ddb=ddb
+        )
     assert not _exists(ddb, new)
 
-    res = native.restore_backup_to_new_table(arn, new, dry_run=False, confirm=new, ddb=ddb)
+    res = nativerestore.restore_backup_to_new_table(arn, new, dry_run=False, confirm=new, ddb=ddb)
     assert (res.restored, res.status) == (True, "ACTIVE")
     assert counter.read_count(target.__class__(table=new), ddb=ddb) == 42
 
 
 def test_restore_backup_over_the_live_table_is_refused(target, ddb):
     counter.init_counter(target, initial=1, ddb=ddb)
-    arn = native.create_backup(target, ddb=ddb).arn
+    arn = nativebackup.create_backup(target, ddb=ddb).arn
     other_live = make_table(ddb)
     for new, what in (
         (target.table, "the table the backup was taken from"),
         (other_live, "the live table"),
     ):
         with pytest.raises(InvalidInputError, match=f"that is {what}"):
-            native.restore_backup_to_new_table(
+            nativerestore.restore_backup_to_new_table(
                 arn, new, dry_run=False, confirm=new, live_table=other_live, ddb=ddb
             )
     assert counter.read_count(target, ddb=ddb) == 1
@@ -118,10 +121,12 @@ def test_restore_backup_over_the_live_table_is_refused(target, ddb):
 
 def test_restore_backup_into_an_existing_table_is_refused(target, ddb):
     counter.init_counter(target, initial=1, ddb=ddb)
-    arn = native.create_backup(target, ddb=ddb).arn
+    arn = nativebackup.create_backup(target, ddb=ddb).arn
     existing = make_table(ddb)
     with pytest.raises(InvalidInputError, match="already exists"):
-        native.restore_backup_to_new_table(arn, existing, dry_run=False, confirm=existing, ddb=ddb)
+        nativerestore.restore_backup_to_new_table(
+            arn, existing, dry_run=False, confirm=existing, ddb=ddb
+        )
     assert ddb.scan(TableName=existing)["Count"] == 0
 
 
@@ -134,7 +139,9 @@ def test_restore_backup_into_an_existing_table_is_refused(target, ddb):
 )
 def test_bad_backup_arn_is_a_clear_error(arn, message, ddb):
     with pytest.raises(InvalidInputError, match=message):
-        native.restore_backup_to_new_table(arn, "fresh-table", dry_run=False, confirm="x", ddb=ddb)
+        nativerestore.restore_backup_to_new_table(
+            arn, "fresh-table", dry_run=False, confirm="x", ddb=ddb
+        )
 
 
 def test_restore_that_never_becomes_active_stops_waiting():
@@ -146,23 +153,23 @@ def test_restore_that_never_becomes_active_stops_waiting():
                 "describe_table", {"Table": {"TableName": "slow-table", "TableStatus": "CREATING"}}
             )
         with pytest.raises(RunbookError, match="not ACTIVE after 0 s; the restore continues"):
-            native.wait_active(client, "slow-table", delay_s=0, max_attempts=3)
+            aws_backups.wait_active(client, "slow-table", delay_s=0, max_attempts=3)
 
 
 # ------------------------------------------------------------------ PITR
 
 
 def test_pitr_enable_is_confirmed_and_idempotent(target, ddb):
-    assert native.pitr_status(target, ddb=ddb).enabled is False
-    dry = native.enable_pitr(target, ddb=ddb)
-    assert (dry.changed, native.pitr_status(target, ddb=ddb).enabled) == (False, False)
+    assert nativebackup.pitr_status(target, ddb=ddb).enabled is False
+    dry = nativebackup.enable_pitr(target, ddb=ddb)
+    assert (dry.changed, nativebackup.pitr_status(target, ddb=ddb).enabled) == (False, False)
     with pytest.raises(ConfirmationError):
-        native.enable_pitr(target, dry_run=False, confirm="nope", ddb=ddb)
-    done = native.enable_pitr(target, dry_run=False, confirm=target.table, ddb=ddb)
+        nativebackup.enable_pitr(target, dry_run=False, confirm="nope", ddb=ddb)
+    done = nativebackup.enable_pitr(target, dry_run=False, confirm=target.table, ddb=ddb)
     assert (done.changed, done.enabled_after) == (True, True)
-    again = native.enable_pitr(target, dry_run=False, confirm=target.table, ddb=ddb)
+    again = nativebackup.enable_pitr(target, dry_run=False, confirm=target.table, ddb=ddb)
     assert again.changed is False
-    status = native.pitr_status(target, ddb=ddb)
+    status = nativebackup.pitr_status(target, ddb=ddb)
     assert status.enabled and status.earliest is not None and status.recovery_period_days == 35
 
 
@@ -170,17 +177,17 @@ def test_pitr_restore_refused_while_pitr_is_off(target, ddb):
     counter.init_counter(target, initial=1, ddb=ddb)
     new = _new_name(target)
     with pytest.raises(InvalidInputError, match="Point-in-time recovery is off"):
-        native.restore_pitr_to_new_table(target, new, dry_run=False, confirm=new, ddb=ddb)
+        nativerestore.restore_pitr_to_new_table(target, new, dry_run=False, confirm=new, ddb=ddb)
     assert not _exists(ddb, new)
 
 
 def test_pitr_restore_latest_into_new_table(target, ddb):
     counter.init_counter(target, initial=77, ddb=ddb)
-    native.enable_pitr(target, dry_run=False, confirm=target.table, ddb=ddb)
+    nativebackup.enable_pitr(target, dry_run=False, confirm=target.table, ddb=ddb)
     new = _new_name(target)
-    dry = native.restore_pitr_to_new_table(target, new, ddb=ddb)
+    dry = nativerestore.restore_pitr_to_new_table(target, new, ddb=ddb)
     assert (dry.restored, dry.restore_time) == (False, "latest") and not _exists(ddb, new)
-    res = native.restore_pitr_to_new_table(target, new, dry_run=False, confirm=new, ddb=ddb)
+    res = nativerestore.restore_pitr_to_new_table(target, new, dry_run=False, confirm=new, ddb=ddb)
     assert res.restored and res.status == "ACTIVE"
     assert counter.read_count(target.__class__(table=new), ddb=ddb) == 77
 
@@ -195,19 +202,19 @@ def test_pitr_restore_latest_into_new_table(target, ddb):
     ],
 )
 def test_pitr_restore_time_is_checked(target, ddb, when, message):
-    native.enable_pitr(target, dry_run=False, confirm=target.table, ddb=ddb)
+    nativebackup.enable_pitr(target, dry_run=False, confirm=target.table, ddb=ddb)
     new = _new_name(target)
     with pytest.raises(InvalidInputError, match=message):
-        native.restore_pitr_to_new_table(
+        nativerestore.restore_pitr_to_new_table(
             target, new, restore_time=when, dry_run=False, confirm=new, ddb=ddb
         )
     assert not _exists(ddb, new)
 
 
 def test_pitr_restore_onto_the_live_table_is_refused(target, ddb):
-    native.enable_pitr(target, dry_run=False, confirm=target.table, ddb=ddb)
+    nativebackup.enable_pitr(target, dry_run=False, confirm=target.table, ddb=ddb)
     with pytest.raises(InvalidInputError, match="that is the live table"):
-        native.restore_pitr_to_new_table(
+        nativerestore.restore_pitr_to_new_table(
             target, target.table, dry_run=False, confirm=target.table, ddb=ddb
         )
 
@@ -219,20 +226,20 @@ def test_pitr_restore_onto_the_live_table_is_refused(target, ddb):
 def restored(target, ddb):
     """A restored table holding count 50 (as if restored from a backup)."""
     counter.init_counter(target, initial=50, ddb=ddb)
-    arn = native.create_backup(target, ddb=ddb).arn
+    arn = nativebackup.create_backup(target, ddb=ddb).arn
     new = _new_name(target)
-    native.restore_backup_to_new_table(arn, new, dry_run=False, confirm=new, ddb=ddb)
+    nativerestore.restore_backup_to_new_table(arn, new, dry_run=False, confirm=new, ddb=ddb)
     return new
 
 
 def test_copy_back_raises_a_reset_count_after_backing_up(target, ddb, restored, backups):
     counter.conditional_set(target, 0, ddb=ddb)  # the terraform apply reset
-    dry = native.copy_counter_back(restored, target, ddb=ddb)
+    dry = copyback.copy_counter_back(restored, target, ddb=ddb)
     assert (dry.before, dry.after, dry.written) == (0, 50, False)
     assert counter.read_count(target, ddb=ddb) == 0
     with pytest.raises(ConfirmationError, match="confirm must equal the table name"):
-        native.copy_counter_back(restored, target, dry_run=False, confirm=restored, ddb=ddb)
-    res = native.copy_counter_back(restored, target, dry_run=False, confirm=target.table, ddb=ddb)
+        copyback.copy_counter_back(restored, target, dry_run=False, confirm=restored, ddb=ddb)
+    res = copyback.copy_counter_back(restored, target, dry_run=False, confirm=target.table, ddb=ddb)
     assert res.written and counter.read_count(target, ddb=ddb) == 50
     assert json.loads(res.backup_path.read_text())["viewCount"] == {"N": "0"}
 
@@ -241,11 +248,11 @@ def test_copy_back_refuses_to_lower_unless_allowed(target, ddb, restored, backup
     counter.increment(target, 10, ddb=ddb)  # live 60 > restored 50
     for dry_run in (True, False):
         with pytest.raises(InvalidInputError, match=r"Refusing to lower viewCount .* 60 .* to 50"):
-            native.copy_counter_back(
+            copyback.copy_counter_back(
                 restored, target, dry_run=dry_run, confirm=target.table, ddb=ddb
             )
     assert counter.read_count(target, ddb=ddb) == 60 and not backups.exists()
-    res = native.copy_counter_back(
+    res = copyback.copy_counter_back(
         restored, target, dry_run=False, confirm=target.table, allow_decrease=True, ddb=ddb
     )
     assert (res.before, res.after, res.written) == (60, 50, True)
@@ -255,31 +262,31 @@ def test_copy_back_refuses_to_lower_unless_allowed(target, ddb, restored, backup
 def test_copy_back_loses_no_visit_counted_meanwhile(target, ddb, restored, backups, monkeypatch):
     """A visit between our read and our write makes the conditional write fail loudly."""
     counter.conditional_set(target, 5, ddb=ddb)
-    real_backup = native.itemfile.backup_item
+    real_backup = copyback.itembackup.backup_item
 
     def backup_then_visit(*args, **kwargs):
         out = real_backup(*args, **kwargs)
         counter.increment(target, ddb=ddb)
         return out
 
-    monkeypatch.setattr(native.itemfile, "backup_item", backup_then_visit)
+    monkeypatch.setattr(copyback.itembackup, "backup_item", backup_then_visit)
     with pytest.raises(CountConflictError, match="The count moved"):
-        native.copy_counter_back(restored, target, dry_run=False, confirm=target.table, ddb=ddb)
+        copyback.copy_counter_back(restored, target, dry_run=False, confirm=target.table, ddb=ddb)
     assert counter.read_count(target, ddb=ddb) == 6
 
 
 def test_copy_back_creates_a_deleted_counter_item(target, ddb, restored, backups):
     ddb.delete_item(TableName=target.table, Key=target.key)
-    res = native.copy_counter_back(restored, target, dry_run=False, confirm=target.table, ddb=ddb)
+    res = copyback.copy_counter_back(restored, target, dry_run=False, confirm=target.table, ddb=ddb)
     assert (res.before, res.written) == (None, True)
     assert counter.read_count(target, ddb=ddb) == 50
 
 
 def test_copy_back_needs_a_different_source_with_the_item(target, ddb, restored):
     with pytest.raises(InvalidInputError, match="not the live table"):
-        native.copy_counter_back(target.table, target, ddb=ddb)
+        copyback.copy_counter_back(target.table, target, ddb=ddb)
     empty = make_table(ddb)
     with pytest.raises(ItemMissingError, match=f"restored table {empty} has no counter item"):
-        native.copy_counter_back(empty, target, ddb=ddb)
+        copyback.copy_counter_back(empty, target, ddb=ddb)
     with pytest.raises(TableMissingError, match="does not exist"):
-        native.copy_counter_back("never-restored", target, ddb=ddb)
+        copyback.copy_counter_back("never-restored", target, ddb=ddb)

@@ -7,18 +7,18 @@ import pandas as pd
 import pytest
 
 from runbook_lib.sandbox import recoverdemo, seed
-from runbook_lib.steps import history
+from runbook_lib.steps import historyframe
 from runbook_lib.steps import recoverest as est
 from runbook_lib.target.model import Target
 
 END = pd.Timestamp("2026-05-04T12:00:00Z")
 
 
-def _planted(**kwargs) -> tuple[pd.DataFrame, list[history.Reset]]:
+def _planted(**kwargs) -> tuple[pd.DataFrame, list[historyframe.Reset]]:
     """The planted frame as 06_history would read it (5-minute points)."""
     raw = recoverdemo.reset_frame(3, end=END, **kwargs)
-    frame = history.to_frame({"count": raw["count"].astype(float)}, 300)
-    return frame, history.find_resets(frame)
+    frame = historyframe.to_frame({"count": raw["count"].astype(float)}, 300)
+    return frame, historyframe.find_resets(frame)
 
 
 def _minimum(raw_count: pd.Series, raw_visits: pd.Series) -> pd.Series:
@@ -62,8 +62,10 @@ def test_the_uncertainty_grows_with_the_gap_and_the_rate():
 
 def test_pick_reset_takes_the_latest_or_the_one_asked_for():
     t = pd.Timestamp("2026-05-01T00:00Z")
-    early = history.Reset(t, 100.0, 0.0, 100.0, t - pd.Timedelta("5min"))
-    late = history.Reset(t + pd.Timedelta(days=1), 50.0, 0.0, 50.0, t + pd.Timedelta("1435min"))
+    early = historyframe.Reset(t, 100.0, 0.0, 100.0, t - pd.Timedelta("5min"))
+    late = historyframe.Reset(
+        t + pd.Timedelta(days=1), 50.0, 0.0, 50.0, t + pd.Timedelta("1435min")
+    )
 
     assert est.pick_reset([early, late]) is late
     assert est.pick_reset([early, late], "2026-05-01T00:10") is early
@@ -89,7 +91,7 @@ def test_no_count_metric_falls_back_to_invocations_then_requests():
     raw = recoverdemo.reset_frame(3, end=END)
     when = END - pd.Timedelta(hours=6)
     sums = raw[["invocations", "errors", "requests"]].astype(float)
-    frame = history.to_frame({k: sums[k] for k in sums}, 300)
+    frame = historyframe.to_frame({k: sums[k] for k in sums}, 300)
 
     assert est.from_sums(frame, None) is None, "without a reset time there is no drop to see"
     estimate = est.from_sums(frame, when)
@@ -97,11 +99,11 @@ def test_no_count_metric_falls_back_to_invocations_then_requests():
     assert (estimate.before, estimate.after, estimate.counted_since) == (5000, 0, 37)
     assert estimate.recovered(37) == 5037
 
-    only_requests = history.to_frame({"requests": sums["requests"] + 1}, 300)
+    only_requests = historyframe.to_frame({"requests": sums["requests"] + 1}, 300)
     estimate = est.from_sums(only_requests, when)
     assert estimate.source == est.REQUESTS_SOURCE and estimate.before > 5000
 
-    assert est.from_sums(history.to_frame({}, 300, start=when, end=END), when) is None
+    assert est.from_sums(historyframe.to_frame({}, 300, start=when, end=END), when) is None
 
 
 def test_errors_are_not_visits_in_the_fallback():
@@ -110,7 +112,7 @@ def test_errors_are_not_visits_in_the_fallback():
     sums["errors"] = 0.0
     sums.iloc[10, sums.columns.get_loc("errors")] = 3.0
     sums.iloc[10, sums.columns.get_loc("invocations")] += 3.0
-    frame = history.to_frame({k: sums[k] for k in sums}, 300)
+    frame = historyframe.to_frame({k: sums[k] for k in sums}, 300)
 
     assert est.from_sums(frame, END - pd.Timedelta(hours=6)).before == 5000
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from runbook_lib.aws import metrics
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.sandbox import seed
-from runbook_lib.steps import history
+from runbook_lib.steps import historyframe
 
 END = pd.Timestamp("2024-05-01T00:00:00Z")  # a Wednesday
 
@@ -21,7 +22,7 @@ def test_same_seed_same_frame_other_seed_other_frame():
 def test_shape_columns_and_invariants():
     frame = seed.synthetic_history(14, end=END, start_count=500)
     assert len(frame) == 14 * 288
-    assert list(frame.columns) == list(seed.COLUMNS)
+    assert list(frame.columns) == list(historyframe.COLUMNS)
     assert frame.index[-1] == END - pd.Timedelta(minutes=5)  # last bucket is complete
     assert str(frame.index.tz) == "UTC"
     assert frame["count"].is_monotonic_increasing
@@ -47,7 +48,7 @@ def test_planted_reset_drops_to_zero_and_grows_again():
     assert frame["count"].iloc[at] == frame["visits"].iloc[at] >= 1
     assert frame["count"].iloc[at] < frame["count"].iloc[at - 1]
     assert frame["count"].iloc[at:].is_monotonic_increasing
-    (reset,) = history.find_resets(frame.astype(float))
+    (reset,) = historyframe.find_resets(frame.astype(float))
     assert reset.time == frame.index[at]
     assert reset.drop == frame["count"].iloc[at - 1] - frame["count"].iloc[at]
 
@@ -67,14 +68,14 @@ def test_bad_arguments_are_refused(kwargs):
 def test_put_requests_batch_by_namespace_within_the_limit():
     frame = seed.synthetic_history(14, end=END, visits_per_day=1500)
     reqs = seed.put_requests(frame, table="t", function_name="fn", api_id="api")
-    assert all(len(r["MetricData"]) <= seed.MAX_DATUMS_PER_PUT for r in reqs)
+    assert all(len(r["MetricData"]) <= metrics.MAX_DATUMS_PER_PUT for r in reqs)
     assert {r["Namespace"] for r in reqs} == {"VisitorCounter", "AWS/Lambda", "AWS/ApiGateway"}
     datums = {
         ns: [d for r in reqs if r["Namespace"] == ns for d in r["MetricData"]]
         for ns in ("VisitorCounter", "AWS/Lambda", "AWS/ApiGateway")
     }
     # as few calls as the limit allows
-    expected = sum(-(-len(d) // seed.MAX_DATUMS_PER_PUT) for d in datums.values())
+    expected = sum(-(-len(d) // metrics.MAX_DATUMS_PER_PUT) for d in datums.values())
     assert len(reqs) == expected
     # the gauge: one datum per bucket with visits, Max = the count, Min = first count in it
     gauge = datums["VisitorCounter"]

@@ -15,6 +15,7 @@ import pytest
 
 from runbook_lib import aws
 from runbook_lib.aws import counter
+from runbook_lib.aws.writetoken import WRITE_TOKEN
 from runbook_lib.errors import (
     ConfirmationError,
     CountConflictError,
@@ -22,8 +23,7 @@ from runbook_lib.errors import (
     InvalidInputError,
     ItemMissingError,
 )
-from runbook_lib.formats import itemfile
-from runbook_lib.steps import setcount
+from runbook_lib.steps import itembackup, setcount, setplan, setrecord
 from runbook_lib.target.model import Target
 from tests.conftest import files_under
 
@@ -81,13 +81,13 @@ def test_plan_set_refuses(kwargs, error, message):
 def test_plan_set_accepts_and_normalises():
     target = Target(table="plan-VisitorCount")
     plan = setcount.plan_set(target, "100", reason="  reset\n by  bot ", dry_run=True)
-    assert plan == setcount.SetPlan(
+    assert plan == setplan.SetPlan(
         new_value=100, expected_current=None, reason="reset by bot", apply=False
     )
     assert setcount.plan_set(target, 0, dry_run=True).reason == ""  # a dry run needs no reason
     # a real write without a reason goes ahead; the audit log says none was given
     real = setcount.plan_set(target, 0, dry_run=False, confirm=target.table, reason="  ")
-    assert real.reason == setcount.NO_REASON
+    assert real.reason == setrecord.NO_REASON
 
 
 # ---- refusals write nothing -----------------------------------------------------------------
@@ -129,7 +129,7 @@ def test_conflict_between_read_and_write_writes_nothing_but_the_backup(live42, d
         real(live42, expected_current=42, ddb=racy)
     # THEN the count is the visitor's, no audit record, only the backup of the untouched item
     assert counter.read_count(live42, ddb=ddb) == 43
-    assert not (backups / setcount.AUDIT_FILE).exists()
+    assert not (backups / setrecord.AUDIT_FILE).exists()
     assert [p.name.endswith(".json") for p in files_under(backups)] == [True, True]
 
 
@@ -139,8 +139,8 @@ def test_visit_between_backup_and_write_is_flagged(live42, ddb, backups):
     assert result.old == 43 and "the count moved from 42 (read" in result.message
     assert "so the write replaced 43, not 42" in result.message
     # the undo puts back what the write replaced (43), not what was read (42)
-    assert itemfile.load_item_file(result.backup_path, target=live42).count == 43
-    assert itemfile.load_item_file(result.read_backup_path, target=live42).count == 42
+    assert itembackup.load_backup(result.backup_path, target=live42).count == 43
+    assert itembackup.load_backup(result.read_backup_path, target=live42).count == 42
 
 
 def test_set_on_a_missing_item_says_run_init(target, ddb, backups):
@@ -175,10 +175,12 @@ def test_real_set_backs_up_writes_once_and_audits(live42, ddb, backups):
     assert (result.applied, result.dry_run, result.old, result.new) == (True, False, 42, 100)
     assert counter.read_count(live42, ddb=ddb) == 100
     backup = Path(result.backup_path)
-    assert json.loads(backup.read_text()) == {**live42.key, "viewCount": {"N": "42"}}
-    assert itemfile.load_item_file(backup, target=live42).count == 42
+    saved = json.loads(backup.read_text())
+    assert saved.pop(WRITE_TOKEN)["S"], "init's write token, backed up with the item"
+    assert saved == {**live42.key, "viewCount": {"N": "42"}}
+    assert itembackup.load_backup(backup, target=live42).count == 42
     assert result.audit_path == str(backups / "audit.jsonl")
-    (record,) = setcount.read_audit()
+    (record,) = setrecord.read_audit()
     assert set(record) >= AUDIT_FIELDS
     assert record["actor"].startswith("arn:aws:")
     assert record["time"].endswith("+00:00")
@@ -193,7 +195,7 @@ def test_audit_log_appends(live42, ddb, backups, tmp_path):
     log = tmp_path / "elsewhere" / "audit.jsonl"
     real(live42, 50, audit_path=log)
     real(live42, 60, audit_path=log, reason="second")
-    assert [(r["old"], r["new"]) for r in setcount.read_audit(log)] == [(42, 50), (50, 60)]
+    assert [(r["old"], r["new"]) for r in setrecord.read_audit(log)] == [(42, 50), (50, 60)]
 
 
 def test_undo_command_is_the_guide_put_item_and_the_aws_cli_runs_it(live42, ddb, backups, tmp_path):
@@ -222,11 +224,14 @@ def test_undo_command_is_the_guide_put_item_and_the_aws_cli_runs_it(live42, ddb,
 
 def test_runbook_undo_restores_through_the_conditional_path(live42, ddb, backups):
     result = real(live42, 100)
-    undo = itemfile.restore_item(
+    undo = itembackup.restore_item(
         live42, result.backup_path, dry_run=False, confirm=live42.table, allow_decrease=True
     )
     assert (undo.old, undo.new) == (100, 42)
     assert counter.read_count(live42, ddb=ddb) == 42
+    # the backup holds init's write token: the runbook's bookkeeping, not an "other" attribute
+    assert WRITE_TOKEN in json.loads(Path(result.backup_path).read_text())
+    assert "Other attributes" not in undo.message
 
 
 def test_setting_a_corrupt_count_repairs_it(target, ddb, backups):
@@ -277,7 +282,7 @@ def test_the_guides_reset_to_0_is_allowed_with_allow_decrease(live42, ddb, backu
     result = real(live42, 0, allow_decrease=True)
     assert (result.applied, result.old, result.new, result.problem) == (True, 42, 0, False)
     assert counter.read_count(live42, ddb=ddb) == 0
-    assert [(r["old"], r["new"]) for r in setcount.read_audit()] == [(42, 0)]
+    assert [(r["old"], r["new"]) for r in setrecord.read_audit()] == [(42, 0)]
     assert "allow_decrease" not in result.undo_runbook, "the undo raises the count again"
 
 
@@ -305,7 +310,7 @@ def test_dry_run_of_a_decrease_says_a_real_run_needs_allow_decrease(live42, ddb,
 
 def test_the_command_spells_out_a_key_other_than_the_guides():
     crc = Target(table="crc-table", key_name="id", key_value="0", count_attribute="visitcount")
-    assert setcount.set_command(crc, 5, expected_current=4, reason="fix") == (
+    assert setrecord.set_command(crc, 5, expected_current=4, reason="fix") == (
         "runbook run 03_set_count -p table_name crc-table -p key_name id -p key_value 0 "
         "-p count_attribute visitcount -p new_value 5 -p expected_current 4 "
         "-p dry_run False -p confirm crc-table -p reason fix"
@@ -390,9 +395,9 @@ def test_two_racing_sets_back_up_and_audit_what_each_replaced(live42, ddb, backu
         True,
     )
     assert "the count moved from 42 (read" in ours.message and "replaced 100" in ours.message
-    assert itemfile.load_item_file(ours.backup_path, target=live42).count == 100
-    assert itemfile.load_item_file(ours.read_backup_path, target=live42).count == 42
-    audit = setcount.read_audit()
+    assert itembackup.load_backup(ours.backup_path, target=live42).count == 100
+    assert itembackup.load_backup(ours.read_backup_path, target=live42).count == 42
+    audit = setrecord.read_audit()
     assert [(r["old"], r["new"], r["backup_path"]) for r in audit] == [
         (42, 100, theirs.backup_path),
         (100, 200, ours.backup_path),
@@ -401,7 +406,7 @@ def test_two_racing_sets_back_up_and_audit_what_each_replaced(live42, ddb, backu
     # AND our undo is exact: back to the colleague's 100
     argv = shlex.split(ours.undo_runbook)
     assert argv[argv.index("backup_path") + 1] == ours.backup_path
-    itemfile.restore_item(
+    itembackup.restore_item(
         live42, ours.backup_path, dry_run=False, confirm=live42.table, allow_decrease=True
     )
     assert counter.read_count(live42, ddb=ddb) == 100
@@ -422,4 +427,4 @@ def test_a_set_that_would_lower_a_count_raised_meanwhile_is_refused_by_the_write
     )
     assert "-p new_value 200 -p allow_decrease True" in result.command and result.problem
     assert counter.read_count(live42, ddb=ddb) == 1000
-    assert [(r["old"], r["new"]) for r in setcount.read_audit()] == [(42, 1000)]
+    assert [(r["old"], r["new"]) for r in setrecord.read_audit()] == [(42, 1000)]

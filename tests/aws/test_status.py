@@ -14,7 +14,7 @@ import pytest
 
 from runbook_lib import aws
 from runbook_lib.aws import counter
-from runbook_lib.steps import status
+from runbook_lib.steps import status, statusreport
 from tests.conftest import ROOT, make_table
 
 
@@ -262,7 +262,7 @@ def test_a_check_that_could_not_run_is_not_checked_and_counted(live42, ddb, inje
     report = status.run_status(live42)
     rows = {c.name: c for c in report.checks}
     pitr, backups = rows["point-in-time recovery"], rows["latest backup age"]
-    assert (pitr.state, backups.state) == (status.NOT_CHECKED, status.NOT_CHECKED)
+    assert (pitr.state, backups.state) == (statusreport.NOT_CHECKED, statusreport.NOT_CHECKED)
     assert "AccessDeniedException" in pitr.detail and "operator policy" in pitr.next_step
     assert "UnknownOperationException" in backups.detail
     assert report.count == 42 and rows["counter item present"].state == "ok"
@@ -356,31 +356,3 @@ def test_runbook_run_against_a_stopped_sandbox_is_one_line_and_exit_1(tmp_path):
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert (proc.stdout + proc.stderr).strip().splitlines() == [expected]
-
-
-@pytest.mark.parametrize(
-    ("url", "endpoint_env", "says"),
-    [
-        ("http://localhost:4566/", "http://localhost:4566", "the sandbox is not running"),
-        ("https://ddb.corp.example:8443/", "https://ddb.corp.example:8443", "AWS_ENDPOINT_URL"),
-        ("https://dynamodb.eu-west-1.amazonaws.com/", None, "check the network"),
-    ],
-)
-def test_an_unreachable_endpoint_says_what_to_do_wherever_it_is(
-    url, endpoint_env, says, monkeypatch
-):
-    from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
-
-    from runbook_lib.aws.errors import from_client_error
-    from runbook_lib.errors import EndpointUnreachableError
-
-    if endpoint_env:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint_env)
-    else:
-        monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    base = url.rstrip("/")
-    for exc in (EndpointConnectionError(endpoint_url=url), ConnectTimeoutError(endpoint_url=url)):
-        mapped = from_client_error(exc, action="DescribeTable")
-        assert isinstance(mapped, EndpointUnreachableError)
-        assert str(mapped).startswith(f"cannot reach {base}: ") and says in str(mapped)
-        assert "Next step" not in str(mapped), "one line: the message says what to do"

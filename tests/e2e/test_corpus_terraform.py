@@ -36,15 +36,15 @@ import pytest
 
 from runbook_lib import aws
 from runbook_lib.sandbox import server as sandbox
-from runbook_lib.steps import migrate
-from runbook_lib.tf import terraform as tf
+from runbook_lib.tf.binary import find_terraform
+from runbook_lib.tf.workspace import workspace
 
 pytestmark = [
     pytest.mark.terraform,
     pytest.mark.slow,
     pytest.mark.xdist_group("corpus-stacks"),
     pytest.mark.skipif(
-        tf.find_terraform() is None,
+        find_terraform() is None,
         reason="no terraform binary on PATH (set RUNBOOK_TERRAFORM to use another one)",
     ),
 ]
@@ -168,7 +168,7 @@ class Story:
 
 def _given(story: Story, exp: dict[str, Any]) -> None:
     """GIVEN the stack applied (a copy of it) and VISITS visits."""
-    ws = migrate.workspace(story.copy)
+    ws = workspace(story.copy)
     ws.sync()
     ws.init()
     ws.apply_new(exp["tables"])  # names are fresh: a lost create answer is adopted
@@ -202,9 +202,10 @@ def _when(story: Story, exp: dict[str, Any], moto_url: str, work: Path) -> None:
 def _then(story: Story, exp: dict[str, Any]) -> None:
     """What the state and the count are after the migration, and after 2 more applies."""
     story.count_migrated = read_count(exp)
-    ws = migrate.workspace(story.copy)
+    # GIVEN's shadow, its .terraform/ and lock file kept by sync (no second init: a stack
+    # that needed one would fail its plan here, loudly)
+    ws = workspace(story.copy)
     ws.sync()
-    ws.init()
     for _ in range(LATER_APPLIES):
         ws.converge()
         story.counts_later.append(read_count(exp))

@@ -73,15 +73,16 @@ import pytest
 from botocore.exceptions import ClientError
 
 from runbook_lib.notebook import runner
+from runbook_lib.sandbox import provision
 from runbook_lib.sandbox import server as sandbox
-from runbook_lib.steps import setcount
-from runbook_lib.tf import terraform as tf
+from runbook_lib.steps import setrecord
+from runbook_lib.tf.binary import find_terraform
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.terraform,
     pytest.mark.skipif(
-        tf.find_terraform() is None,
+        find_terraform() is None,
         reason="no terraform binary on PATH: the policies under test are Terraform's",
     ),
 ]
@@ -271,7 +272,7 @@ def _make_user(iam: Any, name: str, *, policy_arn: str | None = None) -> User:
 
 def _setup(url: str) -> Stack:
     """Inside the unauthenticated window: the stack, its data, the users."""
-    info = sandbox.provision(
+    info = provision.provision(
         sandbox.SandboxInfo(url=url, pid=0), days=2, use_terraform=True, log=lambda _m: None
     )
     out = info.outputs
@@ -487,7 +488,7 @@ def test_set_count_as_report_is_denied_and_writes_nothing(stack, act_as, tmp_pat
     )
     assert stack.item() == before, "the item is unchanged"
     backups = tmp_path / "backups"
-    assert not (backups / setcount.AUDIT_FILE).exists(), "no audit record for a write that failed"
+    assert not (backups / setrecord.AUDIT_FILE).exists(), "no audit record for a write that failed"
     # The item backup is taken before the write is attempted: a copy of the unchanged item.
     copies = [p for p in backups.rglob("*.json") if not p.name.endswith(".meta.json")]
     assert all(json.loads(p.read_text()) == before for p in copies)
@@ -506,7 +507,7 @@ def test_set_count_as_operator_succeeds(stack, act_as, tmp_path):
         live + 1000,
     )
     assert stack.item()["viewCount"] == {"N": str(live + 1000)}
-    (record,) = setcount.read_audit(tmp_path / "backups" / setcount.AUDIT_FILE)
+    (record,) = setrecord.read_audit(tmp_path / "backups" / setrecord.AUDIT_FILE)
     assert record["actor"] == stack.users["operator"].arn
 
 

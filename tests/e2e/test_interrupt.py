@@ -17,13 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from runbook_lib.tf import terraform as tf
+from runbook_lib.tf.binary import find_terraform
+from runbook_lib.tf.sandboxstack import default_workdir
 
 pytestmark = [
     pytest.mark.terraform,
     pytest.mark.slow,
     pytest.mark.skipif(
-        tf.find_terraform() is None,
+        find_terraform() is None,
         reason="no terraform binary on PATH (set RUNBOOK_TERRAFORM to use another one)",
     ),
 ]
@@ -68,7 +69,7 @@ def test_ctrl_c_during_sandbox_up_leaves_nothing_running(tmp_path):
         text=True,
     )
     # the stack's state lock (`init` takes another, briefly, under .terraform/)
-    lock = state / tf.default_workdir().name / ".terraform.tfstate.lock.info"
+    lock = state / default_workdir().name / ".terraform.tfstate.lock.info"
     moto_pid, seen = None, []
     try:
         while moto_pid is None:

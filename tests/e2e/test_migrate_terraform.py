@@ -21,16 +21,18 @@ from runbook_lib import cli
 from runbook_lib.aws import counter
 from runbook_lib.errors import TerraformError
 from runbook_lib.notebook import runner
-from runbook_lib.steps import migrate, status
+from runbook_lib.steps import migrate_edit, migrate_prove, resetdemo, status
 from runbook_lib.target.model import Target
 from runbook_lib.tf import hcledit
-from runbook_lib.tf import terraform as tf
+from runbook_lib.tf import workspace as tfworkspace
+from runbook_lib.tf.binary import find_terraform
+from runbook_lib.tf.commands import lost_answer_collision
 
 pytestmark = [
     pytest.mark.terraform,
     pytest.mark.slow,
     pytest.mark.skipif(
-        tf.find_terraform() is None,
+        find_terraform() is None,
         reason="no terraform binary on PATH (set RUNBOOK_TERRAFORM to use another one)",
     ),
 ]
@@ -53,12 +55,12 @@ def _tree_hash(folder: Path) -> dict[str, str]:
 def _applied_stack(folder: Path, label: str, visits: int = VISITS) -> tuple[Path, Target]:
     """GIVEN the guide's configuration applied to the sandbox, and `visits` visits."""
     bucket = f"{label}-{uuid.uuid4().hex[:6]}.example.com"
-    migrate.copy_legacy_stack(folder, bucket_name=bucket)
+    resetdemo.copy_legacy_stack(folder, bucket_name=bucket)
     target = Target(table=f"{bucket}-VisitorCount", endpoint="sandbox")
-    ws = migrate.workspace(folder)
+    ws = tfworkspace.workspace(folder)
     ws.sync()
     ws.init()
-    ws.apply_new({migrate.LEGACY_TABLE_ADDRESS: target.table})
+    ws.apply_new({resetdemo.LEGACY_TABLE_ADDRESS: target.table})
     assert counter.read_count(target) == 0, "the legacy apply creates the item with 0"
     for _ in range(visits):
         counter.increment(target)
@@ -68,7 +70,7 @@ def _applied_stack(folder: Path, label: str, visits: int = VISITS) -> tuple[Path
 def _apply(folder: Path) -> None:
     """`terraform apply`: plan, and apply that plan when it has changes (the same writes
     as `apply -auto-approve`; a no-change run starts the provider once instead of twice)."""
-    migrate.workspace(folder).converge()
+    tfworkspace.workspace(folder).converge()
 
 
 def _result(out: Path, name: str) -> dict[str, Any]:
@@ -87,7 +89,7 @@ def legacy(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     the stack kept). Tests below only read it, or work on copies."""
     started = time.monotonic()
     folder = tmp_path_factory.mktemp("legacy") / "stack"
-    story = migrate.demonstrate_reset(folder, visits=VISITS, stream=None)
+    story = resetdemo.demonstrate_reset(folder, visits=VISITS, stream=None)
     return {
         "dir": folder,
         "story": story,
@@ -185,13 +187,13 @@ def test_a_plan_that_would_delete_the_item_aborts_and_writes_nothing(legacy, tmp
     target = legacy["target"]
     path = folder / "dynamodb.tf"
     text = path.read_text()
-    start, end = hcledit.locate_block(text, migrate.ITEM_TYPE, "visitor_count")
+    start, end = hcledit.locate_block(text, hcledit.ITEM_TYPE, "visitor_count")
     path.write_text(text[:start] + text[end:])
     live = counter.read_count(target)
     before = _tree_hash(folder)
 
     with pytest.raises(TerraformError, match=f"ABORTED.*delete {ADDR}"):
-        migrate.prove(folder)
+        migrate_prove.prove(folder)
     assert _tree_hash(folder) == before
     assert counter.read_count(target) == live
 
@@ -199,7 +201,7 @@ def test_a_plan_that_would_delete_the_item_aborts_and_writes_nothing(legacy, tmp
 # ---- 3. each strategy, then three more applies ----------------------------------------------
 
 
-@pytest.mark.parametrize("strategy", migrate.STRATEGIES)
+@pytest.mark.parametrize("strategy", migrate_edit.STRATEGIES)
 def test_migrate_then_every_apply_keeps_the_count(strategy, moto_url, tmp_path):
     folder, target = _applied_stack(tmp_path / "stack", strategy.replace("_", "-"))
     out = tmp_path / "reports"
@@ -297,7 +299,7 @@ def test_a_create_whose_answer_was_lost_is_imported_and_applied_again(moto_url, 
     what a table created just before the apply looks like. apply_new adopts it; a plain
     apply fails on it, so the collision is real."""
     bucket = f"lost-{uuid.uuid4().hex[:6]}.example.com"
-    folder = migrate.copy_legacy_stack(tmp_path / "stack", bucket_name=bucket)
+    folder = resetdemo.copy_legacy_stack(tmp_path / "stack", bucket_name=bucket)
     table = f"{bucket}-VisitorCount"
     ddb.create_table(
         TableName=table,
@@ -306,14 +308,14 @@ def test_a_create_whose_answer_was_lost_is_imported_and_applied_again(moto_url, 
         BillingMode="PAY_PER_REQUEST",
     )
     said: list[str] = []
-    ws = migrate.workspace(folder, stream=said.append)
+    ws = tfworkspace.workspace(folder, stream=said.append)
     ws.sync()
     ws.init()
     with pytest.raises(TerraformError, match="already exists") as plain:
         ws.apply()
-    assert tf.lost_answer_collision(plain.value)
+    assert lost_answer_collision(plain.value)
 
-    ws.apply_new({migrate.LEGACY_TABLE_ADDRESS: table})
+    ws.apply_new({resetdemo.LEGACY_TABLE_ADDRESS: table})
     assert any("importing it and applying again" in line for line in said)
     state = json.loads((folder / "terraform.tfstate").read_text())
     assert sorted(r["type"] for r in state["resources"]) == [

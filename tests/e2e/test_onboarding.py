@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from runbook_lib.errors import InvalidInputError
-from runbook_lib.notebook import onboarding
+from runbook_lib.notebook import onboarding, questions
 from runbook_lib.notebook.onboarding import (
     RIGHT,
     UNANSWERED,
@@ -22,6 +22,7 @@ from runbook_lib.notebook.onboarding import (
     check_answer,
     same_answer,
 )
+from runbook_lib.steps import resetstory
 from runbook_lib.target.model import Target
 
 
@@ -89,7 +90,7 @@ def test_quiz_refuses_a_non_bool_auto_answer():
 
 
 def test_recorded_story_shows_the_count_lost_and_why_it_is_recorded():
-    story = onboarding.recorded_reset_story("no terraform binary is on PATH")
+    story = resetstory.recorded_reset_story("no terraform binary is on PATH")
     assert story.live is False
     assert (story.peak, story.count_after) == (5, 0)
     assert "no terraform binary is on PATH" in story.note
@@ -100,15 +101,15 @@ def test_recorded_story_shows_the_count_lost_and_why_it_is_recorded():
 
 
 def test_live_demo_needs_the_wish_the_sandbox_and_terraform(monkeypatch):
-    from runbook_lib.tf import terraform
+    from runbook_lib.tf import binary
 
     sandbox = Target(table="t-VisitorCount", endpoint="http://127.0.0.1:5000")
     real = Target(table="t-VisitorCount", endpoint=None)
-    monkeypatch.setattr(terraform, "find_terraform", lambda: "/usr/bin/terraform")
+    monkeypatch.setattr(binary, "find_terraform", lambda: "/usr/bin/terraform")
     assert onboarding.live_demo_unavailable(sandbox) is None
     assert "False" in onboarding.live_demo_unavailable(sandbox, wanted=False)
     assert "not the local sandbox" in onboarding.live_demo_unavailable(real)
-    monkeypatch.setattr(terraform, "find_terraform", lambda: None)
+    monkeypatch.setattr(binary, "find_terraform", lambda: None)
     assert "no terraform binary" in onboarding.live_demo_unavailable(sandbox)
 
 
@@ -153,7 +154,7 @@ def test_live_story_from_migrates_answer_keeps_steps_and_counts():
             {"title": "apply again", "output": "Apply complete!", "count": 0},
         ],
     }
-    story = onboarding.ResetStory.from_dict(live)
+    story = resetstory.ResetStory.from_dict(live)
     assert story.live is True and (story.peak, story.count_after) == (3, 0)
     assert [s.title for s in story.steps] == ["config", "apply", "3 visits", "apply again"]
 
@@ -178,18 +179,18 @@ def _quiz_calls() -> list[ast.Call]:
 
 def test_check_cells_name_their_question_and_never_its_answer():
     calls = [c for c in _quiz_calls() if c.func.attr != "summary"]
-    assert [c.func.attr for c in calls] == ["ask"] * len(onboarding.QUESTIONS)
+    assert [c.func.attr for c in calls] == ["ask"] * len(questions.QUESTIONS)
     keys = [c.args[0].value for c in calls]
-    assert sorted(keys) == sorted(onboarding.QUESTIONS), "each question checked exactly once"
+    assert sorted(keys) == sorted(questions.QUESTIONS), "each question checked exactly once"
     for call in calls:
         # the reader's variable, then at most the live object the answer is read from
         assert all(isinstance(a, ast.Name) for a in call.args[1:]), ast.unparse(call)
         assert not call.keywords, ast.unparse(call)
 
 
-@pytest.mark.parametrize("key", sorted(onboarding.QUESTIONS))
+@pytest.mark.parametrize("key", sorted(questions.QUESTIONS))
 def test_hints_point_to_the_answer_without_giving_it(key):
-    question = onboarding.QUESTIONS[key]
+    question = questions.QUESTIONS[key]
     assert question.hint
     if question.read_live is None:
         assert str(question.answer).lower() not in question.hint.lower()
@@ -229,7 +230,7 @@ def test_the_first_hint_names_the_item_box_by_the_colour_the_picture_draws():
     root = ET.fromstring(svg)
     ns = {"svg": "http://www.w3.org/2000/svg"}
     texts = root.findall(".//svg:text", ns)
-    title = next(t for t in texts if t.text == onboarding.ITEM_BOX_TITLE)
+    title = next(t for t in texts if t.text == questions.ITEM_BOX_TITLE)
     boxes = [
         r
         for r in root.findall(".//svg:rect", ns)
@@ -240,6 +241,6 @@ def test_the_first_hint_names_the_item_box_by_the_colour_the_picture_draws():
     stroke = re.search(r"\.data \{[^}]*stroke: (#[0-9a-fA-F]{6})", svg).group(1)
     hue = _hue(stroke)
     assert hue < 10 or hue > 350, f"the item's box is drawn in {stroke} (hue {hue:.0f}): not red"
-    hint = onboarding.QUESTIONS["terraform_owns_item"].hint
-    assert "red box" in hint and onboarding.ITEM_BOX_TITLE in hint
+    hint = questions.QUESTIONS["terraform_owns_item"].hint
+    assert "red box" in hint and questions.ITEM_BOX_TITLE in hint
     assert "orange" not in hint  # the AWS services' boxes are the orange ones

@@ -13,7 +13,7 @@ import pytest
 from nbformat import v4
 
 from runbook_lib.notebook import cells as notebook
-from runbook_lib.notebook import runner
+from runbook_lib.notebook import render, runner
 from tests import stepnb
 
 # a script, stylesheet, image or frame fetched from another host (http:, https: or //host)
@@ -79,7 +79,7 @@ def test_no_report_loads_anything_from_the_network(hide_code):
             "widgets": {"application/vnd.jupyter.widget-state+json": {"state": {}}},
         },
     )
-    page = runner.render_html(nb, hide_code=hide_code, header="<header>v</header>", title="t")
+    page = render.render_html(nb, hide_code=hide_code, header="<header>v</header>", title="t")
     assert network_loads(page) == [], "a report must open offline and in a mail client"
     assert "<title>t</title>" in page
 

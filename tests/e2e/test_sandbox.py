@@ -129,23 +129,25 @@ def test_a_create_whose_answer_was_lost_does_not_fail_sandbox_up(tmp_path, monke
     """The provider sometimes loses moto's answer to a create and its retry meets the new
     table ("already exists"). A table made before the apply is that state exactly: on a
     fresh server, provision starts it over instead of failing `make demo`."""
+    from runbook_lib.sandbox import provision
     from runbook_lib.sandbox import server as sandbox
-    from runbook_lib.tf import terraform
+    from runbook_lib.tf.binary import find_terraform
+    from runbook_lib.tf.tabledef import table_definition
 
-    if terraform.find_terraform() is None:
+    if find_terraform() is None:
         pytest.skip("no terraform binary on PATH")
     monkeypatch.setenv("RUNBOOK_STATE_DIR", str(tmp_path / "state"))
     pid, url = sandbox.start_server(log_path=tmp_path / "moto.log")
     try:
         info = sandbox.SandboxInfo(url=url, pid=pid)
-        create = terraform.table_definition()["create_table"]
-        sandbox.sandbox_client(info, "dynamodb").create_table(**create)
+        create = table_definition()["create_table"]
+        provision.sandbox_client(info.url, info.region, "dynamodb").create_table(**create)
         logs: list[str] = []
-        sandbox.provision(info, days=1, use_terraform=True, log=logs.append)
+        provision.provision(info, days=1, use_terraform=True, log=logs.append)
         # the reset happens only after an apply failed on the collision
         assert any("resetting the new sandbox" in line for line in logs), logs
         assert info.terraform and info.outputs["table_name"] == create["TableName"]
-        ddb = sandbox.sandbox_client(info, "dynamodb")
+        ddb = provision.sandbox_client(info.url, info.region, "dynamodb")
         item = ddb.get_item(TableName=create["TableName"], Key={"stat": {"S": "Quantity"}})
         assert "Item" in item, "the sandbox was seeded after the second apply"
     finally:

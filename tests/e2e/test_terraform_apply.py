@@ -22,13 +22,21 @@ import pytest
 
 from runbook_lib import aws
 from runbook_lib.sandbox import server as sandbox
-from runbook_lib.tf import terraform as tf
+from runbook_lib.tf.binary import find_terraform
+from runbook_lib.tf.commands import converge, show_json
+from runbook_lib.tf.environment import sandbox_env
+from runbook_lib.tf.hclconfig import load_config
+from runbook_lib.tf.lambdazip import LAMBDA_ZIP
+from runbook_lib.tf.override import OVERRIDE_NAME
+from runbook_lib.tf.sandboxstack import apply_to_sandbox
+from runbook_lib.tf.state import state_resources
+from runbook_lib.tf.tabledef import table_definition
 
 pytestmark = [
     pytest.mark.terraform,
     pytest.mark.slow,
     pytest.mark.skipif(
-        tf.find_terraform() is None,
+        find_terraform() is None,
         reason="no terraform binary on PATH (set RUNBOOK_TERRAFORM to use another one)",
     ),
 ]
@@ -69,7 +77,7 @@ def applied(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "before": before,
             "cold_s": cold_s,
             "url": url,
-            "env": tf.sandbox_env(url, REGION),
+            "env": sandbox_env(url, REGION),
         }
     finally:
         os.environ["AWS_ENDPOINT_URL"] = shared
@@ -109,16 +117,14 @@ def test_outputs_name_everything_the_runbook_reads(out):
 
 
 def test_every_configured_resource_is_in_the_state(applied):
-    show = tf.show_json(applied["workdir"], env=applied["env"])
-    in_state = {
-        f"{r['type']}.{r['name']}" for r in tf.state_resources(show) if r["mode"] == "managed"
-    }
-    config = tf.load_config(TF_DIR)
+    show = show_json(applied["workdir"], env=applied["env"])
+    in_state = {f"{r['type']}.{r['name']}" for r in state_resources(show) if r["mode"] == "managed"}
+    config = load_config(TF_DIR)
     configured = {
         f"{t}.{n}" for block in config["resource"] for t, body in block.items() for n in body
     }
     assert configured <= in_state
-    assert tf.table_items_in_state(show) == []
+    assert [r for r in state_resources(show) if r["type"] == "aws_dynamodb_table_item"] == []
 
 
 def test_apply_creates_no_counter_item(applied):
@@ -141,7 +147,7 @@ def test_table_is_active_with_pitr_sse_and_deletion_protection(out):
 
 
 def test_the_same_table_as_table_definition_builds(out):
-    create = tf.table_definition(TF_DIR)["create_table"]
+    create = table_definition(TF_DIR)["create_table"]
     table = aws.client("dynamodb").describe_table(TableName=create["TableName"])["Table"]
     assert table["KeySchema"] == create["KeySchema"]
     assert table["AttributeDefinitions"] == create["AttributeDefinitions"]
@@ -161,7 +167,7 @@ def test_lambda_is_deployed_with_the_built_zip_and_its_settings(applied, out):
         "METRIC_NAME": out["metric_name"],
         "ALLOW_ORIGIN": "https://resume.example.com",
     }
-    zip_bytes = (applied["workdir"] / tf.LAMBDA_ZIP).read_bytes()
+    zip_bytes = (applied["workdir"] / LAMBDA_ZIP).read_bytes()
     assert fn["CodeSha256"] == base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
     role = fn["Role"].rsplit("/", 1)[-1]
     policy = aws.client("iam").get_role_policy(
@@ -259,10 +265,10 @@ def test_the_deployed_configuration_drives_the_handler(out, monkeypatch, capsys)
 
 
 def test_second_apply_is_a_no_op(applied):
-    # plan -detailed-exitcode exits 0 only when nothing would change
-    assert tf.plan_has_changes(applied["workdir"], env=applied["env"]) is False
+    # plan -detailed-exitcode exits 0 only when nothing would change: nothing applied
+    assert converge(applied["workdir"], env=applied["env"]) is False
     started = time.monotonic()
-    tf.apply_to_sandbox(applied["url"], REGION, TF_DIR, applied["workdir"])
+    apply_to_sandbox(applied["url"], REGION, TF_DIR, applied["workdir"])
     warm_s = time.monotonic() - started
     print(f"apply_to_sandbox: cold {applied['cold_s']:.1f}s, warm {warm_s:.1f}s")
 
@@ -271,7 +277,7 @@ def test_user_terraform_folder_is_untouched(applied):
     after = _tree(TF_DIR)
     assert after - applied["before"] == set()
     for name in after:
-        assert not name.endswith((".tfstate", ".tfstate.backup", tf.OVERRIDE_NAME, ".tfplan"))
+        assert not name.endswith((".tfstate", ".tfstate.backup", OVERRIDE_NAME, ".tfplan"))
         assert not name.startswith(".terraform")
 
 
@@ -282,9 +288,9 @@ def test_reapply_after_the_sandbox_restarts_recreates_everything(applied, state_
     shutil.copytree(applied["workdir"], workdir, symlinks=True)
     pid, url = sandbox.start_server(log_path=state_dir / "moto-restart.log")
     try:
-        outputs = tf.apply_to_sandbox(url, REGION, TF_DIR, workdir)
+        outputs = apply_to_sandbox(url, REGION, TF_DIR, workdir)
         assert outputs["table_name"] == applied["outputs"]["table_name"]
-        env = tf.sandbox_env(url, REGION)
-        assert tf.plan_has_changes(workdir, env=env) is False
+        env = sandbox_env(url, REGION)
+        assert converge(workdir, env=env) is False
     finally:
         sandbox.stop_pid(pid)

@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from runbook_lib.aws import metrics
 from runbook_lib.errors import InvalidInputError
-from runbook_lib.steps import history
+from runbook_lib.steps import history, historyframe
 
 NOW = pd.Timestamp("2024-06-01T12:00:00Z")
 DAY = pd.Timedelta(days=1)
@@ -109,7 +110,7 @@ def test_bad_windows_are_refused():
 
 
 def test_align_window_floors_start_and_ceils_end():
-    s, e = history.align_window("2024-05-01T10:07:30Z", "2024-05-01T11:02:00Z", 300)
+    s, e = historyframe.align_window("2024-05-01T10:07:30Z", "2024-05-01T11:02:00Z", 300)
     assert s == pd.Timestamp("2024-05-01T10:05:00Z")
     assert e == pd.Timestamp("2024-05-01T11:05:00Z")
     assert history.points_per_metric(s, e, 300) == 12
@@ -119,10 +120,10 @@ def test_align_window_floors_start_and_ceils_end():
 
 
 def test_default_specs_and_queries_follow_the_metric_contract():
-    specs = history.default_specs(
+    specs = metrics.default_specs(
         "site-VisitorCount", "visitor-fn", "abc123", "VisitorCounter", "ViewCount"
     )
-    queries = history.build_queries(specs, 300)
+    queries = metrics.build_queries(specs, 300)
     by_id = {q["Id"]: q for q in queries}
     assert list(by_id) == ["count", "invocations", "errors", "requests"]
     assert all(q["ReturnData"] is True and q["MetricStat"]["Period"] == 300 for q in queries)
@@ -144,28 +145,28 @@ def test_default_specs_and_queries_follow_the_metric_contract():
 
 
 def test_specs_without_function_or_api_read_only_the_count():
-    assert [s.id for s in history.default_specs("t")] == ["count"]
+    assert [s.id for s in metrics.default_specs("t")] == ["count"]
     with pytest.raises(InvalidInputError, match="table is required"):
-        history.default_specs("")
+        metrics.default_specs("")
 
 
 def test_specs_and_queries_validate_early():
     with pytest.raises(InvalidInputError, match="lowercase letter"):
-        history.MetricSpec("Count", "ns", "m", (), "Sum")
+        metrics.MetricSpec("Count", "ns", "m", (), "Sum")
     with pytest.raises(InvalidInputError, match="Maximum, Minimum, Sum"):
-        history.MetricSpec("c", "ns", "m", (), "max")
-    spec = history.MetricSpec("c", "ns", "m", (), "Sum")
+        metrics.MetricSpec("c", "ns", "m", (), "max")
+    spec = metrics.MetricSpec("c", "ns", "m", (), "Sum")
     with pytest.raises(InvalidInputError, match="repeated: c"):
-        history.build_queries([spec, spec], 60)
+        metrics.build_queries([spec, spec], 60)
     with pytest.raises(InvalidInputError, match="at least one"):
-        history.build_queries([], 60)
+        metrics.build_queries([], 60)
 
 
 # ---- plan_calls ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("points", "metrics", "calls"),
+    ("points", "n_metrics", "calls"),
     [
         (0, 4, 0),
         (1, 1, 1),
@@ -182,42 +183,42 @@ def test_specs_and_queries_validate_early():
         (202, 500, 2),  # 201 points x 500 metrics fit one call
     ],
 )
-def test_plan_calls(points, metrics, calls):
-    assert history.plan_calls(points, metrics) == calls
+def test_plan_calls(points, n_metrics, calls):
+    assert metrics.plan_calls(points, n_metrics) == calls
 
 
 @pytest.mark.parametrize("bad", [(-1, 4), (10, -1), (1.5, 4), (True, 4)])
 def test_plan_calls_refuses_bad_input(bad):
     with pytest.raises(InvalidInputError, match="whole number"):
-        history.plan_calls(*bad)
+        metrics.plan_calls(*bad)
 
 
-@given(points=st.integers(1, 400_000), metrics=st.integers(1, 1200))
-def test_plan_calls_is_near_the_lower_bound(points, metrics):
-    calls = history.plan_calls(points, metrics)
-    total = points * metrics
-    assert calls >= math.ceil(total / history.MAX_DATAPOINTS_PER_CALL)
-    assert calls >= math.ceil(metrics / history.MAX_QUERIES_PER_CALL)
-    if metrics <= history.MAX_QUERIES_PER_CALL and total <= history.MAX_DATAPOINTS_PER_CALL:
+@given(points=st.integers(1, 400_000), n_metrics=st.integers(1, 1200))
+def test_plan_calls_is_near_the_lower_bound(points, n_metrics):
+    calls = metrics.plan_calls(points, n_metrics)
+    total = points * n_metrics
+    assert calls >= math.ceil(total / metrics.MAX_DATAPOINTS_PER_CALL)
+    assert calls >= math.ceil(n_metrics / metrics.MAX_QUERIES_PER_CALL)
+    if n_metrics <= metrics.MAX_QUERIES_PER_CALL and total <= metrics.MAX_DATAPOINTS_PER_CALL:
         assert calls == 1
 
 
 @given(
     points=st.integers(1, 30_000),
-    metrics=st.integers(1, 40),
+    n_metrics=st.integers(1, 40),
     period=st.sampled_from([60, 300, 3600]),
 )
-def test_plan_chunks_cover_the_window_once_within_limits(points, metrics, period):
+def test_plan_chunks_cover_the_window_once_within_limits(points, n_metrics, period):
     start = pd.Timestamp("2024-01-01T00:00:00Z")
     end = start + pd.Timedelta(seconds=points * period)
-    chunks = history.plan_chunks(start, end, period, metrics)
-    assert len(chunks) == history.plan_calls(points, metrics)
+    chunks = metrics.plan_chunks(start, end, period, n_metrics)
+    assert len(chunks) == metrics.plan_calls(points, n_metrics)
     covered = 0
     for part, s, e in chunks:
         n = (e - s).total_seconds() / period
-        assert n * (part.stop - part.start) <= history.MAX_DATAPOINTS_PER_CALL
+        assert n * (part.stop - part.start) <= metrics.MAX_DATAPOINTS_PER_CALL
         covered += n * (part.stop - part.start)
-    assert covered == points * metrics  # every (period, metric) cell exactly once
+    assert covered == points * n_metrics  # every (period, metric) cell exactly once
 
 
 # ---- to_frame --------------------------------------------------------------------------------
@@ -226,7 +227,7 @@ def test_plan_chunks_cover_the_window_once_within_limits(points, metrics, period
 def test_to_frame_regular_grid_visits_and_sums():
     count = _series([10, 12, np.nan, np.nan, 15, 15, 20])
     inv = _series([np.nan, 2, np.nan, np.nan, 3, np.nan, 5])
-    frame = history.to_frame({"count": count, "invocations": inv}, 300)
+    frame = historyframe.to_frame({"count": count, "invocations": inv}, 300)
     assert list(frame.columns) == ["count", "visits", "invocations", "errors", "requests"]
     assert len(frame) == 7
     assert (frame.index.to_series().diff().dropna() == pd.Timedelta(seconds=300)).all()
@@ -239,7 +240,7 @@ def test_to_frame_regular_grid_visits_and_sums():
 
 def test_to_frame_spans_the_requested_window():
     count = _series([5, 6], start="2024-05-01T01:00:00Z", period=3600)
-    frame = history.to_frame(
+    frame = historyframe.to_frame(
         {"count": count, "requests": count * 0},
         3600,
         start="2024-05-01T00:00:00Z",
@@ -252,7 +253,7 @@ def test_to_frame_spans_the_requested_window():
 
 def test_to_frame_snaps_off_grid_points_and_aggregates_by_kind():
     idx = pd.DatetimeIndex(["2024-05-01T00:00:10Z", "2024-05-01T00:00:50Z"])
-    frame = history.to_frame(
+    frame = historyframe.to_frame(
         {"count": pd.Series([3.0, 4.0], index=idx), "errors": pd.Series([1.0, 2.0], index=idx)},
         60,
     )
@@ -262,11 +263,11 @@ def test_to_frame_snaps_off_grid_points_and_aggregates_by_kind():
 
 
 def test_to_frame_without_data_is_empty_with_columns():
-    frame = history.to_frame({"count": pd.Series(dtype="float64")}, 60)
+    frame = historyframe.to_frame({"count": pd.Series(dtype="float64")}, 60)
     assert frame.empty
-    assert list(frame.columns) == list(history.COLUMNS)
-    assert history.find_resets(frame) == []
-    summary = history.summary(frame, [])
+    assert list(frame.columns) == list(historyframe.COLUMNS)
+    assert historyframe.find_resets(frame) == []
+    summary = historyframe.summary(frame, [])
     json.dumps(summary)
     assert summary["points"] == 0 and summary["busiest_hour_utc"] is None
 
@@ -275,8 +276,8 @@ def test_to_frame_without_data_is_empty_with_columns():
 
 
 def test_a_drop_is_a_reset_with_its_size_and_time():
-    frame = history.to_frame({"count": _series([100, 105, 110, 3, 4])}, 300)
-    (reset,) = history.find_resets(frame)
+    frame = historyframe.to_frame({"count": _series([100, 105, 110, 3, 4])}, 300)
+    (reset,) = historyframe.find_resets(frame)
     assert reset.time == pd.Timestamp("2024-05-01T00:15:00Z")
     assert reset.previous_time == pd.Timestamp("2024-05-01T00:10:00Z")
     assert (reset.before, reset.after, reset.drop) == (110, 3, 107)
@@ -285,23 +286,23 @@ def test_a_drop_is_a_reset_with_its_size_and_time():
 
 def test_a_gap_is_not_a_reset():
     # GIVEN a count with hours of missing data between equal-or-higher levels
-    frame = history.to_frame({"count": _series([50, np.nan, np.nan, np.nan, 50, 52])}, 300)
+    frame = historyframe.to_frame({"count": _series([50, np.nan, np.nan, np.nan, 50, 52])}, 300)
     # THEN nothing is reported: missing data is not a drop to zero
-    assert history.find_resets(frame) == []
+    assert historyframe.find_resets(frame) == []
     assert frame["visits"].sum() == 2
 
 
 def test_a_drop_across_a_gap_is_one_reset_dated_where_data_resumes():
-    frame = history.to_frame({"count": _series([50, 51, np.nan, np.nan, 2, 3])}, 300)
-    (reset,) = history.find_resets(frame)
+    frame = historyframe.to_frame({"count": _series([50, 51, np.nan, np.nan, 2, 3])}, 300)
+    (reset,) = historyframe.find_resets(frame)
     assert reset.time == pd.Timestamp("2024-05-01T00:20:00Z")
     assert reset.previous_time == pd.Timestamp("2024-05-01T00:05:00Z")
     assert reset.drop == 49
 
 
 def test_every_drop_is_reported_and_flat_is_not():
-    frame = history.to_frame({"count": _series([10, 10, 4, 9, 9, 0, 1])}, 300)
-    resets = history.find_resets(frame)
+    frame = historyframe.to_frame({"count": _series([10, 10, 4, 9, 9, 0, 1])}, 300)
+    resets = historyframe.find_resets(frame)
     assert [(r.before, r.after, r.drop) for r in resets] == [(10, 4, 6), (9, 0, 9)]
 
 
@@ -323,27 +324,27 @@ def _day_frame():
         "errors": pd.Series(errors, index=index),
         "requests": pd.Series(visits + errors + 1, index=index),
     }
-    return history.to_frame(series, 300), visits
+    return historyframe.to_frame(series, 300), visits
 
 
 def test_busiest_hour_is_the_utc_hour_with_most_visits():
     frame, _ = _day_frame()
-    assert history.busiest_hour(frame) == 14
+    assert historyframe.busiest_hour(frame) == 14
 
 
 def test_busiest_hour_ties_pick_the_earliest_and_quiet_is_none():
     index = pd.date_range("2024-05-01T00:00:00Z", periods=24, freq="3600s")
-    frame = history.to_frame({"count": pd.Series(np.arange(24.0), index=index)}, 3600)
-    assert history.busiest_hour(frame) == 1  # hour 0 has no step before it; 1..23 tie
-    flat = history.to_frame({"count": pd.Series(np.ones(24), index=index)}, 3600)
-    assert history.busiest_hour(flat) is None
+    frame = historyframe.to_frame({"count": pd.Series(np.arange(24.0), index=index)}, 3600)
+    assert historyframe.busiest_hour(frame) == 1  # hour 0 has no step before it; 1..23 tie
+    flat = historyframe.to_frame({"count": pd.Series(np.ones(24), index=index)}, 3600)
+    assert historyframe.busiest_hour(flat) is None
 
 
 def test_summary_is_json_serialisable_and_adds_up():
     frame, visits = _day_frame()
     frame.loc[frame.index[300], "count"] = 0  # plant a drop
-    resets = history.find_resets(frame)
-    summary = history.summary(frame, resets)
+    resets = historyframe.find_resets(frame)
+    summary = historyframe.summary(frame, resets)
     back = json.loads(json.dumps(summary))
     assert back == summary
     assert summary["points"] == 576

@@ -7,6 +7,7 @@ import ast
 import json
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,6 +26,15 @@ def _source(cell: dict) -> str:
 
 def test_the_folder_holds_the_notebooks():
     assert len(NOTEBOOKS) >= 7, [p.name for p in NOTEBOOKS]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_valid_python3_notebook_opening_with_its_purpose_and_rollback(path: Path):
+    nb = nbformat.read(str(path), as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec.name == "python3"
+    # the runbook's first cell says what it does, its preconditions and how to roll back
+    assert nb.cells[0].cell_type == "markdown" and "Rollback" in nb.cells[0].source
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -58,6 +68,18 @@ def test_last_code_cell_records_the_result(path: Path):
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
     ]
     assert "record_result" in calls
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_function_or_class_is_defined_in_a_notebook(path: Path):
+    # logic lives in runbook_lib, where it is tested; a cell only calls it
+    for cell in _code_cells(path):
+        defined = [
+            n.name
+            for n in ast.walk(ast.parse(_source(cell)))
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        ]
+        assert not defined, f"{defined} defined in: {_source(cell)[:80]}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from runbook_lib.notebook import plots
 from runbook_lib.sandbox import seed
-from runbook_lib.steps import history
+from runbook_lib.steps import historyframe
 
 END = pd.Timestamp("2024-05-01T00:00:00Z")
 
@@ -25,8 +25,8 @@ def frame_and_resets():
     raw = seed.synthetic_history(4, end=END, reset_at="2024-04-29T15:00:00Z")
     series = {c: raw[c].astype(float) for c in ("count", "invocations", "errors", "requests")}
     series["count"] = series["count"][raw["visits"] > 0]  # the gauge has gaps, as in CloudWatch
-    frame = history.to_frame(series, 300)
-    return frame, history.find_resets(frame)
+    frame = historyframe.to_frame(series, 300)
+    return frame, historyframe.find_resets(frame)
 
 
 def _reset_artists(ax):
@@ -62,7 +62,7 @@ def test_resets_are_marked_in_red_and_annotated(frame_and_resets):
 
 def test_history_object_brings_its_own_resets(frame_and_resets):
     frame, resets = frame_and_resets
-    hist = history.History(frame, resets, 300, 1, {}, frame.index[0], frame.index[-1])
+    hist = historyframe.History(frame, resets, 300, 1, {}, frame.index[0], frame.index[-1])
     fig = plots.history_figure(hist)
     assert len(_reset_artists(fig.axes[0])) == 3
 
@@ -75,7 +75,7 @@ def test_clean_history_has_no_reset_marks():
 
 
 def test_empty_frame_says_no_data_and_renders():
-    fig = plots.history_figure(history.to_frame({}, 60), [])
+    fig = plots.history_figure(historyframe.to_frame({}, 60), [])
     assert len(fig.axes) == 4
     assert fig.axes[0].texts[0].get_text() == "no count data"
     FigureCanvasAgg(fig).draw()

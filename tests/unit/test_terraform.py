@@ -14,7 +14,18 @@ import hcl2
 import pytest
 
 from runbook_lib.errors import TerraformError
-from runbook_lib.tf import terraform as tf
+from runbook_lib.tf import (
+    binary,
+    environment,
+    hclconfig,
+    lambdazip,
+    override,
+    process,
+    sandboxstack,
+    state,
+    tabledef,
+)
+from runbook_lib.tf import mirror as tfmirror
 
 ROOT = Path(__file__).resolve().parents[2]
 TF_DIR = ROOT / "terraform"
@@ -37,9 +48,9 @@ def fake_mirror(root: Path, version: str = "5.100.0", packed: bool = False) -> P
     base = root / "registry.terraform.io" / "hashicorp" / "aws"
     if packed:
         base.mkdir(parents=True)
-        (base / f"terraform-provider-aws_{version}_{tf.os_arch()}.zip").write_bytes(b"")
+        (base / f"terraform-provider-aws_{version}_{binary.os_arch()}.zip").write_bytes(b"")
     else:
-        folder = base / version / tf.os_arch()
+        folder = base / version / binary.os_arch()
         folder.mkdir(parents=True)
         (folder / f"terraform-provider-aws_v{version}_x5").write_bytes(b"")
     return root
@@ -49,11 +60,11 @@ def fake_mirror(root: Path, version: str = "5.100.0", packed: bool = False) -> P
 
 
 def test_override_points_every_service_at_the_endpoint_and_holds_no_keys():
-    text = tf.sandbox_override_text(ENDPOINT, "eu-west-1")
+    text = override.sandbox_override_text(ENDPOINT, "eu-west-1")
     doc = hcl2.loads(text)
     provider = doc["provider"][0]["aws"]
     endpoints = provider["endpoints"][0]
-    assert set(endpoints) == set(tf.SANDBOX_SERVICES)
+    assert set(endpoints) == set(override.SANDBOX_SERVICES)
     assert set(endpoints.values()) == {ENDPOINT}
     for service in ("dynamodb", "cloudwatch", "sts", "iam", "lambda", "apigatewayv2", "logs"):
         assert service in endpoints
@@ -74,7 +85,7 @@ def test_override_points_every_service_at_the_endpoint_and_holds_no_keys():
 
 
 def test_cli_config_installs_mirrored_providers_offline_and_others_from_registry():
-    text = tf.cli_config_text(Path("/m/p"), ["registry.terraform.io/hashicorp/aws"])
+    text = environment.cli_config_text(Path("/m/p"), ["registry.terraform.io/hashicorp/aws"])
     install = hcl2.loads(text)["provider_installation"][0]
     mirror = install["filesystem_mirror"][0]
     assert mirror["path"] == "/m/p"
@@ -83,14 +94,16 @@ def test_cli_config_installs_mirrored_providers_offline_and_others_from_registry
 
 
 def test_cli_config_defaults_to_all_hashicorp_providers():
-    install = hcl2.loads(tf.cli_config_text(Path("/m")))["provider_installation"][0]
+    install = hcl2.loads(environment.cli_config_text(Path("/m")))["provider_installation"][0]
     assert install["filesystem_mirror"][0]["include"] == ["registry.terraform.io/hashicorp/*"]
 
 
 def test_terraform_env_writes_a_config_for_a_found_mirror(isolated, monkeypatch):
     mirror = fake_mirror(isolated / "mirror")
     monkeypatch.setenv("RUNBOOK_TF_MIRROR", str(mirror))
-    env = tf.terraform_env({"PATH": "/bin", "TF_CLI_CONFIG_FILE": str(isolated / "missing.rc")})
+    env = environment.terraform_env(
+        {"PATH": "/bin", "TF_CLI_CONFIG_FILE": str(isolated / "missing.rc")}
+    )
     rc = Path(env["TF_CLI_CONFIG_FILE"])
     assert rc == isolated / "state" / "terraform.rc"
     assert str(mirror) in rc.read_text()
@@ -102,13 +115,13 @@ def test_terraform_env_respects_an_existing_user_config(isolated, monkeypatch):
     user_rc.write_text("# mine\n")
     monkeypatch.setenv("TF_CLI_CONFIG_FILE", str(user_rc))
     monkeypatch.setenv("RUNBOOK_TF_MIRROR", str(fake_mirror(isolated / "mirror")))
-    env = tf.terraform_env()
+    env = environment.terraform_env()
     assert env["TF_CLI_CONFIG_FILE"] == str(user_rc)
     assert not (isolated / "state" / "terraform.rc").exists()
 
 
 def test_sandbox_env_has_dummy_credentials_and_drops_real_profiles(isolated):
-    env = tf.sandbox_env(
+    env = environment.sandbox_env(
         ENDPOINT, "us-east-1", {"AWS_PROFILE": "prod", "AWS_SESSION_TOKEN": "tok", "PATH": "/b"}
     )
     assert "AWS_PROFILE" not in env and "AWS_SESSION_TOKEN" not in env
@@ -125,58 +138,58 @@ def test_sandbox_env_has_dummy_credentials_and_drops_real_profiles(isolated):
 def test_mirror_from_env_accepts_the_root_or_the_registry_folder(isolated, monkeypatch):
     mirror = fake_mirror(isolated / "m")
     monkeypatch.setenv("RUNBOOK_TF_MIRROR", str(mirror / "registry.terraform.io"))
-    assert tf.find_provider_mirror() == mirror
+    assert tfmirror.find_provider_mirror() == mirror
 
 
 def test_mirror_from_env_without_provider_is_an_error(isolated, monkeypatch):
     monkeypatch.setenv("RUNBOOK_TF_MIRROR", str(isolated))
     with pytest.raises(TerraformError, match=r"holds no registry\.terraform\.io/hashicorp/aws"):
-        tf.find_provider_mirror()
+        tfmirror.find_provider_mirror()
 
 
 def test_mirror_providers_reads_packed_and_unpacked_layouts(tmp_path):
-    assert tf.mirror_providers(fake_mirror(tmp_path / "a")) == [
+    assert tfmirror.mirror_providers(fake_mirror(tmp_path / "a")) == [
         "registry.terraform.io/hashicorp/aws"
     ]
-    assert tf.is_aws_mirror(fake_mirror(tmp_path / "b", packed=True))
-    assert not tf.is_aws_mirror(tmp_path / "nothing")
-    assert tf.mirror_providers(fake_mirror(tmp_path / "c"), "plan9_mips") == []
+    assert tfmirror.is_aws_mirror(fake_mirror(tmp_path / "b", packed=True))
+    assert not tfmirror.is_aws_mirror(tmp_path / "nothing")
+    assert tfmirror.mirror_providers(fake_mirror(tmp_path / "c"), "plan9_mips") == []
 
 
 def test_search_finds_a_mirror_within_depth_and_skips_bulky_folders(tmp_path):
     fake_mirror(tmp_path / "opt" / "tools" / "tf-plugins")
-    assert tf.search_mirror([tmp_path / "opt"]) == tmp_path / "opt" / "tools" / "tf-plugins"
-    assert tf.search_mirror([tmp_path / "opt"], max_depth=1) is None
+    assert tfmirror.search_mirror([tmp_path / "opt"]) == tmp_path / "opt" / "tools" / "tf-plugins"
+    assert tfmirror.search_mirror([tmp_path / "opt"], max_depth=1) is None
     fake_mirror(tmp_path / "hidden" / "node_modules" / "m")
-    assert tf.search_mirror([tmp_path / "hidden"]) is None
+    assert tfmirror.search_mirror([tmp_path / "hidden"]) is None
 
 
 def test_mirror_is_found_in_implied_dir_and_cached(isolated, monkeypatch):
     mirror = fake_mirror(isolated / "home" / ".terraform.d" / "plugins")
-    assert tf.find_provider_mirror() == mirror
-    cache = json.loads((isolated / "state" / tf.MIRROR_CACHE_NAME).read_text())
+    assert tfmirror.find_provider_mirror() == mirror
+    cache = json.loads((isolated / "state" / tfmirror.MIRROR_CACHE_NAME).read_text())
     assert cache["path"] == str(mirror)
 
     def no_search(*_a, **_k):
         raise AssertionError("the cached answer should have been used")
 
-    monkeypatch.setattr(tf, "search_mirror", no_search)
-    monkeypatch.setattr(tf, "implied_mirror_dirs", no_search)
-    assert tf.find_provider_mirror() == mirror
+    monkeypatch.setattr(tfmirror, "search_mirror", no_search)
+    monkeypatch.setattr(tfmirror, "implied_mirror_dirs", no_search)
+    assert tfmirror.find_provider_mirror() == mirror
 
 
 def test_a_miss_is_cached_for_a_while(isolated, monkeypatch):
     calls = []
-    monkeypatch.setattr(tf, "implied_mirror_dirs", lambda: [])
-    monkeypatch.setattr(tf, "search_mirror", lambda *a, **k: calls.append(1))
-    assert tf.find_provider_mirror() is None
-    assert tf.find_provider_mirror() is None
+    monkeypatch.setattr(tfmirror, "implied_mirror_dirs", lambda: [])
+    monkeypatch.setattr(tfmirror, "search_mirror", lambda *a, **k: calls.append(1))
+    assert tfmirror.find_provider_mirror() is None
+    assert tfmirror.find_provider_mirror() is None
     assert calls == [1]
 
 
 def test_real_mirror_is_discovered_on_this_machine(isolated):
     """The machine has a mirror somewhere (not hard-coded); discovery must find it."""
-    found = tf.find_provider_mirror()
+    found = tfmirror.find_provider_mirror()
     if found is None:
         pytest.skip("no hashicorp/aws provider mirror on this machine")
     assert (found / "registry.terraform.io" / "hashicorp" / "aws").is_dir()
@@ -186,7 +199,7 @@ def test_real_mirror_is_discovered_on_this_machine(isolated):
 
 
 def test_table_definition_matches_the_stack():
-    d = tf.table_definition(TF_DIR)
+    d = tabledef.table_definition(TF_DIR)
     create = d["create_table"]
     assert create["TableName"] == "resume.example.com-VisitorCount"
     assert create["BillingMode"] == "PAY_PER_REQUEST"
@@ -206,26 +219,31 @@ def test_table_definition_matches_the_stack():
 
 
 def test_table_definition_resolves_bucket_name_from_variables_env_and_tfvars(tmp_path, monkeypatch):
-    d = tf.table_definition(TF_DIR, {"bucket_name": "cv.example.org", "deletion_protection": False})
+    d = tabledef.table_definition(
+        TF_DIR, {"bucket_name": "cv.example.org", "deletion_protection": False}
+    )
     assert d["create_table"]["TableName"] == "cv.example.org-VisitorCount"
     assert d["create_table"]["DeletionProtectionEnabled"] is False
     assert d["function_name"] == "cv-example-org-visitor-counter"
 
     monkeypatch.setenv("TF_VAR_bucket_name", "env.example.net")
     monkeypatch.setenv("TF_VAR_deletion_protection", "false")
-    d = tf.table_definition(TF_DIR)
+    d = tabledef.table_definition(TF_DIR)
     assert d["create_table"]["TableName"] == "env.example.net-VisitorCount"
     assert d["create_table"]["DeletionProtectionEnabled"] is False
 
     copy = tmp_path / "tf"
     shutil.copytree(TF_DIR, copy, ignore=shutil.ignore_patterns(".terraform", "build"))
     (copy / "terraform.tfvars").write_text('bucket_name = "file.example.com"\n')
-    assert tf.table_definition(copy)["create_table"]["TableName"] == "file.example.com-VisitorCount"
+    assert (
+        tabledef.table_definition(copy)["create_table"]["TableName"]
+        == "file.example.com-VisitorCount"
+    )
 
 
 def test_the_stack_never_manages_the_counter_item():
     """aws_dynamodb_table_item resets the count on every apply: it must never come back."""
-    config = tf.load_config(TF_DIR)
+    config = hclconfig.load_config(TF_DIR)
     types = {rtype for block in config.get("resource", []) for rtype in block}
     assert "aws_dynamodb_table_item" not in types
     assert "aws_dynamodb_table" in types
@@ -245,16 +263,16 @@ def test_the_stack_never_manages_the_counter_item():
     ],
 )
 def test_resolve_supported_expressions(expr, expected):
-    assert tf.resolve(expr, {"b": "a.b", "none": None}, {"n": '${replace(var.b, ".", "-")}-x'}) == (
-        expected
-    )
+    assert hclconfig.resolve(
+        expr, {"b": "a.b", "none": None}, {"n": '${replace(var.b, ".", "-")}-x'}
+    ) == (expected)
 
 
 def test_resolve_refuses_what_it_cannot_evaluate():
     with pytest.raises(TerraformError, match="Cannot evaluate"):
-        tf.resolve("${data.aws_caller_identity.me.account_id}", {}, {})
+        hclconfig.resolve("${data.aws_caller_identity.me.account_id}", {}, {})
     with pytest.raises(TerraformError, match="not declared"):
-        tf.resolve("${var.nope}", {}, {})
+        hclconfig.resolve("${var.nope}", {}, {})
 
 
 # ------------------------------------------------------------------ state shaping
@@ -309,43 +327,19 @@ SHOW_JSON = {
 
 
 def test_state_resources_walks_child_modules():
-    addresses = [r["address"] for r in tf.state_resources(SHOW_JSON)]
+    addresses = [r["address"] for r in state.state_resources(SHOW_JSON)]
     assert addresses == [
         "aws_dynamodb_table.counter",
         "aws_dynamodb_table_item.visitor_count",
         "module.legacy.aws_dynamodb_table_item.seed",
     ]
-    assert tf.state_resources({}) == []
-    assert tf.state_resources({"format_version": "1.0"}) == []
+    assert state.state_resources({}) == []
+    assert state.state_resources({"format_version": "1.0"}) == []
 
 
-def test_table_items_in_state_finds_every_item_resource():
-    items = tf.table_items_in_state(SHOW_JSON)
-    assert items == [
-        {
-            "address": "aws_dynamodb_table_item.visitor_count",
-            "table_name": "resume.example.com-VisitorCount",
-            "hash_key": "stat",
-            "item": {"stat": {"S": "Quantity"}, "viewCount": {"N": "0"}},
-        },
-        {
-            "address": "module.legacy.aws_dynamodb_table_item.seed",
-            "table_name": "old-VisitorCount",
-            "hash_key": "stat",
-            "item": {"stat": {"S": "Quantity"}, "viewCount": {"N": "5"}},
-        },
-    ]
-
-
-def test_unwrap_outputs_and_pending_changes():
+def test_unwrap_outputs():
     raw = {"table_name": {"value": "t", "type": "string", "sensitive": False}}
-    assert tf.unwrap_outputs(raw) == {"table_name": "t"}
-    changes = [
-        {"address": "a.x", "change": {"actions": ["no-op"]}},
-        {"address": "a.y", "change": {"actions": ["delete", "create"]}},
-        {"address": "data.z", "change": {"actions": ["read"]}},
-    ]
-    assert tf.pending_changes(changes) == [{"address": "a.y", "actions": ["delete", "create"]}]
+    assert state.unwrap_outputs(raw) == {"table_name": "t"}
 
 
 # ------------------------------------------------------------------ Lambda zip
@@ -354,15 +348,15 @@ def test_unwrap_outputs_and_pending_changes():
 def test_lambda_zip_is_deterministic(tmp_path):
     src = tmp_path / "visitor_counter.py"
     src.write_text("def handler(e, c):\n    return 1\n")
-    first = tf.build_lambda_zip(src, tmp_path / "a" / "f.zip").read_bytes()
+    first = lambdazip.build_lambda_zip(src, tmp_path / "a" / "f.zip").read_bytes()
     os.utime(src, (1_000_000_000, 1_000_000_000))
     src.chmod(0o755)
-    second = tf.build_lambda_zip(src, tmp_path / "b" / "f.zip").read_bytes()
+    second = lambdazip.build_lambda_zip(src, tmp_path / "b" / "f.zip").read_bytes()
     assert first == second
     with zipfile.ZipFile(tmp_path / "a" / "f.zip") as zf:
         (info,) = zf.infolist()
         assert info.filename == "visitor_counter.py"
-        assert info.date_time == tf.ZIP_EPOCH
+        assert info.date_time == lambdazip.ZIP_EPOCH
         assert stat.S_IMODE(info.external_attr >> 16) == 0o644
         assert zf.read(info) == src.read_bytes()
 
@@ -370,14 +364,14 @@ def test_lambda_zip_is_deterministic(tmp_path):
 def test_lambda_zip_is_not_rewritten_when_unchanged(tmp_path):
     src = tmp_path / "visitor_counter.py"
     src.write_text("x = 1\n")
-    dest = tf.build_lambda_zip(src, tmp_path / "f.zip")
+    dest = lambdazip.build_lambda_zip(src, tmp_path / "f.zip")
     os.utime(dest, (1, 1))
-    tf.build_lambda_zip(src, dest)
+    lambdazip.build_lambda_zip(src, dest)
     assert dest.stat().st_mtime == 1
 
 
 def test_zip_bytes_sorts_entries():
-    data = tf.zip_bytes({"b.py": b"b", "a.py": b"a"})
+    data = lambdazip.zip_bytes({"b.py": b"b", "a.py": b"a"})
     import io
 
     assert zipfile.ZipFile(io.BytesIO(data)).namelist() == ["a.py", "b.py"]
@@ -386,7 +380,7 @@ def test_zip_bytes_sorts_entries():
 # ------------------------------------------------------------------ workdir
 
 
-def test_prepare_workdir_copies_config_and_never_touches_the_source(tmp_path):
+def test_sandbox_workspace_copies_config_and_never_touches_the_source(tmp_path):
     src = tmp_path / "tf"
     shutil.copytree(TF_DIR, src, ignore=shutil.ignore_patterns(".terraform", "build"))
     (src / "backend_override.tf").write_text("# the user's own override\n")
@@ -395,28 +389,30 @@ def test_prepare_workdir_copies_config_and_never_touches_the_source(tmp_path):
     (work / ".terraform").mkdir(parents=True)
     (work / "stale.tf").write_text("# removed from the source since\n")
 
-    tf.prepare_workdir(src, work, ENDPOINT, "us-east-1")
+    sandboxstack.sandbox_workspace(ENDPOINT, "us-east-1", src, work).sync()
 
     assert sorted(p.relative_to(src) for p in src.rglob("*")) == before
-    assert (work / tf.OVERRIDE_NAME).read_text() == tf.sandbox_override_text(ENDPOINT, "us-east-1")
+    assert (work / override.OVERRIDE_NAME).read_text() == override.sandbox_override_text(
+        ENDPOINT, "us-east-1"
+    )
     assert not (work / "stale.tf").exists()
     assert not (work / "backend_override.tf").exists()
     assert (work / ".terraform").is_dir()  # kept so init stays fast
     assert {p.name for p in src.glob("*.tf")} - {"backend_override.tf"} <= {
         p.name for p in work.glob("*.tf")
     }
-    assert zipfile.ZipFile(work / tf.LAMBDA_ZIP).namelist() == ["visitor_counter.py"]
+    assert zipfile.ZipFile(work / lambdazip.LAMBDA_ZIP).namelist() == ["visitor_counter.py"]
 
 
-def test_prepare_workdir_refuses_the_source_folder(tmp_path):
+def test_sandbox_workspace_refuses_the_source_folder(tmp_path):
     (tmp_path / "main.tf").write_text("")
     with pytest.raises(TerraformError, match="must not be the source"):
-        tf.prepare_workdir(tmp_path, tmp_path, ENDPOINT, "us-east-1")
+        sandboxstack.sandbox_workspace(ENDPOINT, "us-east-1", tmp_path, tmp_path).sync()
 
 
 def test_apply_to_sandbox_refuses_a_non_loopback_endpoint(tmp_path):
     with pytest.raises(TerraformError, match="not a loopback address"):
-        tf.apply_to_sandbox("https://dynamodb.us-east-1.amazonaws.com", workdir=tmp_path)
+        sandboxstack.apply_to_sandbox("https://dynamodb.us-east-1.amazonaws.com", workdir=tmp_path)
 
 
 # ------------------------------------------------------------------ run()
@@ -437,18 +433,18 @@ def fake_terraform(tmp_path, monkeypatch) -> Path:
 
 
 def test_find_terraform_honours_the_override(fake_terraform):
-    assert tf.find_terraform() == str(fake_terraform)
+    assert binary.find_terraform() == str(fake_terraform)
 
 
 def test_run_raises_with_the_command_and_stderr_tail(fake_terraform, tmp_path):
     with pytest.raises(TerraformError, match=r"`terraform fail now` failed with exit code 1") as e:
-        tf.run(["fail", "now"], tmp_path, env={"PATH": "/usr/bin:/bin"})
+        process.run(["fail", "now"], tmp_path, env={"PATH": "/usr/bin:/bin"})
     assert "Error: something broke" in str(e.value)
 
 
 def test_run_accepts_listed_exit_codes_and_streams(fake_terraform, tmp_path):
     lines: list[str] = []
-    proc = tf.run(
+    proc = process.run(
         ["changes"], tmp_path, env={"PATH": "/usr/bin:/bin"}, ok_codes=(0, 2), stream=lines.append
     )
     assert proc.returncode == 2
@@ -459,4 +455,4 @@ def test_run_without_a_binary_says_how_to_fix_it(tmp_path, monkeypatch):
     monkeypatch.setenv("RUNBOOK_TERRAFORM", str(tmp_path / "nope"))
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(TerraformError, match="No terraform binary found"):
-        tf.run(["version"], tmp_path)
+        process.run(["version"], tmp_path)

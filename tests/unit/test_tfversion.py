@@ -12,6 +12,7 @@ import pytest
 from runbook_lib.errors import TerraformError, TerraformPinError
 from runbook_lib.steps import migrate
 from runbook_lib.tf import version as tfversion
+from runbook_lib.tf.binary import find_terraform
 
 
 @pytest.mark.parametrize(
@@ -95,7 +96,7 @@ def test_an_init_refusing_a_pin_reads_as_the_pin(tmp_path):
 
 
 def test_the_machines_terraform_version_is_read():
-    if os.environ.get("RUNBOOK_TERRAFORM") is None and tfversion.tf.find_terraform() is None:
+    if os.environ.get("RUNBOOK_TERRAFORM") is None and find_terraform() is None:
         pytest.skip("no terraform binary on PATH")
     version = tfversion.binary_version()
     assert version is not None and version >= (1, 0, 0)

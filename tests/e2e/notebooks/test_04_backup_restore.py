@@ -9,11 +9,10 @@ import nbformat
 import papermill
 import pytest
 
-from runbook_lib.aws import backups as native
 from runbook_lib.aws import counter
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.notebook.results import result_from_notebook
-from runbook_lib.steps import backup
+from runbook_lib.steps import backup, nativebackup
 
 pytestmark = pytest.mark.notebook
 ROOT = Path(__file__).resolve().parents[3]
@@ -57,7 +56,7 @@ def test_committed_without_outputs():
 
 def test_list_shows_item_and_native_backups(target, ddb, tmp_path):
     counter.init_counter(target, initial=4, ddb=ddb)
-    native.create_backup(target, ddb=ddb)
+    nativebackup.create_backup(target, ddb=ddb)
     result = run(tmp_path, table_name=target.table)
     assert result["action"] == "list" and result["problem"] is False
     assert len(result["native_backups"]) == 1 and result["item_backups"] == []
@@ -108,7 +107,8 @@ def test_refused_restore_fails_the_notebook_and_writes_nothing(target, ddb, tmp_
 def test_native_backup_and_table_export(target, ddb, tmp_path, backups):
     counter.init_counter(target, initial=3, ddb=ddb)
     native_result = run(tmp_path, table_name=target.table, action="backup", kind="native")
-    assert native_result["backup_arn"] in {b.arn for b in native.list_backups(target, ddb=ddb)}
+    listed = nativebackup.list_backups(target, ddb=ddb)
+    assert native_result["backup_arn"] in {b.arn for b in listed}
 
     export_result = run(tmp_path, table_name=target.table, action="backup", kind="table")
     assert export_result["item_count"] == 1
@@ -208,7 +208,7 @@ def test_native_restore_then_copy_back_through_the_facade(target, ddb, backups):
 
 def test_backup_kind_pitr_turns_pitr_on_only_when_confirmed(target):
     dry = backup.run_action("backup", target, kind="pitr")
-    assert (dry["changed"], native.pitr_status(target).enabled) == (False, False)
+    assert (dry["changed"], nativebackup.pitr_status(target).enabled) == (False, False)
     done = backup.run_action("backup", target, kind="pitr", dry_run=False, confirm=target.table)
-    assert done["changed"] is True and native.pitr_status(target).enabled
+    assert done["changed"] is True and nativebackup.pitr_status(target).enabled
     assert backup.run_action("list", target)["pitr"]["enabled"] is True

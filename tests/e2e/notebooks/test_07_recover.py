@@ -19,7 +19,7 @@ from runbook_lib.errors import InvalidInputError
 from runbook_lib.notebook import runner
 from runbook_lib.sandbox import demo, recoverdemo, seed
 from runbook_lib.sandbox import server as sandbox
-from runbook_lib.steps import recover, setcount
+from runbook_lib.steps import recover, setrecord
 from runbook_lib.target.model import Target
 from tests.conftest import files_under
 
@@ -90,7 +90,7 @@ def test_confirmed_run_sets_it_and_a_second_run_finds_nothing(planted, ddb, back
     assert out.exit_code == 0, out.summary()
     assert (result["applied"], result["recovered"]) == (True, 5037)
     assert counter.read_count(planted, ddb=ddb) == 5037
-    (record,) = setcount.read_audit(backups / "audit.jsonl")
+    (record,) = setrecord.read_audit(backups / "audit.jsonl")
     assert (record["old"], record["new"]) == (37, 5037)
     assert record["reason"].startswith("07_recover: count rebuilt from the count metric")
     assert result["undo_command"] == record["undo_command"]
@@ -99,7 +99,7 @@ def test_confirmed_run_sets_it_and_a_second_run_finds_nothing(planted, ddb, back
     assert again.exit_code == 0, again.summary()
     assert second["applied"] is False and "repaired already" in second["verdict"]
     assert counter.read_count(planted, ddb=ddb) == 5037
-    assert len(setcount.read_audit(backups / "audit.jsonl")) == 1
+    assert len(setrecord.read_audit(backups / "audit.jsonl")) == 1
 
 
 def test_a_visit_during_the_write_is_not_lost(planted, ddb, backups):

@@ -1,0 +1,139 @@
+"""Where the runner leans on a library's behaviour rather than its public API.
+
+Each workaround is one function, and tests/unit/test_workarounds.py checks the library
+facts it relies on, so an upgrade that changes them fails a test instead of the runner.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from typing import Any
+
+# jsonschema's optional format checkers: jsonschema._format imports each of these inside
+# `with suppress(ImportError)` (or try/except ImportError) only to register a "format"
+# checker. rfc3987_syntax alone compiles some forty lark grammars (~1.1 s); together the
+# rest cost ~0.1 s more. Nothing in the runner's process validates a "format": nbformat
+# validates notebooks with fastjsonschema, and its schema has no "format" keyword.
+SCHEMA_FORMAT_MODULES = (
+    "rfc3987_syntax",
+    "rfc3986_validator",
+    "rfc3339_validator",
+    "fqdn",
+    "webcolors",
+    "jsonpointer",
+    "uri_template",
+    "isoduration",
+)
+
+
+def skip_unused_schema_formats() -> None:
+    """Keep jsonschema (imported by nbformat, papermill, nbconvert) from importing its
+    optional format-checker modules: a None entry in sys.modules makes the import fail with
+    ImportError, which jsonschema handles by not registering that checker. Called in the
+    runner's process only, before jsonschema is imported; setdefault keeps a module a caller
+    already loaded."""
+    for name in SCHEMA_FORMAT_MODULES:
+        sys.modules.setdefault(name, None)
+
+
+KERNEL_INFO_WAIT_S = 1.0  # per kernel_info request while the kernel boots (as jupyter_client)
+IOPUB_IDLE_WAIT_S = 0.05  # then for its idle status on IOPub before asking again
+
+
+@functools.cache
+def ready_client_class() -> type:
+    """jupyter_client's AsyncKernelClient with a wait_for_ready that ends as soon as the
+    kernel is provably ready, instead of after a fixed 0.2 s of IOPub silence.
+
+    jupyter_client's own check: kernel_info answered on shell and some message seen on
+    IOPub, then IOPub drained until it stays quiet for 0.2 s (~0.2 s of every run, since
+    nbclient waits once per notebook). Here: kernel_info answered, and its `idle` status seen
+    on IOPub. A kernel publishes that last for a request, so IOPub is subscribed and holds
+    nothing older; if the subscription was not up yet, the idle is missed and kernel_info is
+    sent again, as jupyter_client does. Like jupyter_client's, it ends by handing the reply
+    to the private `_handle_kernel_info_reply` (protocol version adaptation).
+    """
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    class ReadyClient(AsyncKernelClient):
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+            while True:
+                msg_id = self.kernel_info()
+                reply = await _reply_to(self.shell_channel, msg_id, KERNEL_INFO_WAIT_S)
+                if reply is not None and await _idle_after(
+                    self.iopub_channel, msg_id, IOPUB_IDLE_WAIT_S
+                ):
+                    self._handle_kernel_info_reply(reply)
+                    return
+                if not await self.is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+
+    return ReadyClient
+
+
+async def _reply_to(channel: Any, msg_id: str, wait_s: float) -> Any:
+    """The reply to msg_id on channel, or None after wait_s without one."""
+    from queue import Empty
+
+    while True:
+        try:
+            msg = await channel.get_msg(timeout=wait_s)
+        except Empty:
+            return None
+        if msg["parent_header"].get("msg_id") == msg_id:
+            return msg
+
+
+async def _idle_after(channel: Any, msg_id: str, wait_s: float) -> bool:
+    """True once the kernel's idle status for msg_id arrives; False after wait_s of nothing."""
+    from queue import Empty
+
+    while True:
+        try:
+            msg = await channel.get_msg(timeout=wait_s)
+        except Empty:
+            return False
+        if (
+            msg["parent_header"].get("msg_id") == msg_id
+            and msg["msg_type"] == "status"
+            and msg["content"].get("execution_state") == "idle"
+        ):
+            return True
+
+
+def kernel_spec_manager() -> Any:
+    """jupyter_client's KernelSpecManager, its kernel folders listed as its own default lists
+    them (jupyter_path("kernels"), then IPython's folder's "kernels") but without importing
+    IPython for that folder's name: ~0.1 s before the kernel can be launched, and the runner
+    has no other use for IPython. IPYTHONDIR or ~/.ipython, as IPython's get_ipython_dir
+    gives it for a home folder one can write to."""
+    import os
+
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_core.paths import jupyter_path
+
+    if "IPython" in sys.modules:  # nothing to save: the default, exactly
+        return KernelSpecManager()
+    ipython_dir = os.environ.get("IPYTHONDIR") or os.path.join("~", ".ipython")
+    ipython_kernels = os.path.join(os.path.normpath(os.path.expanduser(ipython_dir)), "kernels")
+    return KernelSpecManager(kernel_dirs=[*jupyter_path("kernels"), ipython_kernels])
+
+
+def quiet_dead_kernel_tasks() -> None:
+    """After Ctrl-C, nbclient's task for the running cell ends with DeadKernelError (the
+    kernel is killed) and asyncio would print that traceback when the task is collected:
+    noise after the one line the user gets. Other errors still reach asyncio's handler.
+    The loop is jupyter_core's, the one nbclient's run_sync runs its tasks on."""
+    from jupyter_core.utils import ensure_event_loop
+    from nbclient.exceptions import DeadKernelError
+
+    def handler(loop: Any, context: dict[str, Any]) -> None:
+        if not isinstance(context.get("exception"), DeadKernelError):
+            loop.default_exception_handler(context)
+
+    ensure_event_loop().set_exception_handler(handler)

@@ -1,0 +1,69 @@
+"""What 05_migrate did: the findings, the diff, the proof, each apply's count, and the
+message. `problem` (the count went down, even if restored since) makes the run exit 3."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from runbook_lib.tf.planguard import PlanProof
+from runbook_lib.tf.stackmodel import Finding
+
+
+@dataclass
+class MigrationResult:
+    terraform_dir: str
+    table: str
+    strategy: str
+    dry_run: bool
+    found: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    migrated: bool = False
+    count_before: int | None = None
+    count_after: int | None = None
+    diff: str = ""
+    changed_files: list[str] = field(default_factory=list)
+    plan: PlanProof | None = None
+    state_rm_output: str = ""
+    applies: list[dict[str, Any]] = field(default_factory=list)
+    backup_path: str | None = None
+    restored_from_backup: str | None = None
+    init: dict[str, Any] | None = None
+    message: str = ""
+
+    @property
+    def count_lost(self) -> bool:
+        before, after = self.count_before, self.count_after
+        return before is not None and (after is None or after < before)
+
+    @property
+    def problem(self) -> bool:
+        """The count went down during the migration (even if restored since): exit 3."""
+        return self.count_lost or self.restored_from_backup is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "terraform_dir": self.terraform_dir,
+            "table": self.table,
+            "strategy": self.strategy,
+            "dry_run": self.dry_run,
+            "found": self.found,
+            "findings": [f.to_dict() for f in self.findings],
+            "migrated": self.migrated,
+            "count_before": self.count_before,
+            "count_after": self.count_after,
+            "count_changed": self.count_before != self.count_after,
+            "diff": self.diff,
+            "changed_files": self.changed_files,
+            "plan": self.plan.to_dict() if self.plan else None,
+            "state_rm_output": self.state_rm_output,
+            "applies": self.applies,
+            "applies_done": len(self.applies),
+            "backup_path": self.backup_path,
+            "restored_from_backup": self.restored_from_backup,
+            "init": self.init,
+            "message": self.message,
+        }
+
+    def __str__(self) -> str:
+        return self.message

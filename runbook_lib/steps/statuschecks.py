@@ -1,0 +1,275 @@
+"""The status check's rows: pure functions of what `status.gather` read.
+
+Each takes a read's value and its RunbookError (None when the read worked) and returns a
+Check: ok, warn, fail, or NOT CHECKED with the reason when the read failed, never "fine".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+
+from runbook_lib.aws import counter
+from runbook_lib.aws.backups import BackupInfo, PitrStatus
+from runbook_lib.errors import RunbookError, TableMissingError
+from runbook_lib.steps.statusreport import FAIL, NOT_CHECKED, OK, WARN, Check
+from runbook_lib.target.model import Target
+
+TABLES_SHOWN = 10  # a missing table's next step lists this many of the tables that exist
+TABLE_CHECK = "table exists and ACTIVE"
+ITEM_CHECK = "counter item present"
+VALUE_CHECK = "count is a non-negative integer"
+
+
+def _brief(exc: Exception) -> str:
+    """The error's message without its hint (the hint goes in the next-step column)."""
+    return str(exc).split(" Next step:")[0]
+
+
+def _hint(exc: Exception) -> str:
+    return getattr(exc, "hint", "") or "see the error above"
+
+
+def _unreadable(name: str, err: RunbookError, what: str) -> Check:
+    """A read that failed leaves its check NOT CHECKED with the reason, never a crash of the
+    report and never "fine"."""
+    return Check(name, NOT_CHECKED, f"{what}: {_brief(err)}", _hint(err))
+
+
+def check_table(
+    describe: Any, err: RunbookError | None, target: Target, tables: list[str] | None = None
+) -> Check:
+    """`tables`: the tables that do exist (list_tables), asked when this one is missing."""
+    if isinstance(err, TableMissingError):
+        return _missing_table(target, tables)
+    if err is not None:
+        return _unreadable(TABLE_CHECK, err, f"could not describe {target.table}")
+    status = describe.get("TableStatus")
+    if status != "ACTIVE":
+        return Check(
+            TABLE_CHECK,
+            WARN,
+            f"table {target.table} is {status}",
+            "wait for ACTIVE, then run the status check again",
+        )
+    return Check(TABLE_CHECK, OK, f"{target.table} is ACTIVE")
+
+
+def _missing_table(target: Target, tables: list[str] | None) -> Check:
+    """A wrong name is the likelier cause than a missing stack: name the tables that exist
+    so the user can point at the right one instead of creating another."""
+    detail = f"table {target.table} not found in {target.region}"
+    create = "terraform apply, or runbook sandbox up"
+    if tables:
+        shown = ", ".join(tables[:TABLES_SHOWN])
+        more = f" and {len(tables) - TABLES_SHOWN} more" if len(tables) > TABLES_SHOWN else ""
+        detail += f"; tables there: {shown}{more}"
+        step = (
+            "if the counter is in one of these, pass -p table_name NAME (or set "
+            f"RUNBOOK_TABLE); only if none is, create it: {create}"
+        )
+    elif tables == []:
+        detail += "; the region has no tables"
+        step = f"check the region (AWS_REGION), or create the table: {create}"
+    else:
+        step = f"check table_name and the region, or create the table: {create}"
+    return Check(TABLE_CHECK, FAIL, detail, step)
+
+
+def check_key_schema(describe: Any, target: Target) -> Check:
+    name = "key schema"
+    if describe is None:
+        return Check(name, FAIL, "table not readable", "fix the table check first")
+    types = {
+        a["AttributeName"]: a["AttributeType"] for a in describe.get("AttributeDefinitions", [])
+    }
+    have = [
+        (k["KeyType"], k["AttributeName"], types.get(k["AttributeName"]))
+        for k in describe.get("KeySchema", [])
+    ]
+    want = [("HASH", target.key_name, target.key_type)]
+    if target.range_key_name:
+        want.append(("RANGE", target.range_key_name, target.range_key_type))
+    if sorted(have) != sorted(want):
+        return Check(
+            name,
+            FAIL,
+            f"expected {_schema_text(want)}, found {_schema_text(have)}",
+            "point key_name at the table's hash key, or check table_name",
+        )
+    return Check(name, OK, _schema_text(want))
+
+
+def _schema_text(keys: list[tuple[str, str, str | None]]) -> str:
+    role = {"HASH": "hash key", "RANGE": "range key"}
+    return ", ".join(f"{role.get(r, r)} {n} ({t or '?'})" for r, n, t in keys)
+
+
+def check_item(
+    item: Any, err: RunbookError | None, target: Target, others: list[str] | None = None
+) -> tuple[Check, Check, int | None]:
+    """`item`: the counter item (None: missing); `others`: keys of items the table holds
+    (status.other_items), asked when the item is missing."""
+    if err is not None:
+        missing = isinstance(err, TableMissingError)
+        reason = "the table was not found" if missing else f"could not read the item: {_brief(err)}"
+        step = "fix the table check first" if missing else _hint(err)
+        return (
+            Check(ITEM_CHECK, NOT_CHECKED, reason, step),
+            Check(VALUE_CHECK, NOT_CHECKED, "the item was not read", "fix the item check first"),
+            None,
+        )
+    if item is None:
+        return (
+            _missing_item(target, others),
+            Check(VALUE_CHECK, NOT_CHECKED, "no item to read", "fix the item check first"),
+            None,
+        )
+    present = Check(ITEM_CHECK, OK, target.key_label)
+    try:
+        value = counter.parse_count(item, target.count_attribute)
+    except RunbookError as exc:
+        return (
+            present,
+            Check(VALUE_CHECK, FAIL, _brief(exc), "set a valid count with 03_set_count"),
+            None,
+        )
+    return present, Check(VALUE_CHECK, OK, f"{target.count_attribute} = {value}"), value
+
+
+def _missing_item(target: Target, others: list[str] | None) -> Check:
+    """01_init only for a table that is really empty: beside another item it would create
+    a second counter, and a misspelled key would go on reading zero."""
+    label = target.key_label
+    if others == []:
+        detail = f"no item {label}; the table is empty"
+        return Check(ITEM_CHECK, FAIL, detail, "run 01_init (runbook run 01_init)")
+    if others:
+        return Check(
+            ITEM_CHECK,
+            FAIL,
+            f"no item {label}, but the table holds {', '.join(others)}",
+            "check key_name and key_value (e.g. -p key_value VALUE); do not run 01_init: it "
+            "would create a second counter item beside the existing one",
+        )
+    return Check(
+        ITEM_CHECK,
+        FAIL,
+        f"no item {label} (the table's other items could not be listed)",
+        "check key_name and key_value first; run 01_init only if the table holds no counter "
+        "under another key (it would create a second one)",
+    )
+
+
+def check_pitr(pitr: PitrStatus | None, err: RunbookError | None) -> Check:
+    name = "point-in-time recovery"
+    if err is not None:
+        return _unreadable(name, err, "could not read")
+    if not pitr.enabled:
+        return Check(
+            name,
+            WARN,
+            "PITR is DISABLED",
+            "enable it in terraform/ (point_in_time_recovery) or with 04_backup_restore",
+        )
+    return Check(name, OK, "enabled (35 days of restore points)")
+
+
+def check_backups(
+    backups: list[BackupInfo] | None, err: RunbookError | None, now: dt.datetime, max_age_h: float
+) -> Check:
+    name = "latest backup age"
+    if err is not None:
+        return _unreadable(name, err, "could not list backups")
+    if not backups:
+        return Check(
+            name, WARN, "no native backup of this table", "run 04_backup_restore with action=backup"
+        )
+    age_h = (now - max(b.created for b in backups)).total_seconds() / 3600
+    detail = f"{len(backups)} backup(s), latest {age_h:.1f} h old"
+    if age_h > max_age_h:
+        return Check(
+            name, WARN, f"{detail} (> {max_age_h:g} h)", "run 04_backup_restore with action=backup"
+        )
+    return Check(name, OK, detail)
+
+
+def _alarm_watches(alarm: dict[str, Any], target: Target) -> bool:
+    wanted = {("TableName", target.table)}
+    if target.function_name:
+        wanted.add(("FunctionName", target.function_name))
+    if target.api_id:
+        wanted.add(("ApiId", target.api_id))
+    dims = [alarm.get("Dimensions", [])]
+    for query in alarm.get("Metrics", []) or []:
+        dims.append(query.get("MetricStat", {}).get("Metric", {}).get("Dimensions", []))
+    return any((d["Name"], d["Value"]) in wanted for group in dims for d in group)
+
+
+def check_alarms(alarms: Any, err: RunbookError | None, target: Target) -> Check:
+    name = "alarm states"
+    if err is not None:
+        return _unreadable(name, err, "could not read alarms")
+    mine = [a for a in alarms if _alarm_watches(a, target)]
+    if not mine:
+        return Check(
+            name, WARN, "no CloudWatch alarm watches this counter", "apply terraform/ (alarms.tf)"
+        )
+    firing = [a["AlarmName"] for a in mine if a.get("StateValue") == "ALARM"]
+    if firing:
+        return Check(
+            name,
+            FAIL,
+            f"in ALARM: {', '.join(sorted(firing))}",
+            "open the alarm in CloudWatch; for a count drop run 06_history, then 07_recover",
+        )
+    states = sorted({a.get("StateValue", "?") for a in mine})
+    return Check(name, OK, f"{len(mine)} alarm(s), none firing ({', '.join(states)})")
+
+
+def _num(value: float) -> str:
+    return f"{int(value)}" if float(value).is_integer() else f"{value:g}"
+
+
+def _at(when: dt.datetime, now: dt.datetime | None) -> str:
+    """ "07:12 UTC" today, "2024-05-01 07:12 UTC" on another day."""
+    when = when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+    when = when.astimezone(dt.timezone.utc)
+    today = now is not None and when.date() == now.astimezone(dt.timezone.utc).date()
+    return when.strftime("%H:%M UTC" if today else "%Y-%m-%d %H:%M UTC")
+
+
+def check_drops(
+    series: Any,
+    err: RunbookError | None,
+    target: Target,
+    hours: int,
+    now: dt.datetime | None = None,
+) -> Check:
+    """`series`: (time, count) pairs, oldest first. A drop is said as what happened."""
+    name = "no count drop in recent history"
+    if err is not None:
+        return _unreadable(name, err, "could not read metrics")
+    if not series:
+        return Check(
+            name,
+            WARN,
+            f"no {target.metric_namespace}/{target.metric_name} data in the last {hours} h",
+            "check that the Lambda publishes its metric (run 06_history)",
+        )
+    drops = [(a, b) for a, b in itertools.pairwise(series) if b[1] < a[1]]
+    if not drops:
+        return Check(name, OK, f"{len(series)} points over {hours} h, never decreasing")
+    # the largest drop (the latest of equals) is the reset to tell first
+    (_, before), (when, after) = max(drops, key=lambda d: (d[0][1] - d[1][1], d[1][0]))
+    at = _at(when, now)
+    more = f" ({len(drops)} drops in the last {hours} h)" if len(drops) > 1 else ""
+    return Check(
+        name,
+        FAIL,
+        f"count dropped from {_num(before)} to {_num(after)} at {at}{more}",
+        "rebuild the count from CloudWatch: runbook run 07_recover (dry run first), or "
+        f"restore the last backup from before {at}: runbook run 04_backup_restore "
+        "(action=list, then restore it, dry run first); 06_history shows the whole history",
+    )
