@@ -49,6 +49,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)
+    on_server = [
+        i.nodeid
+        for i in items
+        if "tests/unit/" in i.nodeid and "moto_url" in getattr(i, "fixturenames", ())
+    ]
+    if on_server:
+        raise pytest.UsageError(
+            "tests/unit runs without a server, but these tests use the moto server (moto_url): "
+            "move them to tests/aws: " + ", ".join(on_server)
+        )
 
 
 @pytest.fixture(scope="session")

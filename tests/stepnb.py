@@ -30,7 +30,7 @@ if action == "fail":
     raise RuntimeError("the step failed on purpose")
 """
 RECORD = """\
-from runbook_lib.results import record_result
+from runbook_lib.notebook.results import record_result
 
 record_result({"message": f"step {action} done"});
 """

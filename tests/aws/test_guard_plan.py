@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import uuid
 import zipfile
@@ -24,7 +23,7 @@ from runbook_lib.aws import counter
 from runbook_lib.sandbox import server as sandbox
 from runbook_lib.steps import resetdemo
 from runbook_lib.target.model import Target
-from runbook_lib.tf import hcledit, planguard
+from runbook_lib.tf import planguard
 from runbook_lib.tf import workspace as tfworkspace
 from runbook_lib.tf.binary import find_terraform
 from runbook_lib.tf.environment import sandbox_env
@@ -443,55 +442,3 @@ def _apply_marks(func):
     for mark in needs_terraform:
         func = mark(func)
     return func
-
-
-@_apply_marks
-def test_the_guides_legacy_stack_fails_the_guard(stacks, capsys):
-    code, out, err = _guard(capsys, str(stacks["legacy_plan"]))
-    assert code == 3, out + err
-    table = stacks["target"].table
-    assert (
-        "UNSAFE update  aws_dynamodb_table_item.visitor_count: would set viewCount in "
-        f"{table} from {VISITS} (live) to 0"
-    ) in out
-    assert counter.read_count(stacks["target"]) == VISITS, "the guard writes nothing"
-
-
-@_apply_marks
-def test_the_plans_json_and_a_chdir_give_the_same_verdict(stacks, capsys, tmp_path):
-    ws = stacks["ws"]
-    shown = run(["show", "-json", "-no-color", "tfplan"], ws.workdir, env=ws.env).stdout
-    (tmp_path / "plan.json").write_text(shown)
-    moved = tmp_path / "elsewhere.tfplan"
-    shutil.copyfile(stacks["legacy_plan"], moved)
-    want = f"from {VISITS} (live) to 0"
-    code, out, _ = _guard(capsys, str(tmp_path / "plan.json"))
-    assert code == 3 and want in out
-    code, out, _ = _guard(capsys, str(moved), "--chdir", str(ws.workdir))
-    assert code == 3 and want in out
-    # without its working directory Terraform cannot read a saved plan: exit 1, said so
-    code, out, err = _guard(capsys, str(moved))
-    assert (code, out) == (1, "") and "--chdir" in err
-    assert len(err.strip().splitlines()) == 1, err
-
-
-@_apply_marks
-def test_the_projects_terraform_stack_passes_the_guard(stacks, capsys):
-    code, out, err = _guard(capsys, str(stacks["project_plan"]))
-    assert code == 0, out + err
-    assert out.startswith("OK: ") and "UNSAFE" not in out
-
-
-@_apply_marks
-def test_the_legacy_stack_with_a_removed_block_passes_the_guard(stacks, capsys):
-    """After 05_migrate's fix (`removed { ... destroy = false }`) the plan forgets the item."""
-    ws = stacks["ws"]
-    dynamodb = ws.workdir / "dynamodb.tf"
-    original = dynamodb.read_text()
-    try:
-        dynamodb.write_text(hcledit.replace_with_removed(original, "visitor_count"))
-        code, out, err = _guard(capsys, str(_plan_out(ws.workdir, ws.env, "fixed.tfplan")))
-    finally:
-        dynamodb.write_text(original)
-    assert code == 0, out + err
-    assert "1 item(s) forgotten and left in place" in out

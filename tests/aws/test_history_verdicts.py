@@ -7,15 +7,13 @@ tests sharing the session's moto server never see each other's data.
 
 from __future__ import annotations
 
-import json
 import uuid
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from runbook_lib import aws
-from runbook_lib.notebook import plots, runner
+from runbook_lib.notebook import plots
 from runbook_lib.sandbox import seed
 from runbook_lib.steps import history
 
@@ -77,19 +75,3 @@ def test_a_clean_window_says_no_reset_in_words(cw, table):
     assert hist.verdict.startswith("OK: no reset in the window")
     assert hist.no_resets_text == "No reset in the window."
     assert hist.result()["resets"] == []
-
-
-@pytest.mark.notebook
-def test_06_history_without_count_data_exits_3_naming_the_metric(moto_url, table, tmp_path):
-    """GIVEN a metric name the Lambda does not publish WHEN `runbook run 06_history` runs
-    THEN it exits 3 with a verdict naming the metric asked for, and no "0 resets"."""
-    params = {"table_name": table, "metric_name": "ViewCountTypo", "days": 1, "period": 3600}
-    out = runner.run_notebook("06_history", params, tmp_path)
-    result = json.loads(Path(out.result_path).read_text())
-    assert out.exit_code == 3, out.summary()
-    assert result["verdict"].startswith(
-        f"NO DATA: no count data found for VisitorCounter/ViewCountTypo (TableName={table})"
-    )
-    assert result["resets"] is None
-    html = Path(out.html_path).read_text()
-    assert "0 resets" not in html and "No count data for VisitorCounter/ViewCountTypo" in html

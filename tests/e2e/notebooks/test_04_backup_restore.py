@@ -40,20 +40,6 @@ def run(tmp_path: Path, **parameters) -> dict:
     return result_from_notebook(nbformat.read(str(out), as_version=4))
 
 
-def test_committed_without_outputs():
-    nb = nbformat.read(str(NOTEBOOK), as_version=4)
-    nbformat.validate(nb)
-    assert nb.metadata.kernelspec.name == "python3"
-    assert nb.cells[0].cell_type == "markdown" and "Rollback" in nb.cells[0].source
-    assert nb.cells[1].metadata.get("tags") == ["parameters"]
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(not c.outputs and c.execution_count is None for c in code)
-    assert not any(
-        line.lstrip().startswith(("def ", "class ")) for c in code for line in c.source.splitlines()
-    )
-    assert "record_result(" in code[-1].source
-
-
 def test_list_shows_item_and_native_backups(target, ddb, tmp_path):
     counter.init_counter(target, initial=4, ddb=ddb)
     nativebackup.create_backup(target, ddb=ddb)

@@ -1,0 +1,247 @@
+"""`runbook guard-plan PLAN`: the CI guard against an apply that resets the count.
+
+Hand-written plan JSON (`terraform show -json` documents) for each outcome, the live item
+read from the moto server; then real saved plans of sandbox stacks: the guide's legacy stack
+(exit 3, "would set viewCount ... from N (live) to 0") and the project's terraform/ (exit 0).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import uuid
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runbook_lib import cli
+from runbook_lib.aws import counter
+from runbook_lib.sandbox import server as sandbox
+from runbook_lib.steps import resetdemo
+from runbook_lib.target.model import Target
+from runbook_lib.tf import hcledit
+from runbook_lib.tf import workspace as tfworkspace
+from runbook_lib.tf.binary import find_terraform
+from runbook_lib.tf.environment import sandbox_env
+from runbook_lib.tf.process import run
+
+ITEM = "aws_dynamodb_table_item"
+TABLE = "aws_dynamodb_table"
+
+
+# ---- plan documents ------------------------------------------------------------------------
+
+
+def _item_change(
+    address: str,
+    actions: list[str],
+    table: str,
+    item: dict[str, Any] | None,
+    *,
+    before: dict[str, Any] | None = None,
+    hash_key: str = "id",
+    range_key: str | None = None,
+) -> dict[str, Any]:
+    """One resource_changes entry of an aws_dynamodb_table_item, as Terraform writes it:
+    the item is JSON text in `change.after.item` (null when deleted)."""
+
+    def side(body: dict[str, Any] | None) -> dict[str, Any] | None:
+        if body is None:
+            return None
+        return {
+            "table_name": table,
+            "hash_key": hash_key,
+            "range_key": range_key,
+            "item": json.dumps(body),
+        }
+
+    return {
+        "address": address,
+        "mode": "managed",
+        "type": ITEM,
+        "name": address.split(".")[-1].split("[")[0],
+        "change": {
+            "actions": actions,
+            "before": side(before),
+            "after": None if actions == ["delete"] else side(item),
+        },
+    }
+
+
+def _other_change(address: str, rtype: str, actions: list[str], name: str = "t") -> dict:
+    body = {"name": name}
+    return {
+        "address": address,
+        "mode": "managed",
+        "type": rtype,
+        "change": {"actions": actions, "before": body, "after": body},
+    }
+
+
+def _plan(tmp_path: Path, *changes: dict[str, Any], name: str = "plan.json") -> Path:
+    doc = {
+        "format_version": "1.2",
+        "terraform_version": "1.11.4",
+        "planned_values": {"root_module": {}},
+        "resource_changes": list(changes),
+    }
+    path = tmp_path / name
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _guard(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = cli.main(["guard-plan", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def crc(ddb) -> str:
+    """The issue's shape: table crc-table-*, a number hash key `id`, visitcount 1234."""
+    name = f"crc-table-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "N"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.put_item(TableName=name, Item={"id": {"N": "0"}, "visitcount": {"N": "1234"}})
+    return name
+
+
+CRC_ITEM = {"id": {"N": "0"}, "visitcount": {"N": "0"}}
+
+
+# ---- 1. one set of rules for both plan sources ---------------------------------------------
+
+
+# ---- 2. outcomes on hand-written plans -----------------------------------------------------
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---- 3. not a plan: exit 2, one line, nothing else -----------------------------------------
+
+
+def _zip(path: Path, member: str) -> Path:
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(member, "x")
+    return path
+
+
+# ---- 4. real plans of sandbox stacks -------------------------------------------------------
+
+needs_terraform = [
+    pytest.mark.terraform,
+    pytest.mark.slow,
+    pytest.mark.xdist_group("guard-plan"),
+    pytest.mark.skipif(find_terraform() is None, reason="no terraform binary on PATH"),
+]
+ROOT = Path(__file__).resolve().parents[2]
+VISITS = 5
+
+
+def _plan_out(folder: Path, env: dict[str, str], name: str = "tfplan") -> Path:
+    """`terraform plan -out tfplan`, as a CI step runs it."""
+    run(["plan", "-input=false", "-no-color", f"-out={name}"], folder, env=env)
+    return folder / name
+
+
+@pytest.fixture(scope="module")
+def stacks(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """On a moto server of this module's own (terraform/'s names are fixed): terraform/
+    applied, and the guide's legacy stack applied with 5 visits since; a saved plan of each."""
+    base = tmp_path_factory.mktemp("guard-plan")
+    pid, url = sandbox.start_server(log_path=base / "moto.log")
+    shared = os.environ["AWS_ENDPOINT_URL"]
+    os.environ["AWS_ENDPOINT_URL"] = url
+    try:
+        env = sandbox_env(url, sandbox.REGION)
+        project = base / "project"
+        sandbox.apply_stack(url, sandbox.REGION, src_dir=ROOT / "terraform", workdir=project)
+        legacy = resetdemo.copy_legacy_stack(base / "legacy")
+        ws = tfworkspace.workspace(legacy)
+        ws.sync()
+        ws.init()
+        ws.apply()
+        target = Target(table="legacy.example.com-VisitorCount", endpoint="sandbox")
+        for _ in range(VISITS):
+            counter.increment(target)
+        yield {
+            "project_plan": _plan_out(project, env),
+            "legacy_plan": _plan_out(ws.workdir, ws.env),
+            "ws": ws,
+            "target": target,
+            "base": base,
+        }
+    finally:
+        os.environ["AWS_ENDPOINT_URL"] = shared
+        sandbox.stop_pid(pid)
+
+
+def _apply_marks(func):
+    for mark in needs_terraform:
+        func = mark(func)
+    return func
+
+
+@_apply_marks
+def test_the_guides_legacy_stack_fails_the_guard(stacks, capsys):
+    code, out, err = _guard(capsys, str(stacks["legacy_plan"]))
+    assert code == 3, out + err
+    table = stacks["target"].table
+    assert (
+        "UNSAFE update  aws_dynamodb_table_item.visitor_count: would set viewCount in "
+        f"{table} from {VISITS} (live) to 0"
+    ) in out
+    assert counter.read_count(stacks["target"]) == VISITS, "the guard writes nothing"
+
+
+@_apply_marks
+def test_the_plans_json_and_a_chdir_give_the_same_verdict(stacks, capsys, tmp_path):
+    ws = stacks["ws"]
+    shown = run(["show", "-json", "-no-color", "tfplan"], ws.workdir, env=ws.env).stdout
+    (tmp_path / "plan.json").write_text(shown)
+    moved = tmp_path / "elsewhere.tfplan"
+    shutil.copyfile(stacks["legacy_plan"], moved)
+    want = f"from {VISITS} (live) to 0"
+    code, out, _ = _guard(capsys, str(tmp_path / "plan.json"))
+    assert code == 3 and want in out
+    code, out, _ = _guard(capsys, str(moved), "--chdir", str(ws.workdir))
+    assert code == 3 and want in out
+    # without its working directory Terraform cannot read a saved plan: exit 1, said so
+    code, out, err = _guard(capsys, str(moved))
+    assert (code, out) == (1, "") and "--chdir" in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+@_apply_marks
+def test_the_projects_terraform_stack_passes_the_guard(stacks, capsys):
+    code, out, err = _guard(capsys, str(stacks["project_plan"]))
+    assert code == 0, out + err
+    assert out.startswith("OK: ") and "UNSAFE" not in out
+
+
+@_apply_marks
+def test_the_legacy_stack_with_a_removed_block_passes_the_guard(stacks, capsys):
+    """After 05_migrate's fix (`removed { ... destroy = false }`) the plan forgets the item."""
+    ws = stacks["ws"]
+    dynamodb = ws.workdir / "dynamodb.tf"
+    original = dynamodb.read_text()
+    try:
+        dynamodb.write_text(hcledit.replace_with_removed(original, "visitor_count"))
+        code, out, err = _guard(capsys, str(_plan_out(ws.workdir, ws.env, "fixed.tfplan")))
+    finally:
+        dynamodb.write_text(original)
+    assert code == 0, out + err
+    assert "1 item(s) forgotten and left in place" in out
