@@ -25,7 +25,6 @@ from runbook_lib.steps import resetdemo
 from runbook_lib.target.model import Target
 from runbook_lib.tf import planguard
 from runbook_lib.tf import workspace as tfworkspace
-from runbook_lib.tf.binary import find_terraform
 from runbook_lib.tf.environment import sandbox_env
 from runbook_lib.tf.process import run
 
@@ -390,12 +389,6 @@ def test_a_missing_plan_file_is_bad_usage(tmp_path, capsys):
 
 # ---- 4. real plans of sandbox stacks -------------------------------------------------------
 
-needs_terraform = [
-    pytest.mark.terraform,
-    pytest.mark.slow,
-    pytest.mark.xdist_group("guard-plan"),
-    pytest.mark.skipif(find_terraform() is None, reason="no terraform binary on PATH"),
-]
 ROOT = Path(__file__).resolve().parents[2]
 VISITS = 5
 
@@ -436,9 +429,3 @@ def stacks(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     finally:
         os.environ["AWS_ENDPOINT_URL"] = shared
         sandbox.stop_pid(pid)
-
-
-def _apply_marks(func):
-    for mark in needs_terraform:
-        func = mark(func)
-    return func

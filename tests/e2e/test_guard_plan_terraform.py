@@ -1,18 +1,12 @@
-"""`runbook guard-plan PLAN`: the CI guard against an apply that resets the count.
-
-Hand-written plan JSON (`terraform show -json` documents) for each outcome, the live item
-read from the moto server; then real saved plans of sandbox stacks: the guide's legacy stack
-(exit 3, "would set viewCount ... from N (live) to 0") and the project's terraform/ (exit 0).
+"""`runbook guard-plan` on real saved plans of sandbox stacks: the guide's legacy stack
+(exit 3, "would set viewCount ... from N (live) to 0"), with a removed block (exit 0), and the
+project's terraform/ (exit 0). The rules on hand-written plans: tests/aws/test_guard_plan.py.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import socket
-import uuid
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,69 +24,7 @@ from runbook_lib.tf.binary import find_terraform
 from runbook_lib.tf.environment import sandbox_env
 from runbook_lib.tf.process import run
 
-ITEM = "aws_dynamodb_table_item"
-TABLE = "aws_dynamodb_table"
-
-
 # ---- plan documents ------------------------------------------------------------------------
-
-
-def _item_change(
-    address: str,
-    actions: list[str],
-    table: str,
-    item: dict[str, Any] | None,
-    *,
-    before: dict[str, Any] | None = None,
-    hash_key: str = "id",
-    range_key: str | None = None,
-) -> dict[str, Any]:
-    """One resource_changes entry of an aws_dynamodb_table_item, as Terraform writes it:
-    the item is JSON text in `change.after.item` (null when deleted)."""
-
-    def side(body: dict[str, Any] | None) -> dict[str, Any] | None:
-        if body is None:
-            return None
-        return {
-            "table_name": table,
-            "hash_key": hash_key,
-            "range_key": range_key,
-            "item": json.dumps(body),
-        }
-
-    return {
-        "address": address,
-        "mode": "managed",
-        "type": ITEM,
-        "name": address.split(".")[-1].split("[")[0],
-        "change": {
-            "actions": actions,
-            "before": side(before),
-            "after": None if actions == ["delete"] else side(item),
-        },
-    }
-
-
-def _other_change(address: str, rtype: str, actions: list[str], name: str = "t") -> dict:
-    body = {"name": name}
-    return {
-        "address": address,
-        "mode": "managed",
-        "type": rtype,
-        "change": {"actions": actions, "before": body, "after": body},
-    }
-
-
-def _plan(tmp_path: Path, *changes: dict[str, Any], name: str = "plan.json") -> Path:
-    doc = {
-        "format_version": "1.2",
-        "terraform_version": "1.11.4",
-        "planned_values": {"root_module": {}},
-        "resource_changes": list(changes),
-    }
-    path = tmp_path / name
-    path.write_text(json.dumps(doc))
-    return path
 
 
 def _guard(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -101,42 +33,13 @@ def _guard(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, st
     return code, out, err
 
 
-@pytest.fixture
-def crc(ddb) -> str:
-    """The issue's shape: table crc-table-*, a number hash key `id`, visitcount 1234."""
-    name = f"crc-table-{uuid.uuid4().hex[:8]}"
-    ddb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "N"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    ddb.put_item(TableName=name, Item={"id": {"N": "0"}, "visitcount": {"N": "1234"}})
-    return name
-
-
-CRC_ITEM = {"id": {"N": "0"}, "visitcount": {"N": "0"}}
-
-
 # ---- 1. one set of rules for both plan sources ---------------------------------------------
 
 
 # ---- 2. outcomes on hand-written plans -----------------------------------------------------
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # ---- 3. not a plan: exit 2, one line, nothing else -----------------------------------------
-
-
-def _zip(path: Path, member: str) -> Path:
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr(member, "x")
-    return path
 
 
 # ---- 4. real plans of sandbox stacks -------------------------------------------------------

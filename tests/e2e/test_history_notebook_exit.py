@@ -1,8 +1,5 @@
-"""06_history's verdict tells the truth: a reset is said as what happened and when, and a
-window without count data is "no data" (exit 3, naming the metric asked), never "0 resets".
-
-Each test reads its own window in the past (a fixed `now`) with unique dimension values, so
-tests sharing the session's moto server never see each other's data.
+"""06_history run by `runbook run` over a window without count data: exit 3, naming the
+metric asked, never "0 resets". The verdicts themselves: tests/aws/test_history_verdicts.py.
 """
 
 from __future__ import annotations
@@ -11,18 +8,9 @@ import json
 import uuid
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
-from runbook_lib import aws
 from runbook_lib.notebook import runner
-
-NOW = pd.Timestamp("2022-06-01T00:00:00Z")
-
-
-@pytest.fixture
-def cw(moto_url):
-    return aws.client("cloudwatch")
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""`make lab`'s JupyterLab: loopback, token, and no news pop-up over the onboarding."""
+"""`make lab`'s JupyterLab started for real: no news pop-up over the onboarding."""
 
 from __future__ import annotations
 

@@ -1,9 +1,7 @@
-"""The status check against a real moto server: verdicts, not just that it ran."""
+"""`runbook run 02_status` against a sandbox that is not running: one line, exit 1."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import os
 import socket
 import subprocess
@@ -11,71 +9,9 @@ import sys
 
 import pytest
 
-from runbook_lib import aws
 from tests.conftest import ROOT
 
-
-def _states(report):
-    return {c.name: c.state for c in report.checks}
-
-
-def _put_counts(target, values, minutes_apart=5, now=None):
-    cw = aws.client("cloudwatch")
-    now = now or dt.datetime.now(dt.timezone.utc)
-    data = [
-        {
-            "MetricName": target.metric_name,
-            "Dimensions": [{"Name": "TableName", "Value": target.table}],
-            "Timestamp": now - dt.timedelta(minutes=minutes_apart * (len(values) - i)),
-            "Value": float(v),
-            "Unit": "Count",
-        }
-        for i, v in enumerate(values)
-    ]
-    cw.put_metric_data(Namespace=target.metric_namespace, MetricData=data)
-
-
 # ---- could not look: NOT CHECKED, never "fine"; an unreachable endpoint is one line -------
-
-
-class _Body:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def stream(self, **_):
-        yield self.data
-
-
-def _dynamodb_error(code: str, message: str):
-    """A before-send hook answering with a DynamoDB error (botocore fault injection)."""
-    from botocore.awsrequest import AWSResponse
-
-    body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message})
-
-    def answer(request, **_):
-        headers = {"Content-Type": "application/x-amz-json-1.0"}
-        return AWSResponse(request.url, 400, headers, _Body(body.encode()))
-
-    return answer
-
-
-@pytest.fixture
-def inject(monkeypatch):
-    """inject["dynamodb.ListBackups"] = hook: clients made from now on answer that
-    operation with the hook's response instead of sending it."""
-    import boto3
-
-    hooks: dict = {}
-    original = boto3.session.Session.client
-
-    def client(self, *args, **kwargs):
-        made = original(self, *args, **kwargs)
-        for event, hook in hooks.items():
-            made.meta.events.register(f"before-send.{event}", hook)
-        return made
-
-    monkeypatch.setattr(boto3.session.Session, "client", client)
-    return hooks
 
 
 def _closed_port_url() -> str:
