@@ -61,6 +61,7 @@ class PitrStatus:
     earliest: dt.datetime | None = None
     latest: dt.datetime | None = None
     recovery_period_days: int | None = None
+    status: str | None = None  # DescribeContinuousBackups' own word: ENABLED, DISABLED, ...
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -136,6 +137,7 @@ def pitr_status(ddb: Any, table: str) -> PitrStatus:
         earliest=utc(earliest) if earliest else None,
         latest=utc(latest) if latest else None,
         recovery_period_days=pitr.get("RecoveryPeriodInDays"),
+        status=pitr.get("PointInTimeRecoveryStatus"),
     )
 
 

@@ -170,7 +170,7 @@ def check_pitr(pitr: PitrStatus | None, err: RunbookError | None) -> Check:
         return Check(
             name,
             WARN,
-            "PITR is DISABLED",
+            f"PITR is {pitr.status or 'unknown'}",
             "enable it in terraform/ (point_in_time_recovery) or with 04_backup_restore",
         )
     return Check(name, OK, "enabled (35 days of restore points)")
