@@ -22,7 +22,7 @@ from runbook_lib.steps import (
     migrate_result,
     resetdemo,
 )
-from runbook_lib.tf import binary, hcledit, planguard, stackconfig, stackmodel, stackread, state
+from runbook_lib.tf import hcledit, planguard, stackconfig, stackmodel, stackread, state
 from runbook_lib.tf import workspace as tfworkspace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -368,7 +368,7 @@ def test_a_count_lost_by_an_apply_is_restored_from_the_backup_loudly(target, tmp
 
 def test_without_terraform_a_safe_stack_is_still_reported_safe(target, monkeypatch, tmp_path):
     """`runbook demo` runs 05_migrate on terraform/ even where Terraform is not installed."""
-    monkeypatch.setattr(binary, "find_terraform", lambda: None)
+    monkeypatch.setenv("RUNBOOK_TERRAFORM", str(tmp_path / "absent" / "terraform"))
     result = migrate.migrate(ROOT / "terraform", target)
     assert result.found == [] and result.message.startswith("Already safe")
     legacy = resetdemo.copy_legacy_stack(tmp_path / "stack")

@@ -100,16 +100,17 @@ def test_recorded_story_shows_the_count_lost_and_why_it_is_recorded():
     assert story.to_dict()["count_after"] == 0
 
 
-def test_live_demo_needs_the_wish_the_sandbox_and_terraform(monkeypatch):
-    from runbook_lib.tf import binary
-
+def test_live_demo_needs_the_wish_the_sandbox_and_terraform(monkeypatch, tmp_path):
     sandbox = Target(table="t-VisitorCount", endpoint="http://127.0.0.1:5000")
     real = Target(table="t-VisitorCount", endpoint=None)
-    monkeypatch.setattr(binary, "find_terraform", lambda: "/usr/bin/terraform")
+    terraform = tmp_path / "terraform"  # RUNBOOK_TERRAFORM: the binary the runbook would run
+    terraform.write_text("#!/bin/sh\n")
+    terraform.chmod(0o755)
+    monkeypatch.setenv("RUNBOOK_TERRAFORM", str(terraform))
     assert onboarding.live_demo_unavailable(sandbox) is None
     assert "False" in onboarding.live_demo_unavailable(sandbox, wanted=False)
     assert "not the local sandbox" in onboarding.live_demo_unavailable(real)
-    monkeypatch.setattr(binary, "find_terraform", lambda: None)
+    monkeypatch.setenv("RUNBOOK_TERRAFORM", str(tmp_path / "absent" / "terraform"))
     assert "no terraform binary" in onboarding.live_demo_unavailable(sandbox)
 
 
