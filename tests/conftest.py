@@ -15,12 +15,6 @@ from runbook_lib.sandbox import server as sandbox
 from runbook_lib.target.model import Target
 
 ROOT = Path(__file__).resolve().parent.parent
-# The AWS provider (a Go program) spends about a quarter of its ~5.7 s CPU per launch in
-# garbage collection at Go's default GOGC=100; at 400 a `terraform plan` of a corpus stack
-# measured 4.3 s instead of 5.8 s CPU (median of 4, interleaved) for ~130 MB more memory.
-# GC pacing changes no behaviour. Every Terraform the suite starts inherits it (the
-# runbook's own subprocesses too); a developer's own GOGC wins.
-os.environ.setdefault("GOGC", "400")
 # Files run first, in this order, when the suite is split by file (`make test`'s e2e run,
 # `--dist loadfile --no-loadscope-reorder`): each holds minutes of Terraform in one worker,
 # so starting them last would leave one core idle at the end. Scheduling only: no test

@@ -80,6 +80,10 @@ def terraform_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     env["TF_IN_AUTOMATION"] = "1"
     env["TF_INPUT"] = "0"
     env.setdefault("CHECKPOINT_DISABLE", "1")  # no version check call home
+    # The AWS provider spends about a quarter of its ~5.8 s of CPU per start collecting
+    # garbage at Go's default GOGC=100; at 400 a plan takes ~4.3 s for ~130 MB more memory.
+    # Pacing only, no behaviour; a user's own GOGC wins.
+    env.setdefault("GOGC", "400")
     if user_cli_config() is None:
         mirror = find_provider_mirror()
         if mirror is not None:

@@ -110,6 +110,11 @@ def test_terraform_env_writes_a_config_for_a_found_mirror(isolated, monkeypatch)
     assert env["TF_IN_AUTOMATION"] == "1" and env["TF_INPUT"] == "0"
 
 
+def test_terraform_env_paces_the_providers_garbage_collector_unless_the_user_did(isolated):
+    assert environment.terraform_env({"PATH": "/bin"})["GOGC"] == "400"
+    assert environment.terraform_env({"PATH": "/bin", "GOGC": "100"})["GOGC"] == "100"
+
+
 def test_terraform_env_respects_an_existing_user_config(isolated, monkeypatch):
     user_rc = isolated / "user.rc"
     user_rc.write_text("# mine\n")
