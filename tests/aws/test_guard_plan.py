@@ -1,32 +1,24 @@
 """`runbook guard-plan PLAN`: the CI guard against an apply that resets the count.
 
 Hand-written plan JSON (`terraform show -json` documents) for each outcome, the live item
-read from the moto server; then real saved plans of sandbox stacks: the guide's legacy stack
-(exit 3, "would set viewCount ... from N (live) to 0") and the project's terraform/ (exit 0).
+read from the moto server. Real saved plans of sandbox stacks: tests/e2e/
+test_guard_plan_terraform.py.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import uuid
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from runbook_lib import cli
-from runbook_lib.aws import counter
-from runbook_lib.sandbox import server as sandbox
-from runbook_lib.steps import resetdemo
-from runbook_lib.target.model import Target
 from runbook_lib.tf import planguard
 from runbook_lib.tf import workspace as tfworkspace
-from runbook_lib.tf.environment import sandbox_env
-from runbook_lib.tf.process import run
 
 ITEM = "aws_dynamodb_table_item"
 TABLE = "aws_dynamodb_table"
@@ -385,47 +377,3 @@ def test_a_file_that_is_not_a_plan_is_bad_usage(tmp_path, capsys, content, why):
 def test_a_missing_plan_file_is_bad_usage(tmp_path, capsys):
     code, out, err = _guard(capsys, str(tmp_path / "nope"))
     assert (code, out) == (2, "") and "no such file" in err
-
-
-# ---- 4. real plans of sandbox stacks -------------------------------------------------------
-
-ROOT = Path(__file__).resolve().parents[2]
-VISITS = 5
-
-
-def _plan_out(folder: Path, env: dict[str, str], name: str = "tfplan") -> Path:
-    """`terraform plan -out tfplan`, as a CI step runs it."""
-    run(["plan", "-input=false", "-no-color", f"-out={name}"], folder, env=env)
-    return folder / name
-
-
-@pytest.fixture(scope="module")
-def stacks(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """On a moto server of this module's own (terraform/'s names are fixed): terraform/
-    applied, and the guide's legacy stack applied with 5 visits since; a saved plan of each."""
-    base = tmp_path_factory.mktemp("guard-plan")
-    pid, url = sandbox.start_server(log_path=base / "moto.log")
-    shared = os.environ["AWS_ENDPOINT_URL"]
-    os.environ["AWS_ENDPOINT_URL"] = url
-    try:
-        env = sandbox_env(url, sandbox.REGION)
-        project = base / "project"
-        sandbox.apply_stack(url, sandbox.REGION, src_dir=ROOT / "terraform", workdir=project)
-        legacy = resetdemo.copy_legacy_stack(base / "legacy")
-        ws = tfworkspace.workspace(legacy)
-        ws.sync()
-        ws.init()
-        ws.apply()
-        target = Target(table="legacy.example.com-VisitorCount", endpoint="sandbox")
-        for _ in range(VISITS):
-            counter.increment(target)
-        yield {
-            "project_plan": _plan_out(project, env),
-            "legacy_plan": _plan_out(ws.workdir, ws.env),
-            "ws": ws,
-            "target": target,
-            "base": base,
-        }
-    finally:
-        os.environ["AWS_ENDPOINT_URL"] = shared
-        sandbox.stop_pid(pid)
