@@ -38,9 +38,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
-    from runbook_lib.notebook import runner
+    from runbook_lib.notebook import runner, templates
 
     path = runner.notebook_path(args.name)
+    templates.refuse_unsafe(path)  # saved edits are no notebook's defaults: say so, exit 2
     for name, spec in runner.declared_parameters(path).items():
         kind = spec.get("inferred_type_name") or "?"
         print(f"{name}: {kind} = {spec.get('default')}  # {spec.get('help') or ''}")
@@ -83,6 +84,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from runbook_lib.sandbox.demo import run_demo
 
     return run_demo(out=args.out, days=args.days, log=print)
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    from runbook_lib.sandbox import lab
+
+    return lab.main()
 
 
 def cmd_lambda_zip(args: argparse.Namespace) -> int:
@@ -158,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     guard.add_argument("--no-live", action="store_true", help="do not read the live item")
     guard.set_defaults(func=cmd_guard_plan)
 
+    sub.add_parser(
+        "lab", help="sandbox + JupyterLab on working copies of the notebooks (make lab)"
+    ).set_defaults(func=cmd_lab)
     sub.add_parser("lambda-zip", help="build the Lambda zip terraform/ deploys").set_defaults(
         func=cmd_lambda_zip
     )

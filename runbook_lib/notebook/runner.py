@@ -26,7 +26,7 @@ from typing import Any
 
 from runbook_lib import paths
 from runbook_lib.errors import EXIT_CODES, InvalidInputError, NotebookNotFoundError
-from runbook_lib.notebook import execution, paramcheck, publish, render
+from runbook_lib.notebook import execution, paramcheck, publish, render, templates
 from runbook_lib.notebook.kernel import _Kernel, notebook_imports
 from runbook_lib.notebook.outcome import (
     EXIT_FAILED,
@@ -120,6 +120,8 @@ def run_notebook(
     result.json naming the failing cell: the output is the log.
     """
     path = notebook_path(name)
+    # a template saved with an edited parameters cell (lab autosave) would not run safe
+    templates.refuse_unsafe(path)
     refuse_secret_parameters(dict(parameters or {}))  # before a kernel process exists
     # so are ranges and required values (bad usage, exit 2: no kernel, no report folder)
     paramcheck.check(path.stem, dict(parameters or {}), paramcheck.declared_names(path))

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from runbook_lib import paths
-from runbook_lib.sandbox import provision
+from runbook_lib.sandbox import labwork, provision
 from runbook_lib.sandbox import server as sandbox
 
 # Defaults for the runbook's own lab only (JupyterLab "overrides": a user's own setting
@@ -28,10 +28,10 @@ SETTINGS_OVERRIDES = {
 }
 
 
-def first_notebook() -> str:
-    folder = paths.notebooks_dir()
+def first_notebook(root: Path) -> str:
+    """The notebook the lab opens, relative to the folder it serves."""
     for name in ("00_onboarding.ipynb", "02_status.ipynb"):
-        if (folder / name).exists():
+        if (root / "notebooks" / name).exists():
             return f"notebooks/{name}"
     return "notebooks"
 
@@ -55,8 +55,9 @@ def write_app_settings(folder: Path | None = None) -> Path:
     return folder
 
 
-def lab_command(port: int, token: str, settings_dir: Path) -> list[str]:
-    """JupyterLab on loopback only, with a token, serving the checkout."""
+def lab_command(port: int, token: str, settings_dir: Path, root: Path) -> list[str]:
+    """JupyterLab on loopback only, with a token, serving root (the working copies: never
+    the checkout, whose notebooks are templates)."""
     cmd = [
         sys.executable,
         "-m",
@@ -64,7 +65,7 @@ def lab_command(port: int, token: str, settings_dir: Path) -> list[str]:
         "--no-browser",
         "--ip=127.0.0.1",
         f"--port={port}",
-        f"--ServerApp.root_dir={paths.project_root()}",
+        f"--ServerApp.root_dir={root}",
         f"--IdentityProvider.token={token}",
         f"--LabApp.app_settings_dir={settings_dir}",
     ]
@@ -78,11 +79,17 @@ def main() -> int:
     info = provision.up(log=print)
     env = {k: v for k, v in os.environ.items() if k != "AWS_PROFILE"}
     env.update(info.env())
+    root = labwork.prepare(log=print)
     port = sandbox.free_port()
     token = secrets.token_hex(16)
-    url = f"http://127.0.0.1:{port}/lab/tree/{first_notebook()}?token={token}"
-    cmd = lab_command(port, token, write_app_settings())
-    print(f"\nJupyterLab: {url}\nCtrl-C stops it{' and the sandbox' if started_here else ''}.\n")
+    url = f"http://127.0.0.1:{port}/lab/tree/{first_notebook(root)}?token={token}"
+    cmd = lab_command(port, token, write_app_settings(), root)
+    print(
+        f"\nJupyterLab: {url}\n"
+        "It serves working copies in .runbook/lab/work/notebooks/: edit and save them freely;"
+        " notebooks/ (the templates) is never changed.\n"
+        f"Ctrl-C stops it{' and the sandbox' if started_here else ''}.\n"
+    )
     proc = subprocess.Popen(cmd, env=env)
     # a terminal's Ctrl-C and a supervisor's SIGTERM end the session the same way
     signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -46,7 +46,8 @@ def test_the_runbook_lab_serves_fetch_news_false(tmp_path):
         }
     )
     port, token = sandbox.free_port(), secrets.token_hex(16)
-    cmd = lab.lab_command(port, token, lab.write_app_settings(tmp_path / "state" / "settings"))
+    settings = lab.write_app_settings(tmp_path / "state" / "settings")
+    cmd = lab.lab_command(port, token, settings, tmp_path)
     log = tmp_path / "lab.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
