@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from runbook_lib.notebook import labmessages, verdictblock
 from runbook_lib.notebook.banner import Banner, target_banner
+from runbook_lib.steps.statusreport import StatusReport
 from runbook_lib.target.model import Target, resolve_target
 
 
@@ -14,8 +16,10 @@ def start(**params: Any) -> Target:
     Runs before anything touches the table, so the reader always sees sandbox vs real AWS
     (account, region, table) first.
     """
+    labmessages.install()  # before anything can raise: a project error reads as a message
     target = resolve_target(**params)
     show(target_banner(target))
+    verdictblock.show_placeholder()  # the verdict lands here when the last cell runs
     return target
 
 
@@ -31,8 +35,27 @@ def show(obj: Any) -> None:
         print(obj)
     elif type(obj).__module__.startswith("matplotlib") and hasattr(obj, "savefig"):
         display(figure_png(obj))
+    elif isinstance(obj, StatusReport):  # its next steps worded for where the reader is
+        display({"text/html": obj.html(verdictblock.for_reader), "text/plain": str(obj)}, raw=True)
     else:
         display(obj)
+
+
+def say(obj: Any) -> None:
+    """A step's text (its verdict, To apply and Undo lines) as a block that wraps at words,
+    its commands written for where the reader is (see verdictblock.for_reader)."""
+    import html
+
+    from IPython import get_ipython
+    from IPython.display import display
+
+    text = str(obj)
+    if get_ipython() is None:  # a script or a test: plain text
+        print(text)
+        return
+    shown = "\n".join(verdictblock.for_reader(line) for line in text.splitlines())
+    page = f'<div style="{verdictblock.WRAP};font-family:monospace">{html.escape(shown)}</div>'
+    display({"text/html": page, "text/plain": shown}, raw=True)
 
 
 def figure_png(fig: Any) -> Any:
@@ -128,4 +151,4 @@ def _day_label(day: str, summary: dict[str, Any]) -> str:
     return f"{day} (partial: {' '.join(marks)} UTC)" if marks else day
 
 
-__all__ = ["Banner", "Target", "show", "show_summary", "start"]
+__all__ = ["Banner", "Target", "say", "show", "show_summary", "start"]

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from runbook_lib.notebook import report
+from runbook_lib.notebook import headline, report
 
 
 def render_html(nb: Any, *, hide_code: bool = False, header: str = "", title: str = "") -> str:
@@ -95,7 +95,7 @@ def report_html(
 ) -> str:
     """The report page: the verdict header and <title> (report.py) over the notebook."""
     target = report.target_of(nb)
-    verdict = report.verdict_of(result, exit_code, error, failed_cell)
+    verdict = headline.verdict_of(result, exit_code, error, failed_cell)
     header = report.header_html(
         name=name,
         title=report.title_of(nb, name),

@@ -37,16 +37,20 @@ def to_jsonable(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def record_result(result: dict[str, Any], *, problem: bool = False) -> dict[str, Any]:
-    """Show the result and attach it to the notebook for the runner.
+    """Show the verdict and attach the result to the notebook for the runner.
 
     `problem=True` means the notebook ran but found something an operator must act on;
-    the runner then exits 3 so a scheduler alerts.
+    the runner then exits 3 so a scheduler alerts. A reader sees the verdict block (here,
+    and filled in under the banner); the whole result travels under RESULT_MIME, which no
+    front end renders, and becomes result.json.
     """
     from IPython.display import display
 
+    from runbook_lib.notebook import verdictblock
+
     payload = to_jsonable({**result, "problem": bool(problem)})
-    text = json.dumps(payload, indent=2, sort_keys=True)
-    display({RESULT_MIME: payload, "text/plain": text}, raw=True)
+    page, text = verdictblock.update(payload)
+    display({RESULT_MIME: payload, "text/html": page, "text/plain": text}, raw=True)
     return payload
 
 

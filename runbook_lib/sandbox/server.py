@@ -23,12 +23,13 @@ from typing import Any
 
 from runbook_lib import paths
 from runbook_lib.aws.endpoint import SANDBOX_KEY_ID as DUMMY_KEY_ID  # refused off loopback
-from runbook_lib.errors import SandboxError, TerraformError
+from runbook_lib.errors import SandboxError
 
 REGION = "us-east-1"
 # moto accepts any key pair; this one is obviously fake, never a real credential.
 DUMMY_SECRET = "sandbox-dummy-secret-not-a-real-key-0000"
 READY_TIMEOUT_S = 30.0
+MOTO_SERVER_MODULE = "runbook_lib.sandbox.motoserver"  # moto.server, one request at a time
 
 Log = Callable[[str], None]
 
@@ -100,15 +101,17 @@ def reset_server(url: str, timeout: float = 10.0) -> None:
 
 
 def start_server(port: int | None = None, log_path: Path | None = None) -> tuple[int, str]:
-    """Start `moto.server` on 127.0.0.1 in its own session (survives this process);
-    return (pid, url) once it answers."""
+    """Start moto's server on 127.0.0.1 in its own session (survives this process);
+    return (pid, url) once it answers. It is `sandbox.motoserver`: moto's own server
+    application, applying one request at a time as DynamoDB applies each write atomically
+    (moto's threaded server can lose an UpdateItem ADD to a concurrent one)."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = log_path or sandbox_dir() / "moto.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", MOTO_SERVER_MODULE, "-H", "127.0.0.1", "-p", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -223,22 +226,17 @@ def apply_stack(
 ) -> dict[str, Any]:
     """sandboxstack.apply_to_sandbox for a moto server that holds nothing else yet (just
     started): if the apply met a resource its own provider's retry had created
-    (commands.lost_answer_collision), nothing of anyone's can clash, so the server is
-    reset and the stack applied once more. Returns the stack's outputs."""
-    from runbook_lib.tf.commands import lost_answer_collision
+    (lostanswer.lost_answer), nothing of anyone's can clash, so the server is reset and
+    the stack applied once more. Returns the stack's outputs."""
+    from runbook_lib.sandbox.lostanswer import apply_starting_over
     from runbook_lib.tf.sandboxstack import apply_to_sandbox
 
-    try:
-        return apply_to_sandbox(url, region, src_dir, workdir)
-    except TerraformError as exc:
-        if not lost_answer_collision(exc):
-            raise
-        log(
-            "terraform apply met a resource its own retry had just created (the "
-            "provider lost moto's answer); resetting the new sandbox and applying again."
-        )
-        reset_server(url)
-        return apply_to_sandbox(url, region, src_dir, workdir)
+    return apply_starting_over(
+        lambda: apply_to_sandbox(url, region, src_dir, workdir),
+        lambda _exc: reset_server(url),
+        log,
+        "resetting the new sandbox",
+    )
 
 
 def down(log: Log = print) -> bool:

@@ -44,6 +44,9 @@ class Recovery:
     estimate: est.Estimate | None = None
     live: int | None = None
     recovered: int | None = None
+    # the reset is made good already (`recoverest.is_repaired`): `recovered` stays None and
+    # every figure shows the live count, not before + (live - after) on top of the repair
+    repaired: bool = False
     applied: bool = False
     dry_run: bool = True
     command: str | None = None  # the confirmed run (dry run) or the refused write's command
@@ -59,6 +62,7 @@ class Recovery:
             "after": e.get("after"),
             "live": self.live,
             "recovered": self.recovered,
+            "repaired": self.repaired,
             "uncertainty": e.get("uncertainty"),
             "source": e.get("source"),
             "applied": self.applied,
@@ -75,7 +79,8 @@ class Recovery:
     def figures(self) -> pd.DataFrame | None:
         if self.estimate is None or self.live is None:
             return None
-        return est.figures(self.estimate, self.live, dt.datetime.now(dt.timezone.utc))
+        now = dt.datetime.now(dt.timezone.utc)
+        return est.figures(self.estimate, self.live, now, repaired=self.repaired)
 
     def __str__(self) -> str:
         return self.verdict
@@ -210,7 +215,7 @@ def _repair(
         live = counter.read_count(target, ddb=ddb)
         if est.is_repaired(hist.frame, estimate, live):
             text = est.repaired_text(target, estimate, live)
-            return Recovery(text, False, live=live, attempts=attempt, **base)
+            return Recovery(text, False, live=live, repaired=True, attempts=attempt, **base)
         recovered = estimate.recovered(live)
         if dry_run:
             text = est.proposal_text(target, estimate, live, recovered, command)

@@ -40,6 +40,9 @@ COUNT_SOURCE = "count metric"
 INVOCATIONS_SOURCE = "Lambda invocations minus errors (lower confidence: no count metric)"
 REQUESTS_SOURCE = "API Gateway requests (lower confidence, may overcount: no count metric)"
 RATE_WINDOW = pd.Timedelta(hours=3)  # visits this long before and after the reset set the rate
+LIVE_FIGURE = "live: the count now"
+RECOVERED_FIGURE = "recovered = before + (live - after)"
+REPAIRED_FIGURE = "repaired already: the live count holds the repair"
 
 
 @dataclass(frozen=True)
@@ -193,13 +196,18 @@ def is_repaired(frame: pd.DataFrame, estimate: Estimate, live: int) -> bool:
     return int(live) - last >= estimate.drop
 
 
-def figures(estimate: Estimate, live: int, now: Any) -> pd.DataFrame:
-    """The table of figures: what, value, when (UTC) and where it came from."""
+def figures(estimate: Estimate, live: int, now: Any, *, repaired: bool = False) -> pd.DataFrame:
+    """The table of figures: what, value, when (UTC) and where it came from. `repaired` (the
+    reset is made good already, `is_repaired`): the live count is the answer, and no
+    `before + (live - after)` is shown, as it would count the repair twice."""
 
     def at(t: Any) -> str:
         return utc(t).strftime("%Y-%m-%d %H:%M UTC") if t is not None else ""
 
-    recovered = estimate.recovered(live)
+    if repaired:
+        answer = (REPAIRED_FIGURE, live, at(now), "nothing to write: the count is back")
+    else:
+        answer = (RECOVERED_FIGURE, estimate.recovered(live), at(now), "computed")
     rows = [
         ("before: the count before the reset", estimate.before, at(estimate.previous_time),
          estimate.source),
@@ -207,13 +215,16 @@ def figures(estimate: Estimate, live: int, now: Any) -> pd.DataFrame:
          f"{estimate.source} ({estimate.after_from})"),
         ("visits counted since (metrics)", estimate.counted_since, at(estimate.last_time),
          estimate.source),
-        ("live: the count now", live, at(now), "DynamoDB GetItem (strongly consistent)"),
-        ("recovered = before + (live - after)", recovered, at(now), "computed"),
+        (LIVE_FIGURE, live, at(now), "DynamoDB GetItem (strongly consistent)"),
+        answer,
         ("uncertainty: up to this many more", estimate.uncertainty,
          f"{estimate.rate_per_hour:.1f} visits/hour around the reset",
          "visit rate x the gap before the reset"),
     ]  # fmt: skip
-    return pd.DataFrame(rows, columns=["figure", "value", "time", "source"]).set_index("figure")
+    table = pd.DataFrame(rows, columns=["figure", "value", "time", "source"]).set_index("figure")
+    # the name on the columns, not the index: pandas' HTML shows an index name as a second,
+    # empty header row; a columns name sits in the one header row's corner
+    return table.rename_axis(index=None, columns="figure")
 
 
 # ---- how 07_recover words it ---------------------------------------------------------------

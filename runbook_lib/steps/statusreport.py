@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -92,17 +93,22 @@ class StatusReport:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
+        return self.html()
+
+    def html(self, say: Callable[[str], str] = str) -> str:
+        """The verdict and the table of checks; `say` words each next step for the reader
+        (the notebook layer passes one that speaks of the parameters cell in the lab)."""
         colours = {OK: "#2b7a0b", WARN: "#b26a00", FAIL: "#b00020", NOT_CHECKED: "#5a4fa0"}
         rows = "".join(
             f'<tr><td style="color:{colours[c.state]};font-weight:bold">{c.state.upper()}</td>'
             f"<td>{html.escape(c.name)}</td><td>{html.escape(c.detail)}</td>"
-            f"<td>{html.escape(c.next_step if c.state != OK else '')}</td></tr>"
+            f"<td>{html.escape(say(c.next_step) if c.state != OK else '')}</td></tr>"
             for c in self.checks
         )
         colour = colours[OK if self.healthy else FAIL if self._in(FAIL) else NOT_CHECKED]
         return (
             f'<p class="runbook-verdict" style="font-size:1.2em;color:{colour}">'
-            f"<b>{html.escape(self.verdict)}</b></p>"
+            f"<b>{html.escape(say(self.verdict))}</b></p>"
             '<table class="runbook-status"><thead><tr><th>state</th><th>check</th><th>detail</th>'
             "<th>next step</th>"
             f"</tr></thead><tbody>{rows}</tbody></table>"

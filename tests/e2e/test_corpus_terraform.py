@@ -36,6 +36,7 @@ import pytest
 
 from runbook_lib import aws
 from runbook_lib.sandbox import server as sandbox
+from runbook_lib.sandbox.lostanswer import apply_fresh_stack
 from runbook_lib.tf.binary import find_terraform
 from runbook_lib.tf.workspace import workspace
 
@@ -171,7 +172,9 @@ def _given(story: Story, exp: dict[str, Any]) -> None:
     ws = workspace(story.copy)
     ws.sync()
     ws.init()
-    ws.apply_new(exp["tables"])  # names are fresh: a lost create answer is adopted
+    # names are fresh: a create whose answer the provider lost (a table, or the item its
+    # retried PutItem then finds) is the apply's own, so the stack starts over
+    apply_fresh_stack(ws, exp["tables"])
     story.items_applied = items_in_state_file(story.copy / "terraform.tfstate")
     for _ in range(VISITS):
         visit(exp)
@@ -241,9 +244,23 @@ def _story(stack: str, moto_url: str, base: Path) -> Story:
     return story
 
 
+def selected_stacks(request: pytest.FixtureRequest) -> list[str]:
+    """The stacks this session tests: all of them, unless `-k` or node ids choose some (a
+    story costs a dozen seconds of Terraform; untested ones are not told)."""
+    chosen = {
+        item.callspec.params["stack"]
+        for item in request.session.items
+        if item.module is request.module and hasattr(item, "callspec")
+    }
+    return [s for s in STACKS if s in chosen]
+
+
 @pytest.fixture(scope="module")
-def stories(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Story]:
-    """Every stack's story, WORKERS at a time, after the README shell's own table exists."""
+def stories(
+    moto_url: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> dict[str, Story]:
+    """Every tested stack's story, WORKERS at a time, after the README shell's own table
+    exists."""
     ddb = aws.client("dynamodb")
     ddb.create_table(
         TableName=OTHER_TABLE,
@@ -258,7 +275,7 @@ def stories(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     base = tmp_path_factory.mktemp("corpus")
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        done = list(pool.map(lambda s: _story(s, moto_url, base), STACKS))
+        done = list(pool.map(lambda s: _story(s, moto_url, base), selected_stacks(request)))
     print(f"\ncorpus: {len(done)} stacks in {time.monotonic() - started:.0f}s")
     for story in done:
         phases = " ".join(f"{k} {v:.0f}s" for k, v in story.seconds.items())

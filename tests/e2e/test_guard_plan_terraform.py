@@ -16,6 +16,7 @@ import pytest
 from runbook_lib import cli
 from runbook_lib.aws import counter
 from runbook_lib.sandbox import server as sandbox
+from runbook_lib.sandbox.lostanswer import apply_fresh_stack
 from runbook_lib.steps import resetdemo
 from runbook_lib.target.model import Target
 from runbook_lib.tf import hcledit
@@ -73,11 +74,12 @@ def stacks(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         project = base / "project"
         sandbox.apply_stack(url, sandbox.REGION, src_dir=ROOT / "terraform", workdir=project)
         legacy = resetdemo.copy_legacy_stack(base / "legacy")
+        target = Target(table="legacy.example.com-VisitorCount", endpoint="sandbox")
         ws = tfworkspace.workspace(legacy)
         ws.sync()
         ws.init()
-        ws.apply()
-        target = Target(table="legacy.example.com-VisitorCount", endpoint="sandbox")
+        # names fresh on this server: a create whose answer was lost is the apply's own
+        apply_fresh_stack(ws, {resetdemo.LEGACY_TABLE_ADDRESS: target.table})
         for _ in range(VISITS):
             counter.increment(target)
         yield {

@@ -27,7 +27,7 @@ How the server enforces IAM, and what this file adds to moto (5.2):
 - moto evaluates the Resource element only for services that name their resource (S3, SQS, IAM
   roles, STS AssumeRole); a DynamoDB request is checked against "*", so every statement
   scoped to the table ARN would match nothing. SERVER_BOOTSTRAP below (run in the server
-  process, before moto.server.main) gives DynamoDB requests the ARNs AWS evaluates: the
+  process, before sandbox.motoserver.main) gives DynamoDB requests the ARNs AWS evaluates: the
   table in TableName/SourceTableName, the restore target in TargetTableName, the backup in
   BackupArn, every table in RequestItems, each checked in turn. If moto changes and the
   hook stops applying, requests go back to "*" and the tests fail closed (denied), never
@@ -164,7 +164,8 @@ SERVER_BOOTSTRAP = textwrap.dedent(
 
     IAMRequest.__init__ = _init_with_iam_prefix
 
-    from moto.server import main
+    # the sandbox's moto server (one request at a time), as start_server runs it
+    from runbook_lib.sandbox.motoserver import main
 
     main(sys.argv[1:])
     """

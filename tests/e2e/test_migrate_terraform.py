@@ -21,6 +21,7 @@ from runbook_lib import cli
 from runbook_lib.aws import counter
 from runbook_lib.errors import TerraformError
 from runbook_lib.notebook import runner
+from runbook_lib.sandbox.lostanswer import apply_fresh_stack
 from runbook_lib.steps import migrate_edit, migrate_prove, resetdemo, status
 from runbook_lib.target.model import Target
 from runbook_lib.tf import hcledit
@@ -60,7 +61,8 @@ def _applied_stack(folder: Path, label: str, visits: int = VISITS) -> tuple[Path
     ws = tfworkspace.workspace(folder)
     ws.sync()
     ws.init()
-    ws.apply_new({resetdemo.LEGACY_TABLE_ADDRESS: target.table})
+    # fresh names: a create whose answer the provider lost starts the stack over
+    apply_fresh_stack(ws, {resetdemo.LEGACY_TABLE_ADDRESS: target.table})
     assert counter.read_count(target) == 0, "the legacy apply creates the item with 0"
     for _ in range(visits):
         counter.increment(target)

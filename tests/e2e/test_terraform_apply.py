@@ -288,7 +288,8 @@ def test_reapply_after_the_sandbox_restarts_recreates_everything(applied, state_
     shutil.copytree(applied["workdir"], workdir, symlinks=True)
     pid, url = sandbox.start_server(log_path=state_dir / "moto-restart.log")
     try:
-        outputs = apply_to_sandbox(url, REGION, TF_DIR, workdir)
+        # a fresh server: a create whose answer was lost resets it (as `sandbox up` does)
+        outputs = sandbox.apply_stack(url, REGION, src_dir=TF_DIR, workdir=workdir, log=print)
         assert outputs["table_name"] == applied["outputs"]["table_name"]
         env = sandbox_env(url, REGION)
         assert converge(workdir, env=env) is False

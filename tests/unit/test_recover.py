@@ -3,9 +3,11 @@ the uncertainty, the fallbacks, the choice of reset and whether it is repaired a
 
 from __future__ import annotations
 
+import matplotlib.dates as mdates
 import pandas as pd
 import pytest
 
+from runbook_lib.notebook import recoverplot
 from runbook_lib.sandbox import recoverdemo, seed
 from runbook_lib.steps import historyframe
 from runbook_lib.steps import recoverest as est
@@ -128,9 +130,115 @@ def test_the_figures_table_names_each_number_its_time_and_source():
     assert table.loc["before: the count before the reset", "source"] == "count metric"
     assert table.loc["live: the count now", "time"] == "2026-05-04 12:00 UTC"
     assert list(table.columns) == ["figure", "value", "time", "source"][1:]
+    assert est.REPAIRED_FIGURE not in table.index
+
+
+def test_the_figures_table_has_one_header_row():
+    """An index name renders as a second, empty header row in pandas' HTML (issue 20)."""
+    frame, (reset,) = _planted()
+    html = est.figures(est.from_counts(frame, reset, None), 37, END).to_html()
+
+    header = html.split("<thead>")[1].split("</thead>")[0]
+    assert header.count("<tr") == 1 and "<th>figure</th>" in header, header
+
+
+def test_a_repaired_reset_shows_the_live_count_not_before_plus_live():
+    """After a repair, before + (live - after) counts the repair twice (issue 20: 9,378)."""
+    raw = recoverdemo.reset_frame(3, end=END)
+    frame, (reset,) = _planted()
+    estimate = est.from_counts(frame, reset, _minimum(raw["count"], raw["visits"]))
+    assert est.is_repaired(frame, estimate, 5037)
+
+    table = est.figures(estimate, 5037, END, repaired=True)
+
+    assert est.RECOVERED_FIGURE not in table.index
+    assert table.loc[est.REPAIRED_FIGURE, "value"] == table.loc[est.LIVE_FIGURE, "value"] == 5037
+    assert table.loc["before: the count before the reset", "value"] == 5000
+
+
+def _legend(fig) -> list[str]:
+    (ax,) = fig.axes
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_the_plot_proposes_the_recovered_count_only_when_not_repaired():
+    raw = recoverdemo.reset_frame(3, end=END)
+    frame, (reset,) = _planted()
+    estimate = est.from_counts(frame, reset, _minimum(raw["count"], raw["visits"]))
+    up_to = estimate.uncertainty
+
+    proposed = _legend(recoverplot.recovery_figure(frame, estimate, 37, now=END))
+    repaired = _legend(recoverplot.recovery_figure(frame, estimate, 5037, now=END))
+    told = _legend(recoverplot.recovery_figure(frame, estimate, 5037, now=END, repaired=False))
+
+    assert proposed[-2:] == ["live: 37", f"recovered: 5,037 (+ up to {up_to})"]
+    assert repaired == [
+        "count (count metric)",
+        "level before: 5,000",
+        "live: 5,037 (repaired already)",
+    ]
+    assert told[-1] == f"recovered: 10,037 (+ up to {up_to})", "an explicit repaired is obeyed"
+    assert len(_legend(recoverplot.recovery_figure(frame, estimate, None, now=END))) == 2
+
+
+def _x_window(fig) -> tuple[pd.Timestamp, pd.Timestamp]:
+    (ax,) = fig.axes
+    left, right = (pd.Timestamp(mdates.num2date(x)) for x in ax.get_xlim())
+    return left, right
+
+
+@pytest.mark.parametrize(
+    ("reset_age", "start_before_end"),
+    [
+        (pd.Timedelta(hours=6), pd.Timedelta(hours=9)),  # LEAD (3 h) before the reset
+        (pd.Timedelta(minutes=30), recoverplot.MIN_SPAN),  # a recent reset: the minimum span
+        (pd.Timedelta(days=2, hours=22), pd.Timedelta(days=3)),  # never before the data
+    ],
+)
+def test_the_plot_shows_the_reset_and_the_hours_after_it_not_the_whole_window(
+    reset_age, start_before_end
+):
+    raw = recoverdemo.reset_frame(3, end=END, reset_age=reset_age)
+    frame = historyframe.to_frame({"count": raw["count"].astype(float)}, 300)
+    (reset,) = historyframe.find_resets(frame)
+    estimate = est.from_counts(frame, reset, None)
+    now = frame.index[-1] + pd.Timedelta("5min")  # as 07 passes it: the history's end
+
+    fig = recoverplot.recovery_figure(frame, estimate, 37, now=now)
+
+    start = max(now - start_before_end, frame.index[0])
+    assert recoverplot.plot_window(frame, estimate, now) == (start, now)
+    left, right = _x_window(fig)
+    assert abs(left - start) < pd.Timedelta("1s")
+    assert now < right < now + (now - start) * 0.1, "a margin right of now for the marks"
+    assert left < reset.time < right
+    (line,) = [ln for ln in fig.axes[0].get_lines() if ln.get_label().startswith("count")]
+    first = pd.Timestamp(mdates.num2date(mdates.date2num(line.get_xdata()[0])))
+    assert abs(first - start) < pd.Timedelta("1s"), "the line enters at the window's start"
+    assert line.get_ydata()[0] == frame["count"][frame.index <= start].iloc[-1]
 
 
 def test_a_planted_reset_refuses_real_aws():
     real = Target(table="t-VisitorCount", endpoint=None)
     with pytest.raises(Exception, match="sandbox only"):
         recoverdemo.plant_reset(real, seed.synthetic_history(1, end=END))
+
+
+def test_after_a_quiet_spell_the_line_enters_the_window_at_the_level_it_had():
+    """No point at the window's start (nobody visited, nothing published): the step line
+    still starts at the left edge, at the last level published before it."""
+    raw = recoverdemo.reset_frame(3, end=END)
+    frame = historyframe.to_frame({"count": raw["count"].astype(float)}, 300)
+    (reset,) = historyframe.find_resets(frame)
+    estimate = est.from_counts(frame, reset, None)
+    start, now = recoverplot.plot_window(frame, estimate, END)
+    quiet = (frame.index > start - pd.Timedelta(hours=1)) & (frame.index < reset.previous_time)
+    frame.loc[quiet, "count"] = float("nan")
+
+    fig = recoverplot.recovery_figure(frame, estimate, 37, now=now)
+
+    (line,) = [ln for ln in fig.axes[0].get_lines() if ln.get_label().startswith("count")]
+    first = pd.Timestamp(mdates.num2date(mdates.date2num(line.get_xdata()[0])))
+    assert abs(first - start) < pd.Timedelta("1s")
+    assert line.get_ydata()[0] == frame["count"][frame.index <= start].dropna().iloc[-1]
+    assert line.get_ydata()[1] == reset.before, "then the last point before the reset"

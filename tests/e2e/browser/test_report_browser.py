@@ -15,7 +15,7 @@ try:
 except ImportError:  # pragma: no cover - the browser tier installs it
     sync_playwright = None  # type: ignore[assignment]
 
-from tests.e2e.browser.test_onboarding_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.browser.labkit import CHROMIUM, CHROMIUM_ARGS
 
 FIRST_SCREEN_PX = 600
 _REQUIRED = bool(os.environ.get("RUNBOOK_REQUIRE_BROWSER"))

@@ -16,7 +16,7 @@ import pytest
 from runbook_lib import aws
 from runbook_lib.aws import counter
 from runbook_lib.errors import InvalidInputError
-from runbook_lib.notebook import runner
+from runbook_lib.notebook import recoverplot, runner
 from runbook_lib.sandbox import demo, recoverdemo, seed
 from runbook_lib.sandbox import server as sandbox
 from runbook_lib.steps import recover, setrecord
@@ -82,6 +82,10 @@ def test_dry_run_proposes_5037_and_writes_nothing(planted, ddb, backups, tmp_pat
     html = Path(out.html_path).read_text()
     assert html.count("data:image/png;base64") >= 1, "the evidence plot is embedded"
     assert "recovered = before + (live - after)" in html, "the table of figures"
+    figures = html[: html.index("<th>recovered = before + (live - after)</th>")]
+    figures = figures.rsplit("<table", 1)[1]
+    header = figures.split("<thead>")[1].split("</thead>")[0]
+    assert header.count("<tr") == 1, f"one header row, no empty index-name row: {header}"
 
 
 def test_confirmed_run_sets_it_and_a_second_run_finds_nothing(planted, ddb, backups, tmp_path):
@@ -98,6 +102,10 @@ def test_confirmed_run_sets_it_and_a_second_run_finds_nothing(planted, ddb, back
     again, second = _run(planted, tmp_path, dry_run=False, confirm=planted.table)
     assert again.exit_code == 0, again.summary()
     assert second["applied"] is False and "repaired already" in second["verdict"]
+    assert (second["repaired"], second["recovered"], second["live"]) == (True, None, 5037)
+    html = Path(again.html_path).read_text()
+    assert "<th>repaired already: the live count holds the repair</th>" in html, "figures"
+    assert "<th>recovered = before + (live - after)</th>" not in html
     assert counter.read_count(planted, ddb=ddb) == 5037
     assert len(setrecord.read_audit(backups / "audit.jsonl")) == 1
 
@@ -121,6 +129,46 @@ def test_a_visit_during_the_write_is_not_lost(planted, ddb, backups):
     assert rec.applied and rec.attempts == 2, rec.verdict
     assert (rec.live, rec.recovered) == (38, 5038)
     assert counter.read_count(planted, ddb=ddb) == 5038
+
+
+def _legend(rec: recover.Recovery) -> list[str]:
+    """The evidence plot's legend, drawn exactly as the notebook draws it."""
+    fig = recoverplot.recovery_figure(rec.hist.frame, rec.estimate, rec.live, now=rec.hist.end)
+    (ax,) = fig.axes
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_the_plot_and_the_figures_agree_with_the_result_before_and_after_the_repair(
+    planted, ddb, backups
+):
+    """Issue 20: after a repair a second run said "repaired already" while the plot and the
+    figures table still proposed before + (live - after) on top of the repaired count."""
+    run = {"days": DAYS, "period": PERIOD, "ddb": ddb}
+    proposed = recover.recover(planted, **run)
+    assert proposed.result()["recovered"] == 5037 and not proposed.repaired
+    assert f"recovered: 5,037 (+ up to {proposed.estimate.uncertainty})" in _legend(proposed)
+    assert proposed.figures().loc["recovered = before + (live - after)", "value"] == 5037
+
+    done = recover.recover(planted, dry_run=False, confirm=planted.table, **run)
+    assert done.applied and counter.read_count(planted, ddb=ddb) == 5037
+
+    again = recover.recover(planted, dry_run=False, confirm=planted.table, **run)
+    result = again.result()
+    assert "repaired already" in again.verdict and again.estimate is not None
+    assert (result["repaired"], result["recovered"], result["live"]) == (True, None, 5037)
+    legend = _legend(again)
+    assert legend == [
+        "count (count metric)",
+        "level before: 5,000",
+        "live: 5,037 (repaired already)",
+    ]
+    assert not any("recovered" in text for text in legend), legend
+    table = again.figures()
+    assert not any(label.startswith("recovered") for label in table.index), table
+    (row,) = [label for label in table.index if "repaired already" in label]
+    assert table.loc[row, "value"] == table.loc["live: the count now", "value"] == 5037
+    assert counter.read_count(planted, ddb=ddb) == 5037
+    assert len(setrecord.read_audit(backups / "audit.jsonl")) == 1
 
 
 def test_a_wrong_confirm_is_refused_and_writes_nothing(planted, ddb, backups, tmp_path):

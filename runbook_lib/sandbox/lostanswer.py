@@ -1,0 +1,91 @@
+"""Terraform applies to the sandbox that survive the AWS provider losing one of its answers.
+
+The provider's SDK retries a call whose answer it did not get. When the first attempt had
+taken effect, the retry meets it and the apply fails on the apply's own resource:
+- "already exists": a table, role or log group (tf.commands.lost_answer_collision);
+- ConditionalCheckFailedException on "creating DynamoDB Table (...) Item": the provider
+  creates an aws_dynamodb_table_item with a PutItem conditioned on the key being absent,
+  and its first attempt wrote the item (seen in tests/e2e/test_corpus_terraform.py).
+
+sandbox.motoserver's lock does not make this impossible. It can only remove the answers
+moto's own concurrency loses (a request failing with a 500 after its write, because another
+thread changed moto's data under it); the answer still travels back after moto applied the
+request, and a connection dropped on the way or a client that gives up waiting is the same
+lost answer to the provider, which retries it the same way.
+
+Where every name the stack creates is fresh, what the retry met can only be the apply's
+own, so the apply starts over and runs once more, as `runbook sandbox up` does
+(server.apply_stack: a server of its own is reset). A stack on a server others use is
+destroyed instead, its lost-answer tables imported first so the destroy takes them too (a
+lost item is in a table the state holds). A second failure is raised as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+from runbook_lib.errors import TerraformError
+from runbook_lib.tf.commands import lost_answer_collision
+from runbook_lib.tf.state import state_resources
+from runbook_lib.tf.workspace import Workspace
+
+T = TypeVar("T")
+Log = Callable[[str], None]
+
+# The provider's error when an aws_dynamodb_table_item's create met an item already there.
+ITEM_MET = re.compile(
+    r"creating DynamoDB Table \([^)]*\) Item: .*ConditionalCheckFailedException", re.DOTALL
+)
+
+
+def lost_answer(exc: BaseException) -> bool:
+    """The apply failed on something its own provider's retry met: a resource "already
+    exists", or a table item's conditional create found the item. Only where the stack's
+    names are all fresh is that certainly the apply's own."""
+    return lost_answer_collision(exc) or (
+        isinstance(exc, TerraformError) and ITEM_MET.search(str(exc)) is not None
+    )
+
+
+def apply_starting_over(
+    apply: Callable[[], T],
+    start_over: Callable[[TerraformError], object],
+    log: Log,
+    how: str = "starting over",
+) -> T:
+    """apply(); if it failed on a lost answer (`lost_answer`), start_over(the error)
+    removes what the failed apply made (`how` says what it does), and apply() runs once
+    more."""
+    try:
+        return apply()
+    except TerraformError as exc:
+        if not lost_answer(exc):
+            raise
+        log(
+            "terraform apply met a resource its own retry had just created (the "
+            f"provider lost moto's answer); {how} and applying again."
+        )
+        start_over(exc)
+        return apply()
+
+
+def destroy_own(ws: Workspace, tables: Mapping[str, str], failure: TerraformError) -> None:
+    """Remove what a failed apply of ws made: each table of `tables` {address: name} the
+    failure names and the state lacks (its create's answer was lost) is imported, then
+    `terraform destroy` deletes every resource in the state, items with their tables."""
+    in_state = {r.get("address") for r in state_resources(ws.show())}
+    for address, name in tables.items():
+        if address not in in_state and name in str(failure):
+            ws.run(["import", "-input=false", "-no-color", address, name])
+    ws.run(["destroy", "-auto-approve", "-input=false", "-no-color"])
+
+
+def apply_fresh_stack(ws: Workspace, tables: Mapping[str, str], log: Log = print) -> None:
+    """`terraform apply` of ws (synced and initialised), a stack whose every name is fresh
+    on a sandbox server others may use; `tables` {address: name} are its DynamoDB tables.
+    On a lost answer the stack is destroyed (destroy_own) and applied again."""
+    apply_starting_over(
+        ws.apply, lambda exc: destroy_own(ws, tables, exc), log, "destroying the stack"
+    )
