@@ -72,6 +72,9 @@ RUN_FINISHED = f"""(before) => {{
 ERROR_OUTPUTS = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
 
 _REQUIRED = bool(os.environ.get("RUNBOOK_REQUIRE_BROWSER"))
+# Read at import: the suite's autouse fixture strips RUNBOOK_* from each test's environment.
+# Set, the browser tests refresh the README's pictures in docs/.
+UPDATE_SCREENSHOTS = bool(os.environ.get("RUNBOOK_UPDATE_SCREENSHOT"))
 BROWSER_MARKS = [
     pytest.mark.browser,
     pytest.mark.skipif(

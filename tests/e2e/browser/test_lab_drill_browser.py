@@ -13,7 +13,6 @@ Screenshots of each step go to docs/lab-drill-*.png when RUNBOOK_UPDATE_SCREENSH
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -116,7 +115,7 @@ def _open(page: Page, drill: Drill, name: str) -> None:
 
 def _shot(page: Page, tmp_path: Path, name: str) -> None:
     shot = page.screenshot(path=str(tmp_path / f"lab-drill-{name}.png"))
-    if os.environ.get("RUNBOOK_UPDATE_SCREENSHOT"):
+    if labkit.UPDATE_SCREENSHOTS:
         (ROOT / "docs" / f"lab-drill-{name}.png").write_bytes(shot)
 
 

@@ -7,7 +7,6 @@ never gets outputs.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -90,7 +89,7 @@ def test_onboarding_runs_clean_in_jupyterlab(lab: Lab, tmp_path: Path) -> None:
         labkit.collapse_left_sidebar(page)
         plot_cell.scroll_into_view_if_needed()
         shot = page.screenshot(path=str(tmp_path / SCREENSHOT.name))
-        if os.environ.get("RUNBOOK_UPDATE_SCREENSHOT"):  # refresh the README's picture
+        if labkit.UPDATE_SCREENSHOTS:  # refresh the README's picture
             SCREENSHOT.write_bytes(shot)
 
         # Save the served copy: the outputs as the UI produced them, read back below.
