@@ -40,6 +40,19 @@ def _calls_row(name: str, op: dict[str, Any]) -> str:
     return f"| api_calls: {name} | {got} | {minimum} | {_met(op['met'])} |"
 
 
+def _history_row(fig: dict[str, Any]) -> str:
+    """moto's CPU per 06 read, indexed against moto's own, and the whole run's time."""
+    if "skipped" in fig:
+        return _row("history_server_cpu_s", fig)
+    plain, run = fig["plain_moto"], fig["runbook_run_06_history_s"]
+    got = (
+        f"{measured(fig)}; moto's own GetMetricData {plain['median']:g} s "
+        f"({plain['min']:g}–{plain['max']:g}); `runbook run 06_history` {run['median']:g} s"
+    )
+    name = f"history_server_cpu_s (06's read, {fig['days']} days seeded)"
+    return f"| {name} | {got} | {fig['target']} | {_met(fig['met'])} |"
+
+
 def markdown_table(results: dict[str, Any]) -> str:
     rows = ["| figure | measured | target | met |", "|---|---|---|---|"]
     for key in ("status_vs_kernel_floor", "status_vs_papermill_floor"):
@@ -74,4 +87,7 @@ def markdown_table(results: dict[str, Any]) -> str:
     for mode, fig in results["sandbox_up_s"].items():
         rows.append(_row(f"sandbox_up_s {mode.replace('_', ' ')}", fig))
     rows.append(_row("demo_s (warm .venv)", results["demo_s"]))
+    history = results.get("history_server_cpu_s")
+    if history is not None:
+        rows.append(_history_row(history))
     return "\n".join(rows) + "\n"

@@ -8,7 +8,9 @@ state, reports and backups folders (nothing of a developer's `.runbook/` is touc
    no Terraform);
 2. sandbox: api_calls, on a sandbox;
 3. tables: export, restore, dynamodump and memory, on a bare moto server with big tables;
-4. commands: sandbox_up_s and demo_s, through the `runbook` command.
+4. commands: sandbox_up_s and demo_s, through the `runbook` command;
+5. history: history_server_cpu_s, the moto server's CPU per 06_history read, with the
+   sandbox's GetMetricData index and with moto's own method (`bench.history_cpu`).
 
 `--quick` shrinks every size and skips what takes minutes whatever the size (dynamodump's
 25 s of sleeps, Terraform, the demo); the smoke test runs it. `--only SECTION` measures one
@@ -34,7 +36,7 @@ from runbook_lib import paths
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / "results.json"
-SECTIONS = ["runner", "sandbox", "tables", "commands"]
+SECTIONS = ["runner", "sandbox", "tables", "commands", "history"]
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,11 @@ class Sizes:
     restore_items: int
     sandbox_runs: int
     slow: bool  # dynamodump, Terraform and the demo
+    history_days: int = 14  # seeded and read by the history section (06's default window)
 
 
 FULL = Sizes(5, 100_000, 10_000, 20_000, 5, True)
-QUICK = Sizes(2, 300, 100, 200, 1, False)
+QUICK = Sizes(2, 300, 100, 200, 1, False, history_days=1)
 
 
 def _log(message: str) -> None:
@@ -165,6 +168,13 @@ def command_section(sizes: Sizes, work: Path) -> dict[str, Any]:
     }
 
 
+def history_section(sizes: Sizes, work: Path) -> dict[str, Any]:
+    from bench import history_cpu
+
+    _log(f"== history_server_cpu_s ({sizes.history_days} days seeded, two sandboxes)")
+    return history_cpu.measure(sizes.history_days, sizes.runs, work, log=_log)
+
+
 def _meta(sizes: Sizes, quick: bool, started: float, sections: list[str]) -> dict[str, Any]:
     return {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -206,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
             results.update(table_section(sizes))
         if "commands" in only:
             results.update(command_section(sizes, work))
+        if "history" in only:
+            results.update(history_section(sizes, work))
     meta = _meta(sizes, args.quick, started, only)
     if args.only:  # the first run's facts stay; the sections measured again are listed
         previous = results.pop("meta")

@@ -24,16 +24,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.out,
         hide_code=args.no_code,
         html=not args.no_html,
-        log=print,
+        log=None if args.quiet else print,
     )
+    if args.quiet and outcome.exit_code != 0:  # cron mails output: only on a problem
+        print(outcome.summary())
     return outcome.exit_code
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     from runbook_lib.notebook import runner
 
-    for name in runner.available_notebooks():
-        print(name)
+    names = runner.available_notebooks()
+    width = max(map(len, names), default=0)
+    for name in names:  # one line each: the name, then what it does (its title)
+        print(f"{name:<{width}}  {runner.notebook_title(name)}".rstrip())
     return 0
 
 
@@ -69,7 +73,11 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     info = sandbox.read_info()
     if info is None:
         _err("No sandbox is running. Start one with: runbook sandbox up")
-        return 1
+        return 2 if args.action == "drill" else 1
+    if args.action == "drill":  # a reset planted on the sandbox's counter, and the steps
+        from runbook_lib.sandbox import drill
+
+        return drill.run_command(info)
     if args.action == "env":
         print(sandbox.env_text(info), end="")
     else:
@@ -132,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=None, help="report folder or s3://bucket/prefix")
     run.add_argument("--no-code", action="store_true", help="hide code cells in the HTML")
     run.add_argument("--no-html", action="store_true", help="skip the HTML report")
+    run.add_argument("--quiet", action="store_true", help="print only when it exits non-zero")
     run.set_defaults(func=cmd_run)
 
     sub.add_parser("list", help="list the notebooks").set_defaults(func=cmd_list)
@@ -140,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     params.set_defaults(func=cmd_params)
 
     box = sub.add_parser("sandbox", help="the local AWS sandbox (moto server)")
-    box.add_argument("action", choices=["up", "down", "env", "status"])
+    box.add_argument("action", choices=["up", "down", "env", "status", "drill"])
     box.add_argument("--days", type=int, default=14, help="days of metric history to seed")
     box.add_argument(
         "--unset", action="store_true", help="env: print `unset ...` of what env exports"

@@ -10,6 +10,7 @@ from runbook_lib.errors import EXIT_CODES, ONE_LINE_ERRORS
 from runbook_lib.notebook.summary import summary_lines
 
 EXIT_OK, EXIT_FAILED, EXIT_PROBLEM, EXIT_INTERRUPTED = 0, 1, 3, 130
+FOLDER_ERROR = "UnwritableFolderError"  # paths.py: a report or backups folder failed mid-run
 
 
 @dataclass
@@ -42,6 +43,8 @@ class RunOutcome:
         ename, _, message = (self.error or "").partition(": ")
         if ename in ONE_LINE_ERRORS or ename in EXIT_CODES:  # the message says what to do
             return f"{self.name}: {message}"
+        if ename == FOLDER_ERROR and not self.result:  # the folder and the fix: one line
+            return f"{self.name}: FAILED (exit {self.exit_code}): {message}"
         lines = [f"{self.name}: {state} (exit {self.exit_code}, {self.seconds:.1f}s)"]
         if self.error:
             where = f" in cell {self.failed_cell}" if self.failed_cell is not None else ""

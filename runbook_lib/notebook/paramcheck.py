@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runbook_lib import paths
 from runbook_lib.errors import InvalidInputError
 
 # Mirrors counter.MAX_COUNT and history.MAX_HISTORY_DAYS (tests hold them equal); not
@@ -91,11 +92,40 @@ def check(notebook: str, params: dict[str, Any], declared: set[str] | None = Non
         if number is not None:
             _in_range(name, number, rule)
     check_times(notebook, params)
+    if declared is None or "terraform_dir" in declared:
+        check_terraform_dir(params.get("terraform_dir"))
 
 
-def coerce(name: str, raw: Any, declared: dict[str, Any]) -> Any:
+def check_terraform_dir(value: Any) -> None:
+    """A stack folder that is none (missing, a file, no `.tf` files) is bad usage: refused
+    here, exit 2, not as a failed cell with a report folder. Resolved as the notebooks do
+    (`stackread.resolve_dir`: as given, else under the project); messages name the path as
+    given, never where it was looked for on this machine."""
+    if _missing(value) or not isinstance(value, str):
+        return  # empty: the notebook's default stack (terraform/), checked where it is used
+    given = Path(value).expanduser()
+    path = given
+    if not given.is_absolute() and not given.is_dir():
+        path = paths.project_root() / given
+        path = path if path.exists() or not given.exists() else given  # say what is there
+    hint = (
+        "pass the folder you run terraform in, the one holding its .tf files "
+        "(-p terraform_dir PATH, relative to the working directory or the project)."
+    )
+    if not path.exists():
+        why = "is not a folder: no such file or folder"
+    elif not path.is_dir():
+        why = "is not a folder: it is a file"
+    elif not any(path.glob("*.tf")):
+        why = "holds no .tf files: it is not a Terraform stack"
+    else:
+        return
+    raise InvalidInputError(f"terraform_dir {value!r} {why}. Nothing ran.", hint=hint)
+
+
+def coerce(name: str, raw: Any, declared: dict[str, Any], notebook: str = "NAME") -> Any:
     """Turn a CLI string into the parameter's declared type (papermill's
-    `inferred_type_name`); clear error if it can't."""
+    `inferred_type_name`); an InvalidInputError in plain words if it can't."""
     if not isinstance(raw, str):
         return raw
     kind = (declared.get("inferred_type_name") or "").strip("\"'").replace(" ", "")
@@ -116,11 +146,22 @@ def coerce(name: str, raw: Any, declared: dict[str, Any]) -> Any:
         if base == "float":
             return float(raw.strip())
     except ValueError:
+        # the words a reader uses, not the annotation ("must be Optional[int]" helps nobody)
+        words, example = _TYPE_WORDS[base]
         raise InvalidInputError(
-            f"Parameter {name} must be {kind}, got {raw!r}.",
-            hint=f"pass -p {name} <{base}>; see `runbook params NAME` for every parameter.",
+            f"{name} must be {words}, got {raw!r}. Nothing ran.",
+            hint=f"pass {words}, e.g. -p {name} {example}; `runbook params {notebook}` lists "
+            "every parameter with its type.",
         ) from None
     return raw
+
+
+# A declared type in plain words, with an example value for the message's next step.
+_TYPE_WORDS = {
+    "int": ("a whole number", "100"),
+    "float": ("a number", "1.5"),
+    "bool": ("True or False", "True"),
+}
 
 
 # Parameters holding a UTC time (ISO 8601, "Z" allowed); empty means "not given".

@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 RESET_COLOR = "tab:red"
+REPAIRED_COLOR = "tab:gray"  # a reset the runbook repaired: told, not alarming
 RESET_GID = "reset"  # gid of every reset marker and line: tests and readers can find them
 PANELS = ("count level", "visits per period", "Lambda", "API requests")
 
@@ -48,26 +49,32 @@ def _no_data(ax: Any, what: str) -> None:
 
 
 def _mark_resets(ax: Any, resets: list[Any]) -> None:
-    for i, reset in enumerate(resets):
+    """Red for a reset still to repair, gray for one the runbook repaired (the detector's
+    `repaired`), each kind labelled once in the legend."""
+    labelled = set()
+    for reset in resets:
+        repaired = bool(getattr(reset, "repaired", False))
+        color = REPAIRED_COLOR if repaired else RESET_COLOR
+        label = "reset (repaired)" if repaired else "reset"
         when = mpl_times(pd.DatetimeIndex([reset.time]))[0]
-        label = "reset" if i == 0 else None
-        ax.axvline(when, color=RESET_COLOR, linestyle="--", linewidth=1, gid=RESET_GID)
+        ax.axvline(when, color=color, linestyle="--", linewidth=1, gid=RESET_GID)
         ax.plot(
             [when],
             [reset.after],
             marker="v",
             markersize=9,
-            color=RESET_COLOR,
+            color=color,
             linestyle="none",
             gid=RESET_GID,
-            label=label,
+            label=None if label in labelled else label,
         )
+        labelled.add(label)
         ax.annotate(
-            f"-{reset.drop:,.0f}",
+            f"-{reset.drop:,.0f}" + (" (repaired)" if repaired else ""),
             xy=(when, reset.after),
             xytext=(6, 10),
             textcoords="offset points",
-            color=RESET_COLOR,
+            color=color,
             fontweight="bold",
             gid=RESET_GID,
         )
@@ -169,8 +176,10 @@ def history_figure(
     _lambda_panel(axes[2], x, frame)
     _api_panel(axes[3], x, frame)
     _time_axis(axes, x, getattr(history_or_frame, "period", None))
-    n = len(resets)
+    n, fixed = len(resets), sum(bool(getattr(r, "repaired", False)) for r in resets)
     # without count data no reset could be looked for: "0 resets" would be a false all-clear
     found = f"{n} reset{'s' if n != 1 else ''}" if has_count else "no count data"
+    if has_count and fixed:
+        found += f" ({'all ' if n > 1 else ''}repaired)" if fixed == n else f" ({fixed} repaired)"
     fig.suptitle(title or f"Visitor count history: {found}")
     return fig

@@ -69,6 +69,12 @@ img{max-width:100%;height:auto}
 """
 STATES = {0: "OK", 1: "FAILED", 2: "REFUSED", 3: "PROBLEM FOUND", 130: "INTERRUPTED"}
 COLOURS = {0: "#2b7a0b", 1: "#b00020", 2: "#b26a00", 3: "#b00020", 130: "#b26a00"}
+# Every code's meaning, apart from this run's and in small grey type: beside a green
+# "exit 0" a bare "(3 problem found, 1 failed)" read like three problems and one failure.
+EXIT_LEGEND = (
+    '<div class="runbook-exit-legend" style="font-size:.8em;color:#777">exit codes: '
+    "0 = OK, 3 = problem found, 1 = failed, 2 = refused, 130 = interrupted</div>"
+)
 HEADER_STYLE = (
     "border-left:8px solid {colour};padding:8px 16px;margin:0 0 16px 0;"
     "font-family:system-ui,-apple-system,'Segoe UI',sans-serif;line-height:1.4"
@@ -135,7 +141,7 @@ def header_html(
         f'<span class="runbook-verdict-line">{esc(verdict)}</span></div>'
         f'<div style="font-size:1.1em"><b>{esc(name)}</b> · {esc(title)}</div>'
         f"<div>{esc(target)}</div><div>run at {esc(when)} · exit {exit_code} "
-        f"(0 ok, 3 problem found, 1 failed, 2 refused, 130 interrupted)</div></header>"
+        f"({esc(state)})</div>{EXIT_LEGEND}</header>"
     )
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +27,15 @@ from typing import Any
 
 from runbook_lib import paths
 from runbook_lib.errors import EXIT_CODES, InvalidInputError, NotebookNotFoundError
-from runbook_lib.notebook import execution, paramcheck, publish, render, templates
+from runbook_lib.notebook import (
+    execution,
+    foldercheck,
+    paramcheck,
+    publish,
+    render,
+    reportfiles,
+    templates,
+)
 from runbook_lib.notebook.kernel import _Kernel, notebook_imports
 from runbook_lib.notebook.outcome import (
     EXIT_FAILED,
@@ -35,7 +44,7 @@ from runbook_lib.notebook.outcome import (
     EXIT_PROBLEM,
     RunOutcome,
 )
-from runbook_lib.notebook.results import result_from_notebook, to_jsonable
+from runbook_lib.notebook.results import result_from_notebook
 from runbook_lib.notebook.workarounds import quiet_dead_kernel_tasks, skip_unused_schema_formats
 from runbook_lib.redact import refuse_secret_parameters
 
@@ -44,6 +53,19 @@ skip_unused_schema_formats()  # before anything imports jsonschema (nbformat, pa
 
 def available_notebooks() -> list[str]:
     return sorted(p.stem for p in paths.notebooks_dir().glob("[0-9]*.ipynb"))
+
+
+def notebook_title(name: str) -> str:
+    """What the notebook does, in one line: its title (the first markdown cell's heading)
+    without the "NN · " that repeats its number; "" when it has none. Read as JSON, not
+    with nbformat: `runbook list` stays instant."""
+    try:
+        cells = json.loads(notebook_path(name).read_text(encoding="utf-8"))["cells"]
+        text = "".join(next(c["source"] for c in cells if c.get("cell_type") == "markdown"))
+    except (OSError, ValueError, KeyError, TypeError, StopIteration):
+        return ""
+    heading = next((ln for ln in text.splitlines() if ln.startswith("# ")), "")
+    return re.sub(r"^\d+\s*·\s*", "", heading[2:].strip())
 
 
 def notebook_path(name: str) -> Path:
@@ -82,7 +104,7 @@ def prepare_parameters(path: Path, params: dict[str, Any]) -> dict[str, Any]:
             f"Valid: {', '.join(declared) or 'none'}.",
             hint=f"check the spelling; `runbook params {path.stem}` lists them with help.",
         )
-    coerced = {k: paramcheck.coerce(k, v, declared[k]) for k, v in params.items()}
+    coerced = {k: paramcheck.coerce(k, v, declared[k], path.stem) for k, v in params.items()}
     paramcheck.check(path.stem, coerced, set(declared))  # ranges, required values: exit 2
     return coerced
 
@@ -125,21 +147,32 @@ def run_notebook(
     refuse_secret_parameters(dict(parameters or {}))  # before a kernel process exists
     # so are ranges and required values (bad usage, exit 2: no kernel, no report folder)
     paramcheck.check(path.stem, dict(parameters or {}), paramcheck.declared_names(path))
-    out = str(out) if out is not None else str(paths.reports_dir())
+    # folders that cannot be written: one line and exit 2 now, not a traceback afterwards
+    foldercheck.check_backups(path.stem, dict(parameters or {}))
     # s3://: the bucket must take the report before anything runs; the report is written
     # under reports/ first and that copy goes once it is uploaded
-    remote = publish.parse(out) if publish.is_s3(out) else None
+    remote = publish.parse(str(out)) if publish.is_s3(out) else None
+    local_root, source = foldercheck.report_root(out, remote is not None)
+    foldercheck.check_reports(local_root, source)
     if remote:
         publish.check_writable(remote)
-    local_root = paths.reports_dir() if remote else Path(out)
-    run_dir, made = paths.reserve_run_dir(local_root, f"{_timestamp()}-{path.stem}")
-    run = _Run(path, run_dir, made, run_dir / f"{path.stem}.ipynb")
+    run = _reserve(path, local_root, source)
     outcome = _run_in_kernel(run, dict(parameters or {}), hide_code, html, kernel_name)
     if remote and outcome.exit_code != EXIT_INTERRUPTED:  # a stopped run stays local
-        outcome = publish.publish_report(outcome, remote, made)
+        outcome = publish.publish_report(outcome, remote, run.made)
     if log:
         log(outcome.summary())
     return outcome
+
+
+def _reserve(path: Path, root: Path, source: str) -> _Run:
+    """The run's report folder, made now (the kernel is told where it is). A folder that
+    turned unwritable since the check is still one line, exit 2: nothing ran yet."""
+    try:
+        run_dir, made = paths.reserve_run_dir(root, f"{_timestamp()}-{path.stem}")
+    except OSError as exc:
+        raise foldercheck.reports_refused(root, source, exc.strerror or str(exc)) from None
+    return _Run(path, run_dir, made, run_dir / f"{path.stem}.ipynb")
 
 
 def _run_in_kernel(
@@ -163,10 +196,8 @@ def _run_in_kernel(
         executed = True
         nb, error, failed_cell, interrupted = _execute(run, params, kernel, kernel_name)
         outcome = _outcome(run, nb, error, failed_cell, interrupted, params)
-        if exporter is not None:
-            exporter.result()
-            outcome.html_path = str(_write_html(run, nb, outcome, hide_code))
-        _write_result(outcome, interrupted)
+        # a folder that stopped taking files mid-run: exit 1, the result still shown
+        reportfiles.save(outcome, nb, exporter, run.path, run.started_at, hide_code, interrupted)
         return outcome
     except BaseException:
         if not executed:  # refused before anything ran: nothing stays written
@@ -229,35 +260,3 @@ def _outcome(
         seconds=seconds,
         parameters=params,
     )
-
-
-def _write_html(run: _Run, nb: Any, outcome: RunOutcome, hide_code: bool) -> Path:
-    html_path = run.run_dir / f"{run.path.stem}.html"
-    page = render.report_html(
-        nb,
-        run.path.stem,
-        hide_code=hide_code,
-        started_at=run.started_at,
-        result=outcome.result,
-        exit_code=outcome.exit_code,
-        error=outcome.error,
-        failed_cell=outcome.failed_cell,
-    )
-    html_path.write_text(page, encoding="utf-8")
-    return html_path
-
-
-def _write_result(outcome: RunOutcome, interrupted: bool) -> None:
-    record = to_jsonable(
-        {
-            **(outcome.result or {}),
-            "notebook": outcome.name,
-            "exit_code": outcome.exit_code,
-            "error": outcome.error,
-            "failed_cell": outcome.failed_cell,
-            "interrupted": interrupted,
-            "seconds": round(outcome.seconds, 2),
-            "parameters": outcome.parameters,
-        }
-    )
-    Path(outcome.result_path).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")

@@ -13,6 +13,9 @@ from typing import Any
 SUMMARY_KEYS = 12  # result entries shown; the rest are in result.json
 SUMMARY_WIDTH = 110  # a nested value's JSON is cut here
 COMMAND_KEYS = ("command", "undo", "to_apply", "apply")  # parts of a command-holding key
+# Shown first, whatever the result's own order: the sentence that says what was found and
+# what to do, then the count (02_status's first screen shows it); the rest keep their order.
+FIRST_KEYS = ("headline", "verdict", "message", "count")
 
 
 def _is_command(key: str, value: Any) -> bool:
@@ -43,7 +46,9 @@ def _whole(key: str, text: str) -> list[str]:
 def summary_lines(result: dict[str, Any]) -> list[str]:
     """The result's entries for the terminal (see RunOutcome.summary)."""
     lines: list[str] = []
-    shown = [(k, v) for k, v in result.items() if k != "checks"][:SUMMARY_KEYS]
+    first = [k for k in FIRST_KEYS if k in result]
+    order = [*first, *(k for k in result if k not in first and k != "checks")]
+    shown = [(k, result[k]) for k in order][:SUMMARY_KEYS]
     for key, value in shown:
         if isinstance(value, str):
             lines += _whole(key, value)

@@ -16,8 +16,6 @@ DEMO_PARAMETERS: dict[str, dict[str, object]] = {
     "00_onboarding": {"auto_answer": True},
     "03_set_count": {"new_value": 100000, "reason": "demo: show what a set would do"},
     "04_backup_restore": {"action": "backup"},
-    # 300 s points: the moto sandbox reads 14 days of 60 s points slowly (about 20 s)
-    "06_history": {"period": 300},
 }
 
 
@@ -31,7 +29,7 @@ def recover_parameters(info: sandbox.SandboxInfo, log: Callable[[str], None]) ->
     return {
         "table_name": planted.table,
         "function_name": planted.function_name,
-        **{"days": 3, "period": 300, "dry_run": False, "confirm": planted.table},
+        **{"days": 3, "dry_run": False, "confirm": planted.table},
     }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runbook_lib.errors import SandboxError
 from runbook_lib.sandbox.server import (
@@ -21,6 +21,9 @@ from runbook_lib.sandbox.server import (
     stop_pid,
     write_state,
 )
+
+if TYPE_CHECKING:  # the model imports boto3: `sandbox env` and `down` need none of it
+    from runbook_lib.target.model import Target
 
 
 def sandbox_client(url: str, region: str, service: str) -> Any:
@@ -57,15 +60,17 @@ def table_from_definition(url: str, region: str) -> dict[str, Any]:
     }
 
 
-def seed(
-    url: str, region: str, outputs: dict[str, Any], *, days: int, log: Callable[[str], None]
-) -> None:
-    """Counter item, CloudWatch history and one native backup, so every check has data."""
-    from runbook_lib.aws import backups, counter
-    from runbook_lib.sandbox import seed as history
+# The Lambda and API names the seeded history is published under when the stack has none
+# (no Terraform: no Lambda, no API); `runbook sandbox drill` continues the same series.
+SEED_FUNCTION_NAME = "visitor-counter"
+SEED_API_ID = "sandbox"
+
+
+def sandbox_target(url: str, region: str, outputs: dict[str, Any]) -> Target:
+    """The sandbox's own counter, as `up` seeded it (the guide's key, the stack's names)."""
     from runbook_lib.target.model import Target
 
-    target = Target(
+    return Target(
         table=outputs["table_name"],
         region=region,
         endpoint=url,
@@ -74,21 +79,46 @@ def seed(
         metric_namespace=outputs.get("metric_namespace") or "VisitorCounter",
         metric_name=outputs.get("metric_name") or "ViewCount",
     )
+
+
+def history_names(target: Target) -> dict[str, str]:
+    """The Lambda and API names of the sandbox's seeded metrics."""
+    return {
+        "function_name": target.function_name or SEED_FUNCTION_NAME,
+        "api_id": target.api_id or SEED_API_ID,
+    }
+
+
+def seed(
+    url: str, region: str, outputs: dict[str, Any], *, days: int, log: Callable[[str], None]
+) -> None:
+    """Counter item, CloudWatch history and one native backup, so every check has data.
+    The history ends `QUIET_BEFORE_UP` (3 h) before now: a quiet night, the room
+    `runbook sandbox drill` plants a reset in (sandbox.drillplan)."""
+    import pandas as pd
+
+    from runbook_lib.aws import backups, counter
+    from runbook_lib.sandbox import seed as history
+
+    target = sandbox_target(url, region, outputs)
     ddb = sandbox_client(url, region, "dynamodb")
     last = 0
     if days > 0:
-        frame = history.synthetic_history(days=days)
+        end = pd.Timestamp.now(tz="UTC") - history.QUIET_BEFORE_UP
+        frame = history.synthetic_history(days=days, end=end)
         last = int(frame["count"].iloc[-1])
         calls = history.seed_history(
             sandbox_client(url, region, "cloudwatch"),
             frame,
             table=target.table,
-            function_name=target.function_name or "visitor-counter",
-            api_id=target.api_id or "sandbox",
             namespace=target.metric_namespace,
             metric_name=target.metric_name,
+            **history_names(target),
         )
-        log(f"Seeded {days} days of CloudWatch history ({len(frame)} buckets, {calls} calls).")
+        log(
+            f"Seeded {days} days of CloudWatch history ({len(frame)} buckets, {calls} calls), "
+            f"quiet since {frame.index[-1] + pd.Timedelta(seconds=history.BUCKET_S):%H:%M} UTC."
+        )
     result = counter.init_counter(target, initial=last, ddb=ddb)
     state = "created" if result.created else "already present"
     log(f"Counter {target.key_label} {state} with {result.value}.")

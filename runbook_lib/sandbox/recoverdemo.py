@@ -5,6 +5,11 @@ A counter of its own (a separate table, so the sandbox's counter and its status 
 clean) whose CloudWatch history rises to `before` over the days, drops to 0 at the reset,
 then climbs by `since` visits; the live item holds `since`, as after a real reset.
 
+`plant_reset` writes a frame's end state directly (the item set to the last count);
+`planted_demo` writes it as `runbook sandbox drill` does (`drill.write_drill`): the visits
+before as one ADD, the reset as the PutItem `terraform apply` sends, each visit since as
+the Lambda's own UpdateItem ADD with its published count.
+
 Sandbox only: real CloudWatch refuses timestamps more than two weeks old, and the runbook
 never plants data outside the sandbox (`plant_reset` refuses a non-loopback endpoint).
 """
@@ -20,7 +25,7 @@ import pandas as pd
 from runbook_lib import aws
 from runbook_lib.aws import metrics, provision
 from runbook_lib.errors import InvalidInputError
-from runbook_lib.sandbox import seed
+from runbook_lib.sandbox import drill, seed
 from runbook_lib.target.model import Target
 
 DEMO_SUFFIX = "-recover-demo"
@@ -37,6 +42,11 @@ def _spread(total: int, weights: np.ndarray) -> np.ndarray:
     return counts
 
 
+def reset_position(index: pd.DatetimeIndex, reset_age: pd.Timedelta) -> int:
+    """The bucket of `reset_frame`'s reset: `reset_age` before the window's end."""
+    return int(index.searchsorted(index[-1] + pd.Timedelta(minutes=5) - reset_age))
+
+
 def reset_frame(
     days: float = 3,
     *,
@@ -51,7 +61,7 @@ def reset_frame(
     if since < 1 or before <= since:
         raise InvalidInputError("a planted reset needs since >= 1 and before > since.")
     index = seed.bucket_index(days, end)
-    pos = int(index.searchsorted(index[-1] + pd.Timedelta(minutes=5) - reset_age))
+    pos = reset_position(index, reset_age)
     if not 0 < pos < len(index):
         raise InvalidInputError(f"reset_age {reset_age} is outside the {days}-day window.")
     rates = seed.visit_rates(index, 1.0)
@@ -110,9 +120,35 @@ def demo_target(table: str, endpoint: str | None) -> Target:
     return Target(table=name, endpoint=endpoint, function_name=f"{name}-fn", api_id="demoapi")
 
 
-def plant_demo(table: str, endpoint: str | None, *, days: float = 3) -> Target:
-    """The demo's planted reset: 5,000 visits, a reset to 0 six hours ago, 37 since."""
+def visit_times(frame: pd.DataFrame) -> list[pd.Timestamp]:
+    """One time per visit of a frame's buckets: the first 20 s into its bucket, the others
+    spread evenly over the rest of it (whole seconds)."""
+    times = []
+    for ts, n in frame["visits"].items():
+        step = (seed.BUCKET_S - 20) // max(int(n), 1)
+        times += [ts + pd.Timedelta(seconds=20 + k * step) for k in range(int(n))]
+    return times
+
+
+def planted_demo(table: str, endpoint: str | None, *, days: float = 3) -> drill.Planted:
+    """The demo's planted reset, written the drill's way on a throwaway table: 5,000
+    visits, a reset to 0 six hours ago, 37 since (07_recover sets 5,037)."""
     target = demo_target(table, endpoint)
     frame = reset_frame(days, end=dt.datetime.now(dt.timezone.utc))
-    plant_reset(target, frame)
-    return target
+    reset_at = frame.index[reset_position(frame.index, DEFAULT_RESET_AGE)]
+    ddb = aws.client("dynamodb")
+    provision.create_table_if_missing(ddb, target.table, target.key_name, target.key_type)
+    return drill.write_drill(
+        target,
+        frame[frame.index < reset_at][["visits"]],
+        reset_at,
+        visit_times(frame[frame.index >= reset_at]),
+        names={"function_name": str(target.function_name), "api_id": str(target.api_id)},
+        ddb=ddb,
+        cloudwatch=aws.client("cloudwatch"),
+    )
+
+
+def plant_demo(table: str, endpoint: str | None, *, days: float = 3) -> Target:
+    """`planted_demo`'s counter (what `runbook demo` recovers)."""
+    return planted_demo(table, endpoint, days=days).target

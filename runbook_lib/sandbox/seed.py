@@ -35,6 +35,9 @@ from runbook_lib.errors import InvalidInputError
 from runbook_lib.steps.historyframe import COLUMNS, utc
 
 BUCKET_S = 300  # the synthetic frame's resolution: 5 minutes
+# `sandbox up` ends its history this long before now: a quiet night, in which `runbook
+# sandbox drill` plants its reset (metrics cannot be deleted, only added after the last).
+QUIET_BEFORE_UP = pd.Timedelta(hours=3)
 DEFAULT_START_COUNT = 1000
 DEFAULT_SEED = 20240501
 WEEKDAY_VISITS_PER_DAY = 300.0  # a personal site: ~12 an hour on a weekday

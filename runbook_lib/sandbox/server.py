@@ -100,18 +100,24 @@ def reset_server(url: str, timeout: float = 10.0) -> None:
         raise SandboxError(f"Could not reset the moto server at {url}: {exc}.") from exc
 
 
-def start_server(port: int | None = None, log_path: Path | None = None) -> tuple[int, str]:
+def start_server(
+    port: int | None = None, log_path: Path | None = None, *, plain_metrics: bool = False
+) -> tuple[int, str]:
     """Start moto's server on 127.0.0.1 in its own session (survives this process);
     return (pid, url) once it answers. It is `sandbox.motoserver`: moto's own server
     application, applying one request at a time as DynamoDB applies each write atomically
-    (moto's threaded server can lose an UpdateItem ADD to a concurrent one)."""
+    (moto's threaded server can lose an UpdateItem ADD to a concurrent one), GetMetricData
+    in one pass (`metricindex`; `plain_metrics`: moto's own, for comparisons)."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = log_path or sandbox_dir() / "moto.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", MOTO_SERVER_MODULE, "-H", "127.0.0.1", "-p", str(port)],
+            [
+                *(sys.executable, "-m", MOTO_SERVER_MODULE, "-H", "127.0.0.1", "-p", str(port)),
+                *(["--plain-get-metric-data"] if plain_metrics else []),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

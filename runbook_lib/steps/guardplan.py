@@ -16,13 +16,14 @@ not read a saved plan.
 from __future__ import annotations
 
 import json
+import shlex
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runbook_lib import aws
+from runbook_lib import aws, paths
 from runbook_lib.aws import tables
 from runbook_lib.errors import InvalidInputError, RunbookError, TableMissingError, TerraformError
 from runbook_lib.target.keys import typed_value
@@ -34,7 +35,8 @@ from runbook_lib.tf.process import error_tail, run
 
 # (found, live item, why it was not read)
 Live = tuple[bool, dict[str, Any] | None, str | None]
-MIGRATE_HINT = "runbook run 05_migrate -p terraform_dir DIR"
+MIGRATE_HINT = "runbook run 05_migrate -p terraform_dir {stack}"
+UNKNOWN_STACK = "DIR"  # a plan's folder holding no .tf files: the stack is elsewhere
 
 
 @dataclass
@@ -42,6 +44,7 @@ class GuardResult:
     """What a plan would do to the counter."""
 
     plan: str  # the plan file's name (no machine path in a CI log)
+    stack: str = UNKNOWN_STACK  # the stack's folder as given, for the 05_migrate command
     checked: int = 0  # managed resource changes looked at
     unsafe: list[dict[str, Any]] = field(default_factory=list)
     forgotten: list[str] = field(default_factory=list)
@@ -64,7 +67,7 @@ class GuardResult:
             )
         items = any(c["type"] == ITEM_TYPE for c in self.unsafe)
         fix = (
-            f"take the item out of Terraform first: {MIGRATE_HINT}"
+            f"take the item out of Terraform first: {MIGRATE_HINT.format(stack=self.stack)}"
             if items
             else "find why the table is recreated (a changed name or key schema) and back it "
             "up first: runbook run 04_backup_restore -p action backup -p kind native"
@@ -236,10 +239,12 @@ def table_effects(change: Mapping[str, Any]) -> list[str]:
 # --------------------------------------------------------------------------- the guard
 
 
-def judge(doc: Mapping[str, Any], plan: str, *, live: bool = True) -> GuardResult:
+def judge(
+    doc: Mapping[str, Any], plan: str, *, live: bool = True, stack: str = UNKNOWN_STACK
+) -> GuardResult:
     """The guard's verdict on a plan's JSON document."""
     changes = saved_plan_changes(doc)
-    result = GuardResult(plan=plan, checked=len(changes))
+    result = GuardResult(plan=plan, stack=stack, checked=len(changes))
     for c in changes:
         if c["type"] == ITEM_TYPE and c["action"] == "remove":
             result.forgotten.append(c["address"])
@@ -260,5 +265,16 @@ def guard_plan(
     env: Mapping[str, str] | None = None,
 ) -> GuardResult:
     """Read PLAN (a saved plan or its JSON) and judge it (see the module docstring)."""
+    doc = load_plan(plan, chdir=chdir, env=env)
     # the verdict names the file, not where it sits on this machine (CI logs are shared)
-    return judge(load_plan(plan, chdir=chdir, env=env), Path(plan).name, live=live)
+    return judge(doc, Path(plan).name, live=live, stack=stack_folder(plan, chdir))
+
+
+def stack_folder(plan: str | Path, chdir: str | Path | None = None) -> str:
+    """The folder 05_migrate should be pointed at, spelt as it was given: --chdir, else
+    the plan's own folder (`infra/tfplan` -> `infra`, `tfplan` -> `.`). A folder holding
+    no .tf files is not the stack (a plan.json copied elsewhere): DIR, for the user."""
+    folder = Path(chdir) if chdir else Path(plan).parent
+    if not any(folder.glob("*.tf")):
+        return UNKNOWN_STACK
+    return shlex.quote(paths.shown(folder))  # a folder with a space still pastes whole

@@ -26,7 +26,15 @@ import pandas as pd
 from runbook_lib import aws
 from runbook_lib.aws import metrics
 from runbook_lib.errors import InvalidInputError
-from runbook_lib.steps.historyframe import History, align_window, find_resets, summary, to_frame
+from runbook_lib.steps import resetread, resets
+from runbook_lib.steps.historyframe import (
+    History,
+    align_window,
+    count_points,
+    exclude_jumps,
+    summary,
+    to_frame,
+)
 from runbook_lib.steps.historyframe import utc as _utc
 
 HIGH_RES_PERIODS = (1, 5, 10, 30)  # seconds; high-resolution data is kept 3 hours
@@ -176,8 +184,12 @@ def load_history(
     period: int | None = None,
     cloudwatch: Any = None,
     now: Any = None,
+    audit_path: Any = None,
 ) -> History:
-    """Read the last `days` days of the counter's metrics and find the resets in them."""
+    """Read the last `days` days of the counter's metrics and find the resets in them:
+    dated and judged by the detector 02 and 07 share (`resetread.detect`, with this
+    machine's audit log, `audit_path` or the default), and the runbook's own writes taken
+    out of the visits."""
     _check_days(days)
     now_ts = _now(now)
     start = now_ts - pd.Timedelta(days=days)
@@ -189,15 +201,24 @@ def load_history(
         cloudwatch = aws.client("cloudwatch")
     series, data = fetch(cloudwatch, queries, start, end)
     frame = to_frame(series, period, start=start, end=end)
-    resets = find_resets(frame)
+    points = count_points(frame)
+    writes = resetread.audit_writes(table, *resetread.where(cloudwatch), audit_path)
+    made = [data.calls]  # and one more per reset dated at the finest period
+    found = resetread.detect(
+        cloudwatch, (table, namespace, metric_name), points, period=period,
+        now=now_ts.to_pydatetime(), writes=writes, calls=made,
+    )  # fmt: skip
+    frame = exclude_jumps(frame, resets.own_jumps(found, writes, points, period), period)
     return History(
         frame=frame,
-        resets=resets,
+        resets=found,
         period=period,
-        calls=data.calls,
-        summary={**summary(frame, resets), "period": period, "calls": data.calls},
+        calls=sum(made),
+        summary={**summary(frame, found), "period": period, "calls": sum(made)},
         start=start,
         end=end,
         queries=queries,
         messages=data.messages,
+        now=now_ts,
+        writes=writes,
     )

@@ -19,6 +19,8 @@ import pandas as pd
 
 from runbook_lib.aws.metrics import whole
 from runbook_lib.errors import InvalidInputError
+from runbook_lib.steps import resets, resettext
+from runbook_lib.steps.resets import Reset
 
 SUM_IDS = ("invocations", "errors", "requests")  # Sum metrics: no data in a period means zero
 COLUMNS = ("count", "visits", "invocations", "errors", "requests")
@@ -110,37 +112,30 @@ def to_frame(
     return frame.astype("float64")
 
 
-@dataclass(frozen=True)
-class Reset:
-    """A drop of the count level: `before` at `previous_time`, `after` at `time`."""
-
-    time: pd.Timestamp
-    before: float
-    after: float
-    drop: float
-    previous_time: pd.Timestamp
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "time": self.time.isoformat(),
-            "before": _num(self.before),
-            "after": _num(self.after),
-            "drop": _num(self.drop),
-            "previous_time": self.previous_time.isoformat(),
-        }
+def count_points(frame: pd.DataFrame) -> list[tuple[pd.Timestamp, float]]:
+    """The count's published levels, (time, count) oldest first: what `resets` reads."""
+    if frame.empty or "count" not in frame.columns:
+        return []
+    return [(t, float(v)) for t, v in frame["count"].dropna().items()]
 
 
 def find_resets(frame: pd.DataFrame) -> list[Reset]:
-    """Every drop of the count between consecutive data points; gaps are skipped, not drops."""
-    if frame.empty or "count" not in frame.columns:
-        return []
-    count = frame["count"].dropna()
-    resets = []
-    pairs = zip(count.iloc[:-1].items(), count.iloc[1:].items(), strict=True)
-    for (t0, before), (t1, after) in pairs:
-        if after < before:
-            resets.append(Reset(t1, float(before), float(after), float(before - after), t0))
-    return resets
+    """Every drop of the count between consecutive data points, gaps skipped, as the frame
+    shows it: `history.load_history` has the shared detector date and judge them."""
+    return resets.find_drops(count_points(frame))
+
+
+def exclude_jumps(
+    frame: pd.DataFrame, jumps: Iterable[tuple[Any, float]], period: int
+) -> pd.DataFrame:
+    """The frame with the runbook's own rises of the count (`resets.own_jumps`: a repair,
+    a set) taken out of `visits`: a write is not a visit."""
+    frame = frame.copy()
+    for when, size in jumps:
+        at = utc(when, "time").floor(f"{period}s")
+        if at in frame.index:
+            frame.loc[at, "visits"] = max(0.0, float(frame.loc[at, "visits"]) - size)
+    return frame
 
 
 def _total(frame: pd.DataFrame, column: str) -> int | float | None:
@@ -195,13 +190,6 @@ def summary(frame: pd.DataFrame, resets: Iterable[Reset]) -> dict[str, Any]:
     }
 
 
-def _at(when: pd.Timestamp, now: pd.Timestamp) -> str:
-    """ "07:12 UTC" on the window's last day, "2024-05-01 07:12 UTC" before it."""
-    when = utc(when, "time")
-    same_day = when.date() == utc(now, "now").date()
-    return when.strftime("%H:%M UTC" if same_day else "%Y-%m-%d %H:%M UTC")
-
-
 @dataclass
 class History:
     """What load_history read: the frame, its resets and how it was read."""
@@ -215,11 +203,18 @@ class History:
     end: pd.Timestamp
     queries: list[dict[str, Any]] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    now: pd.Timestamp | None = None  # when it was read: "07:12 UTC" means today's
+    writes: list[resets.Write] = field(default_factory=list)  # the runbook's, audit log
 
     def resets_table(self) -> pd.DataFrame:
-        """The resets as a DataFrame (for display)."""
-        cols = ["time", "before", "after", "drop", "previous_time"]
-        return pd.DataFrame([r.__dict__ for r in self.resets], columns=cols)
+        """The resets as a DataFrame (for display), with how each was repaired."""
+        rows = [
+            {**{k: getattr(r, k) for k in ("time", "before", "after", "drop", "previous_time")},
+             "repaired": resettext.how_repaired(r, self.now) if r.repaired else "no"}
+            for r in self.resets
+        ]  # fmt: skip
+        cols = ["time", "before", "after", "drop", "previous_time", "repaired"]
+        return pd.DataFrame(rows, columns=cols)
 
     @property
     def metric(self) -> str:
@@ -237,8 +232,9 @@ class History:
 
     @property
     def problem(self) -> bool:
-        """A reset, or nothing to look at: either way a scheduler must hear of it (exit 3)."""
-        return bool(self.resets) or not self.has_count_data
+        """A reset not repaired, or nothing to look at: either way a scheduler must hear of
+        it (exit 3). A repaired reset is told, not alarmed on every morning of the window."""
+        return resettext.worst(self.resets) is not None or not self.has_count_data
 
     @property
     def verdict(self) -> str:
@@ -251,19 +247,15 @@ class History:
                 "so resets could not be looked for; check table_name, metric_namespace and "
                 "metric_name, or whether the Lambda has served a visit yet"
             )
+        count = self.frame["count"].dropna()
+        span = f"the count went from {_num(count.iloc[0])} to {_num(count.iloc[-1])}"
+        now = self.now if self.now is not None else self.end
         if not self.resets:
-            count = self.frame["count"].dropna()
-            span = f"{_num(count.iloc[0])} to {_num(count.iloc[-1])}"
-            return f"OK: no reset in the window; the count went from {span}"
-        worst = max(self.resets, key=lambda r: (r.drop, r.time))
-        when = _at(worst.time, self.end)
-        more = f" ({len(self.resets)} drops in the window)" if len(self.resets) > 1 else ""
-        return (
-            f"RESET: count dropped from {_num(worst.before)} to {_num(worst.after)} at {when}"
-            f"{more}; next: rebuild the count from CloudWatch: runbook run 07_recover (dry run "
-            f"first), or restore the last backup from before {when}: runbook run "
-            "04_backup_restore (action=list, then restore it, dry run first)"
-        )
+            return f"OK: no reset in the window; {span}"
+        if resettext.worst(self.resets) is None:
+            return f"OK: {resettext.all_repaired(self.resets, now, 'in the window')}; {span}"
+        text, step = resettext.problem(self.resets, now, "in the window")
+        return f"RESET: {text}; next: {step}"
 
     @property
     def no_resets_text(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,29 @@ def backup_item(
     root = Path(dest_dir) if dest_dir else paths.backups_dir()
     folder = root / itemfile.safe_name(target.table)
     now = dt.datetime.now(dt.timezone.utc)
-    return itemstore.write_backup(folder, target, item, count=count, reason=reason, taken_at=now)
+    try:
+        return itemstore.write_backup(
+            folder, target, item, count=count, reason=reason, taken_at=now
+        )
+    except OSError as exc:  # the write it protects has not been made: say so, in one line
+        raise _unwritable(root, dest_dir, target, exc) from None
+
+
+def _unwritable(
+    root: Path, dest_dir: str | Path | None, target: Target, exc: OSError
+) -> paths.UnwritableFolderError:
+    """The backups folder could not take the backup: its path as the user set it (the
+    RUNBOOK_BACKUPS value), what is in the way (or what the system said), and the fix."""
+    env = os.environ.get("RUNBOOK_BACKUPS")
+    spelt = Path(env) if env and dest_dir is None else Path(paths.shown(root))
+    named = f"{spelt} (RUNBOOK_BACKUPS)" if env and dest_dir is None else str(spelt)
+    why = paths.unwritable(spelt / itemfile.safe_name(target.table))
+    why = why or exc.strerror or type(exc).__name__
+    return paths.UnwritableFolderError(
+        f"Cannot write the backup of {target.table}'s item to {named}: {why}. No backup "
+        "was taken, and nothing was written to the table.",
+        hint="point RUNBOOK_BACKUPS at a folder you can write to, then run again.",
+    )
 
 
 def restore_item(

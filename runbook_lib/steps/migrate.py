@@ -190,10 +190,14 @@ def _dry_run_end(
     ws.plan_path.unlink(missing_ok=True)
     result.init = init_step(target, dry_run=True).to_dict()
     result.count_after = live_count(target)
+    # found and not yet fixed: exit 3, as 07_recover's dry run does for a reset it finds
+    result.resets_on_apply = True
+    resources = ", ".join(change.resources)
     result.message = (
-        f"DRY RUN: {result.strategy} would take {', '.join(change.resources)} out of the way "
-        f"of `terraform apply`; the plan proves no table item is written or deleted. Nothing "
-        f"was written. To migrate: -p dry_run False -p confirm {target.table}"
+        f"{resources} resets {target.table}'s count on the next `terraform "
+        f"apply`. DRY RUN: {result.strategy} would take it out of the way of `terraform "
+        f"apply`; the plan proves no table item is written or deleted. Nothing was written. "
+        f"To migrate: -p dry_run False -p confirm {target.table}"
     )
     say(result.message)
     return result

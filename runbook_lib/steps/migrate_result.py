@@ -1,5 +1,6 @@
 """What 05_migrate did: the findings, the diff, the proof, each apply's count, and the
-message. `problem` (the count went down, even if restored since) makes the run exit 3."""
+message. `problem` makes the run exit 3: the count went down (even if restored since), or a
+dry run found an item the next `terraform apply` would write back over the count."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ class MigrationResult:
     restored_from_backup: str | None = None
     init: dict[str, Any] | None = None
     message: str = ""
+    # a dry run found items that reset the count on the next apply, and proved the fix
+    resets_on_apply: bool = False
 
     @property
     def count_lost(self) -> bool:
@@ -38,11 +41,16 @@ class MigrationResult:
 
     @property
     def problem(self) -> bool:
-        """The count went down during the migration (even if restored since): exit 3."""
-        return self.count_lost or self.restored_from_backup is not None
+        """Exit 3: the count went down during the migration (even if restored since), or a
+        dry run found the stack resetting the count on its next apply (as 07_recover's dry
+        run exits 3 for the reset it finds: a scheduler must not read it as all well)."""
+        return self.count_lost or self.restored_from_backup is not None or self.resets_on_apply
 
     def to_dict(self) -> dict[str, Any]:
+        # the message first: the terminal summary shows the first keys only, and the
+        # message holds what to do next ("To migrate: ...", "Commit main.tf")
         return {
+            "message": self.message,
             "terraform_dir": self.terraform_dir,
             "table": self.table,
             "strategy": self.strategy,
@@ -62,7 +70,7 @@ class MigrationResult:
             "backup_path": self.backup_path,
             "restored_from_backup": self.restored_from_backup,
             "init": self.init,
-            "message": self.message,
+            "resets_on_apply": self.resets_on_apply,
         }
 
     def __str__(self) -> str:

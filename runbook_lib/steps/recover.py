@@ -13,6 +13,7 @@ data at all, a refused write; exit 0: no reset, already repaired, or repaired no
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shlex
 from dataclasses import dataclass
@@ -22,10 +23,11 @@ import pandas as pd
 
 from runbook_lib.aws import counter
 from runbook_lib.errors import CountConflictError
-from runbook_lib.steps import history, setcount
+from runbook_lib.steps import history, resets, setcount
 from runbook_lib.steps import recoverest as est
+from runbook_lib.steps import recovertext as words
 from runbook_lib.steps.confirm import require_confirmation
-from runbook_lib.steps.historyframe import History, utc
+from runbook_lib.steps.historyframe import History, count_points, utc
 from runbook_lib.steps.setrecord import GUIDE_KEY
 from runbook_lib.target.model import Target
 
@@ -44,9 +46,10 @@ class Recovery:
     estimate: est.Estimate | None = None
     live: int | None = None
     recovered: int | None = None
-    # the reset is made good already (`recoverest.is_repaired`): `recovered` stays None and
-    # every figure shows the live count, not before + (live - after) on top of the repair
+    # the reset is made good already (the detector 02 and 06 share, `resets`): `recovered`
+    # stays None and every figure shows the live count, not before + (live - after) on top
     repaired: bool = False
+    reset: resets.Reset | None = None  # the reset repaired (or to repair), as judged
     applied: bool = False
     dry_run: bool = True
     command: str | None = None  # the confirmed run (dry run) or the refused write's command
@@ -63,6 +66,7 @@ class Recovery:
             "live": self.live,
             "recovered": self.recovered,
             "repaired": self.repaired,
+            "repair": self.reset.repair.to_dict() if self.reset and self.reset.repair else None,
             "uncertainty": e.get("uncertainty"),
             "source": e.get("source"),
             "applied": self.applied,
@@ -138,6 +142,7 @@ def recover(
         period=period,
         cloudwatch=cloudwatch,
         now=now,
+        audit_path=audit_path,
     )
     found = _estimate(target, hist, when, cloudwatch)
     if isinstance(found, Recovery):
@@ -184,15 +189,25 @@ def _estimate(
             problem=True,
             hist=hist,
         )
-    low = history.count_minimum(
-        cloudwatch,
-        target.table,
-        target.metric_namespace,
-        target.metric_name,
-        reset.time,
-        hist.period,
+    low = None
+    if not reset.pinned:  # the detector's fine read did not date it: read the Minimum here
+        spec = (target.table, target.metric_namespace, target.metric_name)
+        low = history.count_minimum(cloudwatch, *spec, reset.time, hist.period)
+    return est.from_counts(hist.frame, reset, low, _belongs(hist, reset)[1])
+
+
+def _belongs(hist: History, reset: resets.Reset) -> tuple[list, list[resets.Write]]:
+    """The points and the runbook's writes from the reset to the next one."""
+    return resets.since(
+        hist.resets, hist.resets.index(reset), count_points(hist.frame), hist.writes
     )
-    return est.from_counts(hist.frame, reset, low)
+
+
+def _judged(hist: History, reset: resets.Reset, live: int) -> resets.Reset:
+    """The reset judged again with the live count, as 02 judges it (only the latest reset:
+    for an older one the count has moved on through the later ones)."""
+    latest = reset is hist.resets[-1]
+    return resets.judge(reset, *_belongs(hist, reset), live=live if latest else None)
 
 
 def _repair(
@@ -211,14 +226,22 @@ def _repair(
     ddb = io.pop("ddb") or counter.dynamodb(target)
     command = recover_command(target, reset_time=when, days=days, period=period)
     base = {"hist": hist, "estimate": estimate, "dry_run": dry_run}
+    reset = _reset_of(hist, estimate)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         live = counter.read_count(target, ddb=ddb)
-        if est.is_repaired(hist.frame, estimate, live):
-            text = est.repaired_text(target, estimate, live)
+        judged = _judged(hist, reset, live) if reset else est.judged(hist.frame, estimate, live)
+        if judged.repair is not None and judged.repair.undone:
+            # the repair was taken back (the live count is below the level before again):
+            # none of its gain is in the live count, so none of it is subtracted
+            estimate = base["estimate"] = dataclasses.replace(estimate, written=0)
+        base["reset"] = judged
+        if judged.repaired:
+            text = words.repaired_text(target, judged, live, hist.now)
             return Recovery(text, False, live=live, repaired=True, attempts=attempt, **base)
         recovered = estimate.recovered(live)
         if dry_run:
-            text = est.proposal_text(target, estimate, live, recovered, command)
+            told = judged if reset else None  # the sums fallback saw no drop to tell
+            text = words.proposal_text(target, estimate, live, recovered, command, told, hist.now)
             seen = {"live": live, "recovered": recovered, "command": command}
             return Recovery(text, True, attempts=attempt, **seen, **base)
         try:
@@ -226,7 +249,7 @@ def _repair(
                 target,
                 recovered,
                 expected_current=live,
-                reason=est.write_reason(estimate, live),
+                reason=words.write_reason(estimate, live),
                 dry_run=False,
                 confirm=confirm,
                 ddb=ddb,
@@ -236,7 +259,7 @@ def _repair(
             continue  # a visit landed between the read and the write: read again
         except setcount.REFUSALS as exc:
             return _refused(target, exc, command, **base)
-        text = est.recovered_text(target, estimate, live, recovered)
+        text = words.recovered_text(target, estimate, live, recovered)
         done = {"live": live, "recovered": recovered, "applied": True, "write": write}
         return Recovery(text, write.problem, attempts=attempt, **done, **base)
     refused = CountConflictError(
@@ -244,6 +267,11 @@ def _repair(
         "landed between the read and the write. Nothing was written."
     )
     return _refused(target, refused, command, **base)
+
+
+def _reset_of(hist: History, estimate: est.Estimate) -> resets.Reset | None:
+    """The detector's reset the estimate was made for (None: the sums fallback, no drop)."""
+    return next((r for r in hist.resets if r.time == estimate.reset_time), None)
 
 
 def _refused(target: Target, exc: Exception, command: str, **base: Any) -> Recovery:

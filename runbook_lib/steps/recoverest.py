@@ -6,7 +6,8 @@ numbers. `recover` reads CloudWatch and DynamoDB and writes through `setcount`.
 
 The arithmetic: a reset wrote `after` over `before`; every visit since added one, so the live
 count is `after + visits since` and the count that should be there is
-`recovered = before + (live - after)`.
+`recovered = before + (live - after)`; a partial repair since (the runbook's own writes in
+the audit log, `written`) is no visit: `recovered = before + (live - after - written)`.
 
 - `before`: the count gauge's last point before the drop (its Maximum: the last count the
   Lambda published before the reset);
@@ -33,8 +34,9 @@ from typing import Any
 
 import pandas as pd
 
-from runbook_lib.steps.historyframe import Reset, utc
-from runbook_lib.target.model import Target
+from runbook_lib.steps import resets
+from runbook_lib.steps.historyframe import utc
+from runbook_lib.steps.resets import Reset, Write
 
 COUNT_SOURCE = "count metric"
 INVOCATIONS_SOURCE = "Lambda invocations minus errors (lower confidence: no count metric)"
@@ -43,6 +45,7 @@ RATE_WINDOW = pd.Timedelta(hours=3)  # visits this long before and after the res
 LIVE_FIGURE = "live: the count now"
 RECOVERED_FIGURE = "recovered = before + (live - after)"
 REPAIRED_FIGURE = "repaired already: the live count holds the repair"
+WRITTEN_FIGURE = "written: the runbook's own writes since (not visits)"
 
 
 @dataclass(frozen=True)
@@ -59,14 +62,16 @@ class Estimate:
     uncertainty: int  # up to this many visits may be missing from `before`
     rate_per_hour: float  # the visit rate around the reset the uncertainty is made of
     source: str
+    written: int = 0  # what the runbook's own writes since added (a partial repair): no visits
 
     @property
     def drop(self) -> int:
         return self.before - self.after
 
     def recovered(self, live: int) -> int:
-        """before + (live - after): the visits counted since the reset kept on top."""
-        return self.before + (int(live) - self.after)
+        """before + (live - after - written): the visits counted since the reset kept on
+        top; a partial repair's gain is not a visit, and counting it would repair it twice."""
+        return self.before + (int(live) - self.after - self.written)
 
     def to_dict(self) -> dict[str, Any]:
         def iso(t: pd.Timestamp | None) -> str | None:
@@ -83,6 +88,7 @@ class Estimate:
             "uncertainty": self.uncertainty,
             "rate_per_hour": round(self.rate_per_hour, 2),
             "source": self.source,
+            "written_since": self.written,
         }
 
 
@@ -102,6 +108,10 @@ def pick_reset(resets: list[Reset], reset_time: Any = None, period: int = 60) ->
 
 def level_after(reset: Reset, minimum: pd.Series | None) -> tuple[int, str]:
     """The level the reset left, and how it was read (see the module docstring)."""
+    if reset.made_by is not None:
+        return int(reset.level), f"the runbook's own write ({reset.made_by.by}, audit log)"
+    if reset.pinned:  # `after` is the first count at the low level: the detector's Minimum
+        return int(reset.level), "first count after - 1"
     if minimum is not None:
         low = minimum.dropna()
         low = low[low.index == reset.time]
@@ -129,12 +139,17 @@ def uncertainty(rate_per_hour: float, gap: pd.Timedelta) -> int:
     return math.ceil(rate_per_hour * gap.total_seconds() / 3600 - 1e-9)
 
 
-def from_counts(frame: pd.DataFrame, reset: Reset, minimum: pd.Series | None) -> Estimate:
-    """The estimate from the count gauge: the normal case."""
+def from_counts(
+    frame: pd.DataFrame, reset: Reset, minimum: pd.Series | None, writes: list[Write] = ()
+) -> Estimate:
+    """The estimate from the count gauge: the normal case. `writes`: the runbook's own
+    writes since the reset (a partial repair), whose gains are not visits."""
     after, after_from = level_after(reset, minimum)
     since = frame["count"][frame.index >= reset.time].dropna()
     last_time = since.index[-1] if len(since) else None
     last = int(since.iloc[-1]) if len(since) else int(reset.after)
+    gains = [w for w in writes if w.gain > 0]
+    last -= sum(w.gain for w in gains if last_time is not None and w.time < last_time)
     rate = visit_rate(frame, reset.previous_time, reset.time)
     return Estimate(
         reset_time=reset.time,
@@ -147,6 +162,7 @@ def from_counts(frame: pd.DataFrame, reset: Reset, minimum: pd.Series | None) ->
         uncertainty=uncertainty(rate, reset.time - reset.previous_time),
         rate_per_hour=rate,
         source=COUNT_SOURCE,
+        written=sum(w.gain for w in gains),
     )
 
 
@@ -182,18 +198,24 @@ def from_sums(frame: pd.DataFrame, reset_time: Any) -> Estimate | None:
     return None
 
 
-def is_repaired(frame: pd.DataFrame, estimate: Estimate, live: int) -> bool:
-    """The reset has been made good already: the count climbed back by at least the drop in
-    one step after it (a repair, then the Lambda published), or the live count stands at
-    least the drop above the last count published (a repair since). Visits alone add a few a
-    period, never a whole drop at once."""
-    if estimate.drop <= 0:
-        return True
+def judged(frame: pd.DataFrame, estimate: Estimate, live: int) -> Reset:
+    """The estimate's reset judged by the detector 02 and 06 share (`resets.judge`) from the
+    frame and the live count alone (no audit log): one step up of about the drop after it,
+    or the live count standing the drop above the last count published. Without the count
+    metric (the sums fallback) the last count is `after` + the visits counted since."""
     counts = frame["count"][frame.index >= estimate.reset_time].dropna()
-    if len(counts) and (counts.diff().fillna(0) >= estimate.drop).any():
-        return True
-    last = int(counts.iloc[-1]) if len(counts) else estimate.after + estimate.counted_since
-    return int(live) - last >= estimate.drop
+    points = [(t, float(v)) for t, v in counts.items()]
+    if not points:
+        points = [(estimate.last_time or estimate.reset_time,
+                   float(estimate.after + estimate.counted_since))]  # fmt: skip
+    reset = Reset(estimate.reset_time, estimate.before, estimate.after, estimate.drop,
+                  estimate.previous_time or estimate.reset_time)  # fmt: skip
+    return resets.judge(reset, points, (), live=live)
+
+
+def is_repaired(frame: pd.DataFrame, estimate: Estimate, live: int) -> bool:
+    """Whether `judged` finds the reset made good already (a drop of 0 needs nothing)."""
+    return estimate.drop <= 0 or judged(frame, estimate, live).repaired
 
 
 def figures(estimate: Estimate, live: int, now: Any, *, repaired: bool = False) -> pd.DataFrame:
@@ -221,60 +243,9 @@ def figures(estimate: Estimate, live: int, now: Any, *, repaired: bool = False) 
          f"{estimate.rate_per_hour:.1f} visits/hour around the reset",
          "visit rate x the gap before the reset"),
     ]  # fmt: skip
+    if estimate.written and not repaired:  # a partial repair: its gain is not visits
+        rows.insert(4, (WRITTEN_FIGURE, estimate.written, "", "the audit log (sets since)"))
     table = pd.DataFrame(rows, columns=["figure", "value", "time", "source"]).set_index("figure")
     # the name on the columns, not the index: pandas' HTML shows an index name as a second,
     # empty header row; a columns name sits in the one header row's corner
     return table.rename_axis(index=None, columns="figure")
-
-
-# ---- how 07_recover words it ---------------------------------------------------------------
-
-
-def repaired_text(target: Target, estimate: Estimate, live: int) -> str:
-    return (
-        f"OK: the reset at {_at(estimate.reset_time)} (from {estimate.before} to "
-        f"{estimate.after}) is repaired already: live {target.count_attribute} is "
-        f"{live}; nothing written."
-    )
-
-
-def recovered_text(target: Target, estimate: Estimate, live: int, recovered: int) -> str:
-    return (
-        f"RECOVERED: set {target.count_attribute} in {target.table} from {live} to "
-        f"{recovered}: {estimate.before} before the reset at {_at(estimate.reset_time)} "
-        f"+ {live - estimate.after} visits since ({_up_to(estimate)}); backup and undo "
-        "commands below."
-    )
-
-
-def proposal_text(
-    target: Target, estimate: Estimate, live: int, recovered: int, command: str
-) -> str:
-    what = (
-        f"count dropped from {estimate.before} to {estimate.after}"
-        if estimate.previous_time is not None
-        else "reset_time given, no count metric to see the drop"
-    )
-    return (
-        f"RESET: {what} at {_at(estimate.reset_time)}; recovered {target.count_attribute} = "
-        f"{estimate.before} + ({live} live - {estimate.after}) = {recovered} "
-        f"({_up_to(estimate)}), from the {estimate.source}. DRY RUN: nothing written. "
-        f"To apply: {command}"
-    )
-
-
-def write_reason(estimate: Estimate, live: int) -> str:
-    return (
-        f"07_recover: count rebuilt from the {estimate.source} after the reset at "
-        f"{_at(estimate.reset_time)}: before {estimate.before}, after {estimate.after}, "
-        f"+{live - estimate.after} since ({_up_to(estimate)})"
-    )
-
-
-def _up_to(estimate: Estimate) -> str:
-    n = estimate.uncertainty
-    return f"up to {n} more visit{'s' if n != 1 else ''} may be missing"
-
-
-def _at(when: pd.Timestamp) -> str:
-    return when.strftime("%Y-%m-%d %H:%M UTC")

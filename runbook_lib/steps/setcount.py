@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from runbook_lib import aws
+from runbook_lib import aws, paths
 from runbook_lib.aws import counter
 from runbook_lib.errors import ConfirmationError, CountConflictError, DecreaseRefusedError
 from runbook_lib.formats.itemfile import ItemBackup
@@ -95,7 +95,18 @@ def _replaced(
     if count_or_none(old_item, target.count_attribute) == backup.count:
         return backup
     why = f"the item set_count replaced (it moved after the backup {backup.path.name})"
-    return itembackup.backup_item(target, dest_dir=backup_dir, ddb=ddb, reason=why, item=old_item)
+    try:
+        return itembackup.backup_item(
+            target, dest_dir=backup_dir, ddb=ddb, reason=why, item=old_item
+        )
+    except paths.UnwritableFolderError as exc:  # after the write: say it was made
+        raise paths.UnwritableFolderError(
+            f"The count of {target.table} was set, but the item it replaced (a visit moved "
+            f"it after the backup {backup.path}) could not be backed up: "
+            f"{exc.args[0].partition('. No backup')[0]}.",
+            hint=f"the item as it was before the visit is in {backup.path}; point "
+            "RUNBOOK_BACKUPS at a folder you can write to before the next write.",
+        ) from None
 
 
 def run(target: Target, new_value: Any, **kwargs: Any) -> SetResult:

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import os
 import shlex
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,8 @@ def audit_record(
     when: dt.datetime,
 ) -> dict[str, Any]:
     return {
+        # an id to name the record by: 02/06/07 cite it when they report a reset's repair
+        "id": uuid.uuid4().hex[:12],
         "time": when.isoformat(),
         "action": "set_count",
         "actor": actor,
@@ -126,9 +129,24 @@ def append_audit(path: str | Path, record: dict[str, Any]) -> Path:
     return path
 
 
-def read_audit(path: str | Path | None = None) -> list[dict[str, Any]]:
-    """Every record in the audit log (oldest first); [] when there is none yet."""
+def read_audit(path: str | Path | None = None, *, skip_bad: bool = False) -> list[dict[str, Any]]:
+    """Every record in the audit log (oldest first); [] when there is none yet.
+
+    `skip_bad`: leave out lines that are not a JSON object (a line added by hand, a write cut
+    short) instead of raising; for readers that only look for evidence (the reset detector),
+    where one bad line must not hide the others or fail a status check."""
     path = Path(path) if path else paths.backups_dir() / AUDIT_FILE
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    if not skip_bad:
+        return [json.loads(line) for line in lines]
+    records = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records

@@ -9,12 +9,13 @@ here: the status notebook is the one a scheduler runs every morning, so it stays
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from runbook_lib import aws
+from runbook_lib import aws, paths
 from runbook_lib.aws import backups, counter, metrics, tables
 from runbook_lib.errors import (
     EndpointUnreachableError,
@@ -22,6 +23,7 @@ from runbook_lib.errors import (
     RunbookError,
     TableMissingError,
 )
+from runbook_lib.steps import resetread, resets
 from runbook_lib.steps import statuschecks as checks
 from runbook_lib.steps.statusreport import Check, StatusReport
 from runbook_lib.target.model import Target
@@ -46,12 +48,14 @@ def _call(fn: Callable[[], Any]) -> Read:
 def _count_series(
     cw: Any, target: Target, now: dt.datetime, hours: int
 ) -> list[tuple[dt.datetime, float]]:
-    """The count gauge (Maximum per 5 min) over the window: (time, value), oldest first."""
+    """The count gauge (Maximum per 5 min) over the window: (time, value), oldest first.
+    The window starts on a whole 5 minutes since the epoch, as 06_history's does: buckets
+    that start where the run happens to start move a drop's bucket from run to run."""
     spec = metrics.count_spec(target.table, target.metric_namespace, target.metric_name)
     queries = metrics.build_queries([spec], DROP_PERIOD_S)
-    start = now - dt.timedelta(hours=hours)
+    start = resetread.floor_time(now - dt.timedelta(hours=hours), DROP_PERIOD_S)
     data = metrics.get_metric_data(cw, queries, start, now, table=target.table)
-    return sorted(data.points.get("count", []))
+    return sorted((resetread.utc(t), v) for t, v in data.points.get("count", []))
 
 
 def gather(ddb: Any, cw: Any, target: Target, *, drop_window_h: int, now: dt.datetime) -> dict:
@@ -77,6 +81,43 @@ def _unreachable(got: dict[str, Read]) -> RunbookError | None:
     if all(isinstance(e, EndpointUnreachableError) for e in errors):
         return errors[0]
     return None
+
+
+def find_resets(
+    cw: Any, target: Target, series: Any, live: int | None, now: dt.datetime
+) -> list[resets.Reset] | None:
+    """The drops in the window dated and judged by the one detector 06 and 07 use (the
+    audit log and the live count say whether one was repaired); None when the series was
+    not read. Only a drop costs the follow-up reads."""
+    if not series:
+        return None if series is None else []
+    if not resets.find_drops(series):
+        return []
+    where = target.endpoint or "aws"
+    writes = resetread.audit_writes(target.table, where, target.region)
+    spec = (target.table, target.metric_namespace, target.metric_name)
+    return resetread.detect(
+        cw, spec, series, period=DROP_PERIOD_S, now=now, writes=writes, live=live
+    )
+
+
+def stack_label(terraform_dir: str | Path | None) -> str:
+    """How a hint names the stack the run was given: "terraform/" for the project's own,
+    else the folder relative to the working directory (a notebook's is the project root),
+    never an absolute path of this machine."""
+    if not terraform_dir:
+        return "terraform/"
+    path = Path(terraform_dir).expanduser()
+    if not path.is_absolute() and not path.is_dir():
+        path = paths.project_root() / path  # as the stack is looked for (stackread)
+    path = path.resolve()
+    if path == paths.terraform_dir().resolve():
+        return "terraform/"
+    try:
+        label = os.path.relpath(path, Path.cwd())
+    except ValueError:  # another drive: the folder's name is the least a reader needs
+        label = path.name
+    return label.rstrip("/\\") + "/"
 
 
 def list_tables(ddb: Any) -> list[str] | None:
@@ -163,15 +204,18 @@ def run_status(
     item, item_err = got["item"]
     others = other_items(ddb, target, describe) if item_err is None and not item else None
     present, valid, value = checks.check_item(item, item_err, target, others)
+    series, series_err = got["metric"]
+    found = find_resets(cw, target, series, value, now)
+    stack = stack_label(terraform_dir)
     rows = [
         checks.check_table(describe, describe_err, target, tables),
         checks.check_key_schema(describe, target),
         present,
         valid,
-        checks.check_pitr(*got["pitr"]),
+        checks.check_pitr(*got["pitr"], stack=stack),
         checks.check_backups(*got["backups"], now, max_backup_age_h),
-        checks.check_alarms(*got["alarms"], target),
-        checks.check_drops(*got["metric"], target, drop_window_h, now),
+        checks.check_alarms(*got["alarms"], target, stack=stack),
+        checks.check_drops(series, series_err, target, drop_window_h, now, found=found),
         check_terraform_state(terraform_dir, target),
     ]
     return StatusReport(target=target, checks=rows, count=value)

@@ -7,12 +7,12 @@ Check: ok, warn, fail, or NOT CHECKED with the reason when the read failed, neve
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from typing import Any
 
 from runbook_lib.aws import counter
 from runbook_lib.aws.backups import BackupInfo, PitrStatus
 from runbook_lib.errors import RunbookError, TableMissingError
+from runbook_lib.steps import resets, resettext
 from runbook_lib.steps.statusreport import FAIL, NOT_CHECKED, OK, WARN, Check
 from runbook_lib.target.model import Target
 
@@ -162,7 +162,11 @@ def _missing_item(target: Target, others: list[str] | None) -> Check:
     )
 
 
-def check_pitr(pitr: PitrStatus | None, err: RunbookError | None) -> Check:
+def check_pitr(
+    pitr: PitrStatus | None, err: RunbookError | None, *, stack: str = "terraform/"
+) -> Check:
+    """`stack`: the Terraform folder the run was given (`status.stack_label`), named in the
+    hint: a run against another stack must not send the reader to this project's."""
     name = "point-in-time recovery"
     if err is not None:
         return _unreadable(name, err, "could not read")
@@ -171,7 +175,7 @@ def check_pitr(pitr: PitrStatus | None, err: RunbookError | None) -> Check:
             name,
             WARN,
             f"PITR is {pitr.status or 'unknown'}",
-            "enable it in terraform/ (point_in_time_recovery) or with 04_backup_restore",
+            f"enable it in {stack} (point_in_time_recovery) or with 04_backup_restore",
         )
     return Check(name, OK, "enabled (35 days of restore points)")
 
@@ -207,15 +211,21 @@ def _alarm_watches(alarm: dict[str, Any], target: Target) -> bool:
     return any((d["Name"], d["Value"]) in wanted for group in dims for d in group)
 
 
-def check_alarms(alarms: Any, err: RunbookError | None, target: Target) -> Check:
+def check_alarms(
+    alarms: Any, err: RunbookError | None, target: Target, *, stack: str = "terraform/"
+) -> Check:
+    """`stack`: as for `check_pitr`."""
     name = "alarm states"
     if err is not None:
         return _unreadable(name, err, "could not read alarms")
     mine = [a for a in alarms if _alarm_watches(a, target)]
     if not mine:
-        return Check(
-            name, WARN, "no CloudWatch alarm watches this counter", "apply terraform/ (alarms.tf)"
+        hint = (
+            "apply terraform/ (alarms.tf)"
+            if stack == "terraform/"
+            else f"add CloudWatch alarms for this counter to {stack} and apply it"
         )
+        return Check(name, WARN, "no CloudWatch alarm watches this counter", hint)
     firing = [a["AlarmName"] for a in mine if a.get("StateValue") == "ALARM"]
     if firing:
         return Check(
@@ -228,26 +238,19 @@ def check_alarms(alarms: Any, err: RunbookError | None, target: Target) -> Check
     return Check(name, OK, f"{len(mine)} alarm(s), none firing ({', '.join(states)})")
 
 
-def _num(value: float) -> str:
-    return f"{int(value)}" if float(value).is_integer() else f"{value:g}"
-
-
-def _at(when: dt.datetime, now: dt.datetime | None) -> str:
-    """ "07:12 UTC" today, "2024-05-01 07:12 UTC" on another day."""
-    when = when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
-    when = when.astimezone(dt.timezone.utc)
-    today = now is not None and when.date() == now.astimezone(dt.timezone.utc).date()
-    return when.strftime("%H:%M UTC" if today else "%Y-%m-%d %H:%M UTC")
-
-
 def check_drops(
     series: Any,
     err: RunbookError | None,
     target: Target,
     hours: int,
     now: dt.datetime | None = None,
+    *,
+    found: list[resets.Reset] | None = None,
 ) -> Check:
-    """`series`: (time, count) pairs, oldest first. A drop is said as what happened."""
+    """`series`: (time, count) pairs, oldest first; `found`: its resets as the detector
+    dated and judged them (`status.find_resets`; None: the drops as the series shows them,
+    undated and unjudged). A drop is said as what happened; one the runbook repaired is a
+    warning that says how, never a failure that sends the reader to repair it again."""
     name = "no count drop in recent history"
     if err is not None:
         return _unreadable(name, err, "could not read metrics")
@@ -258,18 +261,12 @@ def check_drops(
             f"no {target.metric_namespace}/{target.metric_name} data in the last {hours} h",
             "check that the Lambda publishes its metric (run 06_history)",
         )
-    drops = [(a, b) for a, b in itertools.pairwise(series) if b[1] < a[1]]
-    if not drops:
+    found = resets.find_drops(series) if found is None else found
+    if not found:
         return Check(name, OK, f"{len(series)} points over {hours} h, never decreasing")
-    # the largest drop (the latest of equals) is the reset to tell first
-    (_, before), (when, after) = max(drops, key=lambda d: (d[0][1] - d[1][1], d[1][0]))
-    at = _at(when, now)
-    more = f" ({len(drops)} drops in the last {hours} h)" if len(drops) > 1 else ""
-    return Check(
-        name,
-        FAIL,
-        f"count dropped from {_num(before)} to {_num(after)} at {at}{more}",
-        "rebuild the count from CloudWatch: runbook run 07_recover (dry run first), or "
-        f"restore the last backup from before {at}: runbook run 04_backup_restore "
-        "(action=list, then restore it, dry run first); 06_history shows the whole history",
-    )
+    where = f"in the last {hours} h"
+    if resettext.worst(found) is None:
+        detail = resettext.all_repaired(found, now, where)
+        return Check(name, WARN, detail, "none: the count was rebuilt (06_history shows it)")
+    detail, step = resettext.problem(found, now, where)
+    return Check(name, FAIL, detail, f"{step}; 06_history shows the whole history")

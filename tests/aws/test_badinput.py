@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from runbook_lib import paths
 from runbook_lib.aws import counter
 from runbook_lib.aws.writetoken import WRITE_TOKEN
 from runbook_lib.formats import itemfile
@@ -160,3 +161,39 @@ def test_creating_status_check_says_wait(moto_url: str) -> None:
     assert check.state == statusreport.WARN
     assert check.detail == "table bi-creating-VisitorCount is CREATING"
     assert check.next_step == "wait for ACTIVE, then run the status check again"
+
+
+# ---- a backups folder that cannot take the backup (issue 17) --------------------------------
+
+
+@pytest.mark.parametrize("write", ["set", "restore"])
+def test_backup_folder_that_cannot_be_written_stops_the_write(
+    write: str, ddb: Any, moto_url: str, folders: Folders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RUNBOOK_BACKUPS under a regular file (which stops root as well as anyone): the
+    backup before the write fails, so the write is not made; one error naming the folder
+    as set and the fix, not a bare PermissionError or FileExistsError."""
+    ctx = make_ctx(ddb, moto_url, "counter", folders)
+    source = ctx.item_file(_counter_item(25)) if write == "restore" else None
+    blocker = ctx.write("notes.txt", "a file\n")
+    monkeypatch.setenv("RUNBOOK_BACKUPS", str(blocker / "backups"))
+    before = snapshot(ctx)
+    confirmed = {"dry_run": False, "confirm": ctx.target.table, "ddb": ddb}
+    with pytest.raises(paths.UnwritableFolderError) as info:
+        if write == "set":
+            setcount.set_count(ctx.target, 42, reason="bad-input test", **confirmed)
+        else:
+            itembackup.restore_item(ctx.target, source, **confirmed)
+    assert_actionable(
+        info.value,
+        rf"Cannot write the backup of {ctx.target.table}'s item to {blocker}/backups "
+        r"\(RUNBOOK_BACKUPS\): \S*notes\.txt is a file, so no folder can be made under it\. "
+        r"No backup was taken, and nothing was written to the table\.",
+        r"point RUNBOOK_BACKUPS at a folder you can write to",
+    )
+    assert "\n" not in str(info.value), "one line"
+    assert snapshot(ctx) == before, "the table as it was"
+
+
+def _counter_item(count: int) -> dict[str, Any]:
+    return {**STATES["counter"], "viewCount": {"N": str(count)}}

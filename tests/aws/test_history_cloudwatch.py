@@ -72,12 +72,16 @@ def test_seeded_reset_is_found_with_its_size_and_time(cw, names):
     # THEN exactly that reset is found, to the minute, with its size
     assert hist.period == 60
     assert len(hist.frame) == 2 * 1440
-    assert hist.calls == len(calls) == metrics.plan_calls(2 * 1440, 4) == 1
+    # one call for the window, one at the finest period around the drop to date the reset
+    assert hist.calls == len(calls) == metrics.plan_calls(2 * 1440, 4) + 1 == 2
     (reset,) = hist.resets
     assert reset.time == reset_at
+    # after: the first count published at the low level (the bucket's Minimum), not the
+    # bucket's Maximum, which holds the visits after it too
+    first = frame["count"].iloc[at] - frame["visits"].iloc[at] + 1
     assert reset.before == frame["count"].iloc[at - 1]
-    assert reset.after == frame["count"].iloc[at]
-    assert reset.drop == frame["count"].iloc[at - 1] - frame["count"].iloc[at]
+    assert reset.after == first
+    assert reset.drop == frame["count"].iloc[at - 1] - first
     assert hist.summary["reset_count"] == 1
     assert hist.summary["resets"][0]["time"] == reset_at.isoformat()
     # and the rest of the frame is what was seeded
@@ -95,12 +99,15 @@ def test_fourteen_days_hourly_finds_the_same_reset(cw, names):
     frame = _seeded(cw, names, now, reset_at=reset_at)
     calls = _calls(cw)
     hist = history.load_history(14, **names, cloudwatch=cw, now=now, period=3600)
-    assert hist.calls == len(calls) == metrics.plan_calls(14 * 24, 4) == 1
+    assert hist.calls == len(calls) == metrics.plan_calls(14 * 24, 4) + 1 == 2
     (reset,) = hist.resets
     hourly_max = frame["count"].resample("1h").max()
-    assert reset.time == reset_at
+    # dated as the 60 s read dates it: the hour's bucket only found the drop
+    assert reset.time == reset_at and reset.pinned
+    assert reset.previous_time == reset_at - pd.Timedelta(minutes=5)
     assert reset.before == hourly_max[reset_at - HOUR]
-    assert reset.after == hourly_max[reset_at]
+    at = frame.index.get_loc(reset_at)
+    assert reset.after == frame["count"].iloc[at] - frame["visits"].iloc[at] + 1
     assert hist.summary["points"] == 14 * 24
 
 
@@ -189,7 +196,7 @@ def test_fourteen_days_at_one_minute_in_one_call(cw, names):
     calls = _calls(cw)
     hist = history.load_history(14, **names, cloudwatch=cw, now=now)
     assert hist.period == 60
-    assert hist.calls == len(calls) == metrics.plan_calls(14 * 1440, 4) == 1
+    assert hist.calls == len(calls) == metrics.plan_calls(14 * 1440, 4) + 1 == 2
     (reset,) = hist.resets
     assert reset.time == reset_at
     assert reset.after == frame["count"][reset_at]

@@ -322,3 +322,21 @@ def test_unreachable_endpoint_raises_one_clear_error_after_one_attempt(target, m
         "or unset AWS_ENDPOINT_URL"
     )
     assert len(attempts) == 6, "one attempt per read: a dead sandbox is not retried"
+
+
+def test_the_hints_name_the_stack_the_run_was_given(target, ddb, tmp_path, monkeypatch):
+    """terraform_dir of another stack: PITR and alarm hints name it, relative, never the
+    project's terraform/ and never this machine's absolute path."""
+    counter.init_counter(target, ddb=ddb)
+    stack = tmp_path / "stacks" / "prod"
+    stack.mkdir(parents=True)
+    (stack / "main.tf").write_text("# another stack\n")
+    monkeypatch.chdir(tmp_path)
+
+    report = status.run_status(target, terraform_dir=str(stack))
+
+    rows = {c.name: c for c in report.checks}
+    assert rows["point-in-time recovery"].next_step.startswith("enable it in stacks/prod/ (")
+    assert "stacks/prod/" in rows["alarm states"].next_step
+    for row in (rows["point-in-time recovery"], rows["alarm states"]):
+        assert "terraform/" not in row.next_step and str(tmp_path) not in row.next_step

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from runbook_lib.errors import InvalidInputError
+from runbook_lib.formats import itemfile
 from runbook_lib.notebook import runner
 from tests.badinput_cases import Ctx, flip_crc
 from tests.badinput_checks import (
@@ -241,8 +242,8 @@ def test_runbook_run_02_status_summary_says_what_to_do(status_of_missing_table) 
         ),
         (
             ["06_history", "-p", "days", "fourteen"],
-            r"Parameter days must be int, got 'fourteen'",
-            r"runbook params",
+            r"days must be a whole number, got 'fourteen'\. Nothing ran\.",
+            r"-p days 100; `runbook params 06_history` lists every parameter",
         ),
         (
             ["03_set_count", "-p", "dry_run", "False", "-p", "reason", "x"],
@@ -291,3 +292,138 @@ def test_runbook_cli_bad_usage_exits_2_and_runs_nothing(
     assert "Traceback" not in proc.stderr and proc.stdout == ""
     assert not folders.reports.exists(), "nothing ran: no report folder"
     assert snapshot(counter_ctx) == before and files(folders.backups) == {}
+
+
+# ---- folders that cannot be written, a stack folder that is none (issue 17) ------------------
+
+
+def _console(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(RUNBOOK), "run", *args],
+        capture_output=True,
+        text=True,
+        env=env or dict(os.environ),
+        cwd=ROOT,
+        timeout=300,
+    )
+
+
+def _assert_one_line_exit_2(proc: subprocess.CompletedProcess, *parts: str) -> None:
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stdout == "" and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and "Nothing ran. Next step: " in proc.stderr
+    for part in parts:
+        assert part in proc.stderr, proc.stderr
+
+
+def test_runbook_cli_report_folder_that_is_a_file_is_one_line(
+    counter_ctx: Ctx, folders: Folders
+) -> None:
+    """`--out README.md` (a file) and `--out README.md/x` (under a file: root is stopped
+    too), and RUNBOOK_REPORTS likewise: one line naming it as given, no traceback."""
+    table = ["02_status", "-p", "table_name", counter_ctx.target.table]
+    _assert_one_line_exit_2(
+        _console([*table, "--out", "README.md"]),
+        "Cannot write the report to README.md: README.md is a file, not a folder.",
+    )
+    _assert_one_line_exit_2(
+        _console([*table, "--out", "README.md/reports"]),
+        "README.md is a file, so no folder can be made under it",
+    )
+    env = {**os.environ, "RUNBOOK_REPORTS": "README.md/reports"}
+    _assert_one_line_exit_2(
+        _console(table, env), "README.md/reports (RUNBOOK_REPORTS)", "point RUNBOOK_REPORTS"
+    )
+    assert not folders.reports.exists()
+
+
+def test_runbook_cli_confirmed_set_with_unwritable_backups_is_refused_up_front(
+    counter_ctx: Ctx, folders: Folders
+) -> None:
+    """RUNBOOK_BACKUPS under a file: the confirmed 03 is refused before a kernel, the
+    table untouched (was: a bare PermissionError from the cell)."""
+    (folders.src / "notes.txt").write_text("a file\n")
+    before = snapshot(counter_ctx)
+    table = counter_ctx.target.table
+    args = ["03_set_count", "-p", "table_name", table, "-p", "new_value", "50"]
+    args += ["-p", "reason", "x", "-p", "dry_run", "False", "-p", "confirm", table]
+    env = {**os.environ, "RUNBOOK_BACKUPS": str(folders.src / "notes.txt" / "backups")}
+    proc = _console(args, env)
+    _assert_one_line_exit_2(
+        proc, "Cannot write the item backup 03_set_count takes before it writes", "notes.txt"
+    )
+    assert snapshot(counter_ctx) == before and not folders.reports.exists()
+
+
+@pytest.mark.notebook
+def test_runbook_run_backup_folder_that_fails_in_the_run_is_one_line_and_exit_1(
+    counter_ctx: Ctx, folders: Folders
+) -> None:
+    """The backups folder passes the check but the table's folder in it is a file: found
+    only when the backup is written. One line naming it and the fix, exit 1, the table
+    as it was (the backup comes before the write)."""
+    before = snapshot(counter_ctx, with_backups=False)
+    table = counter_ctx.target.table
+    folders.backups.mkdir()
+    (folders.backups / itemfile.safe_name(table)).write_text("in the way\n")
+    params = {"table_name": table, "new_value": "50", "reason": "x"}
+    outcome = run_nb("03_set_count", {**params, "dry_run": "False", "confirm": table}, folders)
+    assert outcome.exit_code == runner.EXIT_FAILED, outcome.summary()
+    (line,) = outcome.summary().splitlines()
+    assert line.startswith(f"03_set_count: FAILED (exit 1): Cannot write the backup of {table}")
+    assert f"{itemfile.safe_name(table)} is a file, not a folder" in line
+    assert "nothing was written to the table" in line and "Next step: point RUNBOOK_BACKUPS" in line
+    assert snapshot(counter_ctx, with_backups=False) == before
+
+
+@pytest.mark.notebook
+def test_runbook_run_report_files_that_cannot_be_written_keep_the_result(
+    counter_ctx: Ctx, folders: Folders, tmp_path: Path
+) -> None:
+    """The report folder stops taking files while the run is under way (here result.json
+    and the HTML are folders by then): exit 1, the folder and the fix said, and the result
+    (the command to copy included) still printed: nothing lost."""
+    import nbformat
+    from nbformat import v4
+
+    nb = v4.new_notebook(
+        cells=[
+            v4.new_markdown_cell("# 91 · A folder that stops taking files"),
+            v4.new_code_cell('action: str = "x"  # unused', metadata={"tags": ["parameters"]}),
+            v4.new_code_cell(
+                "import os, pathlib\n"
+                "run = pathlib.Path(os.environ['RUNBOOK_RUN_DIR'])\n"
+                "(run / 'result.json').mkdir()\n(run / '91_folder.html').mkdir()\n"
+                "from runbook_lib.notebook.results import record_result\n"
+                "record_result({'message': 'done', 'undo_command': 'runbook run 03 -p x 1'});"
+            ),
+        ],
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+        },
+    )
+    path = tmp_path / "nb" / "91_folder.ipynb"
+    path.parent.mkdir()
+    nbformat.write(nb, str(path))
+    outcome = runner.run_notebook(str(path), {}, folders.reports)
+    assert outcome.exit_code == runner.EXIT_FAILED, outcome.summary()
+    summary = outcome.summary()
+    assert "UnwritableFolderError: Cannot write the report to " in summary
+    assert "Next step: make that folder writable (or pass --out DIR)" in summary
+    assert "  message: done\n" in summary and "  undo_command: runbook run 03 -p x 1\n" in summary
+    assert Path(outcome.notebook_path).is_file(), "the executed notebook was written"
+
+
+def test_runbook_cli_05_with_an_empty_terraform_dir_is_bad_usage(
+    counter_ctx: Ctx, folders: Folders
+) -> None:
+    """Was exit 1 with a report folder; the README promises exit 2 with nothing written."""
+    empty = folders.src / "empty"
+    empty.mkdir()
+    before = snapshot(counter_ctx)
+    proc = _console(["05_migrate", "-p", "terraform_dir", str(empty)])
+    _assert_one_line_exit_2(
+        proc, f"terraform_dir {str(empty)!r} holds no .tf files", "-p terraform_dir PATH"
+    )
+    assert snapshot(counter_ctx) == before and not folders.reports.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -39,7 +40,9 @@ def test_unknown_parameter_is_refused_before_running(tmp_path, capsys):
 def test_badly_typed_parameter(tmp_path, capsys):
     code = cli.main(["run", "01_init", "-p", "dry_run", "maybe", "--out", str(tmp_path)])
     assert code == 2
-    assert "dry_run must be bool" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "dry_run must be True or False, got 'maybe'. Nothing ran." in err, err
+    assert "bool" not in err, "the type in plain words, not its annotation"
     assert not any(tmp_path.iterdir())
 
 
@@ -65,12 +68,19 @@ def test_run_exit_codes_through_the_console_script(target, ddb, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "02_status: OK" in proc.stdout
     assert "[WARN] point-in-time recovery" in proc.stdout
+    # the first screen: the state, the verdict, then the count
+    first = proc.stdout.splitlines()[:3]
+    assert first[0].startswith("02_status: OK (exit 0") and "  count: 1" in first, first
 
 
 def test_list_shows_notebooks(capsys):
     assert cli.main(["list"]) == 0
-    out = capsys.readouterr().out
-    assert "01_init" in out and "02_status" in out
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == runner.available_notebooks()
+    # one line each: the name, then what it does (the title, without its "NN · ")
+    assert re.fullmatch(r"02_status +Status check", lines[2]), lines
+    assert re.fullmatch(r"07_recover +Recover a reset count from CloudWatch", lines[-1]), lines
+    assert all(len(line.split(None, 1)) == 2 and "·" not in line for line in lines), lines
 
 
 # ---- the terminal summary -------------------------------------------------------------------

@@ -113,6 +113,28 @@ def test_the_guides_legacy_stack_fails_the_guard(stacks, capsys):
 
 
 @_apply_marks
+def test_the_advice_names_the_stack_folder_as_it_was_given(stacks, capsys, monkeypatch):
+    """`runbook guard-plan infra/tfplan` advises `-p terraform_dir infra`: the folder the
+    plan was given in, spelt as given (no machine path in a CI log), not a placeholder."""
+    plan = stacks["legacy_plan"]  # <stack>/tfplan
+    stack, parent = plan.parent.name, plan.parent.parent
+    monkeypatch.chdir(parent)
+    code, out, err = _guard(capsys, f"{stack}/tfplan")
+    assert code == 3, out + err
+    assert (
+        f"take the item out of Terraform first: runbook run 05_migrate -p terraform_dir {stack}\n"
+        in out
+    )
+    assert str(parent) not in out and "terraform_dir DIR" not in out
+    monkeypatch.chdir(plan.parent)  # the CI step runs in the stack's folder
+    code, out, _ = _guard(capsys, "tfplan")
+    assert code == 3 and out.endswith("runbook run 05_migrate -p terraform_dir .\n"), out
+    monkeypatch.chdir(parent)  # --chdir names the stack when the plan sits elsewhere
+    code, out, _ = _guard(capsys, f"{stack}/tfplan", "--chdir", stack)
+    assert code == 3 and out.endswith(f"-p terraform_dir {stack}\n"), out
+
+
+@_apply_marks
 def test_the_plans_json_and_a_chdir_give_the_same_verdict(stacks, capsys, tmp_path):
     ws = stacks["ws"]
     shown = run(["show", "-json", "-no-color", "tfplan"], ws.workdir, env=ws.env).stdout

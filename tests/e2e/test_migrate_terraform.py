@@ -160,12 +160,20 @@ def test_a_dry_run_changes_no_file_no_state_and_no_count(legacy, tmp_path):
         tmp_path,
         html=False,
     )
-    assert outcome.exit_code == 0, outcome.summary()
+    # found and not fixed yet: exit 3 (problem found), as 07_recover's dry run does
+    assert outcome.exit_code == 3, outcome.summary()
     result = _result(tmp_path, "05_migrate")
     assert _tree_hash(folder) == before, "a dry run wrote to the user's folder or state"
     assert counter.read_count(target) == live
     assert (result["dry_run"], result["migrated"], result["found"]) == (True, False, [ADDR])
+    assert result["problem"] is True and result["resets_on_apply"] is True
+    assert result["message"].startswith(f"{ADDR} resets {target.table}'s count on the next")
     assert "DRY RUN" in result["message"] and result["backup_path"] is None
+    # the terminal shows the message, with what to do next
+    summary = outcome.summary()
+    assert summary.startswith("05_migrate: PROBLEM FOUND (exit 3")
+    assert f"  message: {result['message']}\n" in summary
+    assert f"To migrate: -p dry_run False -p confirm {target.table}" in summary
     assert '-resource "aws_dynamodb_table_item" "visitor_count"' in result["diff"]
     assert result["plan"]["safe"] is True
     assert result["plan"]["changes"] == [
@@ -204,7 +212,7 @@ def test_a_plan_that_would_delete_the_item_aborts_and_writes_nothing(legacy, tmp
 
 
 @pytest.mark.parametrize("strategy", migrate_edit.STRATEGIES)
-def test_migrate_then_every_apply_keeps_the_count(strategy, moto_url, tmp_path):
+def test_migrate_then_every_apply_keeps_the_count(strategy, moto_url, tmp_path, capsys):
     folder, target = _applied_stack(tmp_path / "stack", strategy.replace("_", "-"))
     out = tmp_path / "reports"
     started = time.monotonic()
@@ -244,6 +252,10 @@ def test_migrate_then_every_apply_keeps_the_count(strategy, moto_url, tmp_path):
     migrate_s = time.monotonic() - started
     result = _result(out, "05_migrate")
     assert code == 0, result.get("error")
+    if strategy == "removed":  # the terminal says what to commit
+        shown = capsys.readouterr().out
+        assert "Commit dynamodb.tf." in result["message"]
+        assert f"  message: {result['message']}\n" in shown, shown
     assert result["found"] == [ADDR] and result["strategy"] == strategy
     assert result["migrated"] is True and result["problem"] is False
     assert result["count_before"] == result["count_after"] == VISITS

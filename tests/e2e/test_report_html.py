@@ -4,6 +4,7 @@ small enough to e-mail; and the numbers in it are written for people."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html as htmllib
 import json
 import re
@@ -13,7 +14,7 @@ import pytest
 from nbformat import v4
 
 from runbook_lib.notebook import cells as notebook
-from runbook_lib.notebook import render, runner
+from runbook_lib.notebook import render, report, runner
 from tests import stepnb
 
 # a script, stylesheet, image or frame fetched from another host (http:, https: or //host)
@@ -47,6 +48,7 @@ def test_status_report_opens_with_its_verdict(live42, tmp_path):
     header_text = htmllib.unescape(re.sub(r"<[^>]+>", " ", body[header : body.index("</header>")]))
     assert result["verdict"] in header_text
     assert live42.table in header_text and "UTC" in header_text and "02_status" in header_text
+    assert "exit 0 (OK)" in header_text and "exit codes: 0 = OK, 3 = problem found" in header_text
 
     title = htmllib.unescape(re.search(r"<title>(.*?)</title>", page, re.S).group(1))
     assert title.startswith("02_status · ") and live42.table in title
@@ -56,6 +58,33 @@ def test_status_report_opens_with_its_verdict(live42, tmp_path):
     assert '"generated_at"' not in page and '"problem"' not in page
     assert network_loads(page) == []
     assert len(page.encode()) < MAX_REPORT_BYTES
+
+
+@pytest.mark.parametrize(
+    ("code", "state"),
+    [(0, "OK"), (3, "PROBLEM FOUND"), (1, "FAILED"), (2, "REFUSED"), (130, "INTERRUPTED")],
+)
+def test_the_banner_says_this_runs_exit_code_and_keeps_the_legend_apart(code, state):
+    """A green "exit 0" beside "(3 problem found, 1 failed, ...)" read like three problems
+    and one failure: the code's own meaning, then every code's in small grey type."""
+    header = report.header_html(
+        name="02_status",
+        title="Status check",
+        target="table T",
+        verdict="All well.",
+        exit_code=code,
+        started=dt.datetime(2026, 5, 1, 7, 0, tzinfo=dt.timezone.utc),
+    )
+    legend = re.search(r'<div class="runbook-exit-legend" style="([^"]*)">(.*?)</div>', header)
+    assert legend, header
+    assert "color:#777" in legend.group(1) and "font-size:.8em" in legend.group(1)
+    assert legend.group(2) == (
+        "exit codes: 0 = OK, 3 = problem found, 1 = failed, 2 = refused, 130 = interrupted"
+    )
+    rest = htmllib.unescape(re.sub(r"<[^>]+>", " ", header.replace(legend.group(0), "")))
+    assert f"exit {code} ({state})" in rest
+    others = [s for s in report.STATES.values() if s != state and s not in state]
+    assert not [s for s in others if s.lower() in rest.lower()], rest
 
 
 @pytest.mark.parametrize("hide_code", [False, True])

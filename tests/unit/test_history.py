@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from runbook_lib.aws import metrics
 from runbook_lib.errors import InvalidInputError
-from runbook_lib.steps import history, historyframe
+from runbook_lib.steps import history, historyframe, resets
 
 NOW = pd.Timestamp("2024-06-01T12:00:00Z")
 DAY = pd.Timedelta(days=1)
@@ -357,3 +357,71 @@ def test_summary_is_json_serialisable_and_adds_up():
     assert summary["resets"][0]["after"] == 0
     assert isinstance(summary["resets"][0]["time"], str)
     assert isinstance(summary["visits_total"], int)
+
+
+# ---- a repaired reset: told, not a problem; the repair's jump is no visits ------------------
+
+
+def _repaired_history():
+    """A reset at 00:15 (110 -> 3), visits, then the runbook's repair at 00:32 (+110) seen in
+    the 00:35 bucket (one visit with it)."""
+    count = _series([100, 105, 110, 3, 4, 6, 6, 117, 118])
+    frame = historyframe.to_frame({"count": count}, 300)
+    repair = resets.Write(pd.Timestamp("2024-05-01T00:32:00Z"), 6, 116, resets.RECOVER, "r1")
+    points = historyframe.count_points(frame)
+    found = resets.settle(historyframe.find_resets(frame), points, [repair])
+    frame = historyframe.exclude_jumps(frame, resets.own_jumps(found, [repair], points, 300), 300)
+    start, end = frame.index[0], frame.index[-1] + pd.Timedelta("5min")
+    hist = historyframe.History(frame, found, 300, 1, {}, start, end, now=end, writes=[repair])
+    return hist, found
+
+
+def test_a_repaired_reset_is_said_and_not_a_problem():
+    hist, (reset,) = _repaired_history()
+
+    assert reset.repaired and not hist.problem
+    assert hist.verdict == (
+        "OK: reset at 00:15 UTC (110 → 3), repaired at 00:32 UTC by 07_recover (+110, audit id "
+        "r1), and the count metric climbed back; the count went from 100 to 118"
+    )
+    assert hist.resets_table()["repaired"].tolist() == [
+        "repaired at 00:32 UTC by 07_recover (+110, audit id r1), and the count metric climbed back"
+    ]
+    assert hist.result()["resets"][0]["repair"]["audit_id"] == "r1"
+
+
+def test_the_repairs_jump_is_not_counted_as_visits():
+    hist, _ = _repaired_history()
+
+    # visits: 5, 5, (reset), 1, 2, 0, 111 - 110, 1: the repair's +110 is the runbook's
+    assert hist.frame["visits"].tolist() == [0, 5, 5, 0, 1, 2, 0, 1, 1]
+    assert hist.result()["visits"] == 15
+    assert hist.result()["busiest_hour_utc"] == 0
+
+
+def test_an_open_reset_stays_a_problem_with_the_next_step():
+    frame = historyframe.to_frame({"count": _series([100, 105, 110, 3, 4])}, 300)
+    found = resets.settle(historyframe.find_resets(frame), historyframe.count_points(frame), [])
+    end = frame.index[-1]
+    hist = historyframe.History(frame, found, 300, 1, {}, frame.index[0], end, now=end)
+
+    assert hist.problem
+    assert hist.verdict.startswith("RESET: count dropped from 110 to 3 at 00:15 UTC; next: ")
+    assert "runbook run 07_recover (dry run first)" in hist.verdict
+
+
+def test_the_plot_marks_a_repaired_reset_in_gray_and_says_so():
+    import matplotlib.colors
+
+    from runbook_lib.notebook import plots
+
+    hist, _ = _repaired_history()
+    fig = plots.history_figure(hist)
+
+    marks = [a for a in fig.axes[0].lines if a.get_gid() == plots.RESET_GID]
+    assert marks and all(
+        matplotlib.colors.same_color(a.get_color(), plots.REPAIRED_COLOR) for a in marks
+    )
+    texts = [t.get_text() for t in fig.axes[0].texts if t.get_gid() == plots.RESET_GID]
+    assert texts == ["-107 (repaired)"]
+    assert fig.get_suptitle() == "Visitor count history: 1 reset (repaired)"

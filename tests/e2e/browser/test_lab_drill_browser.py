@@ -1,30 +1,30 @@
 """The incident drill in JupyterLab, as an on-call engineer does it, with autosave ON.
 
-A reset is planted on the sandbox's own counter (4,676 visits, a deploy writes 0, 23 visits
-since). The lab is laid out as `make lab` lays it out (fresh working copies, never the
-repo's notebooks/), and the drill goes: 02 Run All (the verdict on screen), 07 Run All (a dry
-run), 07 with `dry_run = False` and `confirm` typed into its parameters cell, 02 again, 03
-with its defaults (a message, not a traceback). Afterwards the repo's notebooks/ is as it
-was, the edits are in the working copies, and a saved copy cannot run headless.
+A reset is planted on the sandbox's own counter by `runbook sandbox drill`'s code (a
+deploy's PutItem writes 0 over the count, then visits land). The lab is laid out as
+`make lab` lays it out (fresh working copies, never the repo's notebooks/), and the drill
+goes: 02 Run All (the verdict on screen), 07 Run All (a dry run), 07 with `dry_run = False`
+and `confirm` typed into its parameters cell, 02 again, 03 with its defaults (a message, not
+a traceback). Afterwards the repo's notebooks/ is as it was, the edits are in the working
+copies, and a saved copy cannot run headless. After the repair, 02 is green with the repair
+named (a WARN row), not red for the rest of the window.
 
 Screenshots of each step go to docs/lab-drill-*.png when RUNBOOK_UPDATE_SCREENSHOT is set.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
-from runbook_lib.sandbox import labwork, provision, recoverdemo
+from runbook_lib.sandbox import drill as sandboxdrill
+from runbook_lib.sandbox import labwork, provision
 from runbook_lib.sandbox import server as sandbox
-from runbook_lib.target.model import Target
 from tests.e2e.browser import labkit
 from tests.e2e.browser.labkit import ERROR_OUTPUTS, PANEL, Lab
 
@@ -35,7 +35,7 @@ except ImportError:  # pragma: no cover - skipped by labkit.BROWSER_MARKS with t
 
 ROOT = labkit.ROOT
 WIDTH, HEIGHT = 1280, 900  # the issue's window
-BEFORE, SINCE = 4676, 23
+SEED_DAYS = 2  # history before the drill's
 # Autosave on, every second: whatever the user types lands on disk, as in `make lab`.
 LAB_SETTINGS = {
     **labkit.LAB_SETTINGS,
@@ -49,6 +49,7 @@ pytestmark = labkit.BROWSER_MARKS
 class Drill:
     lab: Lab
     table: str
+    recovered: int  # before + visits since: what the confirmed 07 writes
     work: Path
     env: dict[str, str]
 
@@ -63,30 +64,10 @@ def _git_status() -> str:
     ).stdout
 
 
-def _plant(info: sandbox.SandboxInfo) -> str:
-    """The sandbox's own counter with a reset two hours ago; returns its table."""
-    out = info.outputs
-    target = Target(
-        table=out["table_name"],
-        endpoint=info.url,
-        region=info.region,
-        function_name=out.get("function_name"),
-        api_id=out.get("api_id"),
-    )
-    frame = recoverdemo.reset_frame(
-        2,
-        end=dt.datetime.now(dt.timezone.utc),
-        before=BEFORE,
-        since=SINCE,
-        reset_age=pd.Timedelta(hours=2),
-    )
-    clients = {
-        s: provision.sandbox_client(info.url, info.region, s) for s in ("dynamodb", "cloudwatch")
-    }
-    recoverdemo.plant_reset(
-        target, frame, ddb=clients["dynamodb"], cloudwatch=clients["cloudwatch"]
-    )
-    return target.table
+def _plant(info: sandbox.SandboxInfo) -> tuple[str, int]:
+    """`runbook sandbox drill`'s reset on the sandbox's own counter: (table, what 07 sets)."""
+    planted = sandboxdrill.drill(info, log=lambda _m: None)
+    return planted.target.table, planted.expected_recovered
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +76,8 @@ def drill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drill]:
     pid, url = sandbox.start_server(log_path=base / "moto.log")
     try:
         info = sandbox.SandboxInfo(url=url, pid=pid)
-        provision.provision(info, days=0, use_terraform=False, log=lambda _m: None)
-        table = _plant(info)
+        provision.provision(info, days=SEED_DAYS, use_terraform=False, log=lambda _m: None)
+        table, recovered = _plant(info)
         env = labkit.lab_env(base, info.env())
         labkit.write_settings(base / "settings", LAB_SETTINGS)
         with pytest.MonkeyPatch.context() as mp:  # the lab's state folder, as `make lab`'s
@@ -104,7 +85,7 @@ def drill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drill]:
             work = labwork.prepare(log=lambda _m: None)
         cmd = labkit.lab_command(work)
         with labkit.running_lab(cmd, work, env, base / "lab.log") as lab:
-            yield Drill(lab=lab, table=table, work=work, env=env)
+            yield Drill(lab=lab, table=table, recovered=recovered, work=work, env=env)
     finally:
         sandbox.stop_pid(pid)
 
@@ -170,13 +151,14 @@ def test_the_drill_in_the_lab_leaves_the_repo_clean(drill: Drill, tmp_path: Path
         _type_into_parameters(page, ["dry_run = False", f'confirm = "{drill.table}"'])
         labkit.run_all_and_wait(page, RUN_ALL_TIMEOUT_MS)
         _no_traceback(page)
-        text = _verdict_on_screen(page, "OK", "Undo")
+        text = _verdict_on_screen(page, "OK", "Undo", f"{drill.recovered:,}")
         _shot(page, tmp_path, "3-recovered")
 
         _open(page, drill, "02_status")
         labkit.run_all_and_wait(page, RUN_ALL_TIMEOUT_MS)
         _no_traceback(page)
-        _verdict_on_screen(page)
+        text = _verdict_on_screen(page, "OK", "repaired")  # the closed incident is green
+        assert "[FAIL]" not in text and "[WARN]" in text, text
         _shot(page, tmp_path, "4-status-after")
 
         _open(page, drill, "03_set_count")
