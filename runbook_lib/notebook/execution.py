@@ -71,6 +71,15 @@ def execute(
             f"{exc.ename}: {exc.evalue}",
             exc.exec_count,
         )
+    except RuntimeError as exc:
+        # nbclient's own (a kernel that died or never answered before the first cell): the
+        # run failed to look, exit 1 with its report, never a traceback in a scheduler's mail
+        source = nb_out if nb_out.exists() else path
+        error = (
+            f"KernelError: the notebook's kernel stopped before running it ({exc}); nothing "
+            "ran. Run it again; if it happens again, check memory and the kernel's Python"
+        )
+        return nbformat.read(str(source), as_version=4), error, None
     return nb, None, None
 
 

@@ -77,7 +77,7 @@ class _Kernel:
 
     def request_shutdown(self) -> None:
         """Ask the (idle) kernel to exit; the caller writes the report meanwhile."""
-        if not self._stopping and self.km.has_kernel:
+        if not self._stopping and self.km.has_kernel and not self._disconnected():
             self._stopping = True
             self._sync(self.km.request_shutdown)()
 
@@ -87,11 +87,26 @@ class _Kernel:
         self.clients.clear()
         if not self.km.has_kernel:
             return
-        if self._stopping:
+        if self._disconnected():
+            self._end_process()
+        elif self._stopping:
             self._sync(self.km.finish_shutdown)(pollinterval=KERNEL_EXIT_POLL_S)
             self._sync(self.km.cleanup_resources)()
         else:  # still running: what nbclient does (interrupt, ask, wait), or kill
             self._sync(self.km.shutdown_kernel)(now=kill)
+
+    def _disconnected(self) -> bool:
+        """nbclient tore the manager's connection down (its ZMQ context is destroyed) after
+        a kernel that died or never answered before the first cell: no message can reach
+        that kernel any more, and asking would raise instead of the error that stopped
+        the run."""
+        return bool(self.km.context.closed)
+
+    def _end_process(self) -> None:
+        import signal
+
+        if self._sync(self.km.is_alive)():
+            self._sync(self.km.signal_kernel)(signal.SIGKILL)
 
 
 def import_quietly(modules: list[str]) -> None:

@@ -67,3 +67,30 @@ def test_without_a_preload_the_module_is_not_there(tmp_path):
     finally:
         kernel.close(kill=True)
     assert _text(cells[0]) == "False\n"
+
+
+def test_a_kernel_that_dies_before_the_first_cell_is_a_failed_run_not_a_traceback(
+    tmp_path, monkeypatch
+):
+    """A kernel that exits before it answers (a loaded machine, a broken environment): the
+    run is exit 1 with its report and one error line, and closing it raises nothing (nbclient
+    has already torn the kernel's connection down)."""
+    import json
+    import sys
+
+    from runbook_lib.notebook import runner
+
+    spec = tmp_path / "jupyter" / "kernels" / "dies"
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-c", "raise SystemExit(3)", "-f", "{connection_file}"]
+    spec.joinpath("kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "dies", "language": "python"})
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    outcome = runner.run_notebook("02_status", {}, tmp_path / "reports", kernel_name="dies")
+    assert outcome.exit_code == 1
+    assert outcome.error.startswith("KernelError: the notebook's kernel stopped before"), outcome
+    assert (
+        json.loads((tmp_path / "reports").glob("*/result.json").__next__().read_text())["exit_code"]
+        == 1
+    )

@@ -15,7 +15,6 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from runbook_lib.sandbox import lab
 from runbook_lib.sandbox import server as sandbox
 
 try:
@@ -144,22 +144,11 @@ def running_lab(cmd: list[str], root: Path, env: dict[str, str], log: Path) -> I
             proc.wait()
 
 
-def lab_command(root: Path) -> list[str]:
-    """JupyterLab on loopback with a token, serving root."""
+def lab_command(root: Path, settings: Path) -> list[str]:
+    """`make lab`'s own JupyterLab command (runbook_lib.sandbox.lab), serving root, on a free
+    loopback port with a fresh token; its application settings written under settings."""
     port, token = sandbox.free_port(), secrets.token_hex(16)
-    cmd = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        "--no-browser",
-        "--ip=127.0.0.1",
-        f"--port={port}",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}",
-    ]
-    if os.geteuid() == 0:  # containers and CI images often run as root
-        cmd.append("--allow-root")
-    return cmd
+    return lab.lab_command(port, token, lab.write_app_settings(settings), root)
 
 
 def lab_env(base: Path, sandbox_env: dict[str, str]) -> dict[str, str]:

@@ -83,7 +83,7 @@ def drill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drill]:
         with pytest.MonkeyPatch.context() as mp:  # the lab's state folder, as `make lab`'s
             mp.setenv("RUNBOOK_STATE_DIR", env["RUNBOOK_STATE_DIR"])
             work = labwork.prepare(log=lambda _m: None)
-        cmd = labkit.lab_command(work)
+        cmd = labkit.lab_command(work, base / "app-settings")
         with labkit.running_lab(cmd, work, env, base / "lab.log") as lab:
             yield Drill(lab=lab, table=table, recovered=recovered, work=work, env=env)
     finally:

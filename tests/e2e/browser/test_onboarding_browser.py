@@ -59,7 +59,9 @@ def lab(
     shutil.copy2(NOTEBOOK, root / "notebooks" / NOTEBOOK.name)
     labkit.write_settings(base / "settings", LAB_SETTINGS)
     env = labkit.lab_env(base, lab_sandbox.env())
-    with labkit.running_lab(labkit.lab_command(root), root, env, base / "lab.log") as running:
+    with labkit.running_lab(
+        labkit.lab_command(root, base / "app-settings"), root, env, base / "lab.log"
+    ) as running:
         yield running
 
 

@@ -3,7 +3,6 @@ first 600 px of a 1280x900 window) and opening it asks the network for nothing."
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -15,22 +14,11 @@ try:
 except ImportError:  # pragma: no cover - the browser tier installs it
     sync_playwright = None  # type: ignore[assignment]
 
+from tests.e2e.browser import labkit
 from tests.e2e.browser.labkit import CHROMIUM, CHROMIUM_ARGS
 
 FIRST_SCREEN_PX = 600
-_REQUIRED = bool(os.environ.get("RUNBOOK_REQUIRE_BROWSER"))
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.notebook,
-    pytest.mark.skipif(
-        CHROMIUM is None and not _REQUIRED,
-        reason="no `chromium` on PATH (Debian: apt-get install chromium)",
-    ),
-    pytest.mark.skipif(
-        sync_playwright is None and not _REQUIRED,
-        reason="playwright is not importable (pip install playwright)",
-    ),
-]
+pytestmark = [*labkit.BROWSER_MARKS, pytest.mark.notebook]
 
 
 def test_status_verdict_is_on_the_first_screen_and_nothing_is_fetched(live42, tmp_path):
