@@ -34,6 +34,16 @@ def project_root(start: Path | None = None) -> Path:
     return here
 
 
+def stack_folder(terraform_dir: str | Path) -> Path:
+    """Where a `terraform_dir` parameter points: as given (`~` expanded) when that is a
+    folder or an absolute path, else under the project root, as a notebook (whose working
+    folder is the project) reads it. Not checked, not resolved."""
+    path = Path(terraform_dir).expanduser()
+    if not path.is_absolute() and not path.is_dir():
+        path = project_root() / path
+    return path
+
+
 def state_dir() -> Path:
     """Runbook's private working files (sandbox pid/env, generated Terraform config)."""
     path = Path(os.environ.get("RUNBOOK_STATE_DIR") or project_root() / ".runbook")

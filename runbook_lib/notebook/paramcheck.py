@@ -104,10 +104,9 @@ def check_terraform_dir(value: Any) -> None:
     if _missing(value) or not isinstance(value, str):
         return  # empty: the notebook's default stack (terraform/), checked where it is used
     given = Path(value).expanduser()
-    path = given
-    if not given.is_absolute() and not given.is_dir():
-        path = paths.project_root() / given
-        path = path if path.exists() or not given.exists() else given  # say what is there
+    path = paths.stack_folder(value)
+    if not path.exists() and given.exists():
+        path = given  # a file where the folder was meant: say what is there
     hint = (
         "pass the folder you run terraform in, the one holding its .tf files "
         "(-p terraform_dir PATH, relative to the working directory or the project)."

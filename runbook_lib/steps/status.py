@@ -107,10 +107,7 @@ def stack_label(terraform_dir: str | Path | None) -> str:
     never an absolute path of this machine."""
     if not terraform_dir:
         return "terraform/"
-    path = Path(terraform_dir).expanduser()
-    if not path.is_absolute() and not path.is_dir():
-        path = paths.project_root() / path  # as the stack is looked for (stackread)
-    path = path.resolve()
+    path = paths.stack_folder(terraform_dir).resolve()  # where the stack is looked for
     if path == paths.terraform_dir().resolve():
         return "terraform/"
     try:

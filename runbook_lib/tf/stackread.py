@@ -125,9 +125,7 @@ def resolve_dir(terraform_dir: str | Path) -> Path:
     from runbook_lib import paths
     from runbook_lib.errors import InvalidInputError
 
-    path = Path(terraform_dir).expanduser()
-    if not path.is_absolute() and not path.is_dir():
-        path = paths.project_root() / path
+    path = paths.stack_folder(terraform_dir)
     if not path.is_dir():
         raise InvalidInputError(
             f"terraform_dir {str(terraform_dir)!r} is not a folder.",
