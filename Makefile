@@ -10,7 +10,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 CHECKOV_VENV  ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: help install install-dev demo test test-fast test-e2e lint format lab sandbox-up sandbox-down bench clean checkov
+.PHONY: help install install-dev demo test test-fast test-e2e lint format lab sandbox-up sandbox-down bench public-stacks clean checkov
 
 help:
 	@echo "make demo    - set up .venv, start the sandbox, run every notebook headless, write reports/"
@@ -18,6 +18,7 @@ help:
 	@echo "make test-fast - the unit and aws tiers only (no notebooks, Terraform or browser)"
 	@echo "make lab     - sandbox + JupyterLab on loopback, opening the onboarding notebook"
 	@echo "make bench   - benchmarks into bench/results.json"
+	@echo "make public-stacks - 05_migrate on 20 public stacks (issue 16), into bench/public_stacks/last_run.json"
 	@echo "make clean   - stop the sandbox; remove reports/, .runbook/, caches (keeps backups/)"
 
 $(RUN_STAMP): requirements.txt pyproject.toml
@@ -43,9 +44,11 @@ demo: $(RUN_STAMP)
 	echo "or run 'source $(BIN)/activate' once per shell, then just: runbook list"; \
 	exit $$rc
 
+# mypy: runbook_lib's types against boto3's and pandas' stubs (pyproject.toml's [tool.mypy])
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	@if command -v terraform >/dev/null 2>&1; then TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive terraform && TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive tests/fixtures; \
 	else echo "terraform not on PATH: skipping terraform fmt -check"; fi
 
@@ -94,6 +97,11 @@ lab: $(RUN_STAMP)
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.run
+
+# Issue 16's "Done when": every stack in bench/public_stacks/ (public code, see SOURCES.md)
+# migrated in the README's sandbox shell, each on its own moto server; needs terraform.
+public-stacks: $(DEV_STAMP)
+	$(BIN)/python -m bench.public_stacks
 
 # backups/ (item backups, table exports, the audit log) is data: never removed here.
 clean:

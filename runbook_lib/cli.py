@@ -31,6 +31,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
+def cmd_fleet(args: argparse.Namespace) -> int:
+    from runbook_lib.fleet.command import run_command
+
+    return run_command(
+        args.name,
+        args.fleet_file,
+        _params(args.param),
+        args.out,
+        quiet=args.quiet,
+        jobs=args.jobs,
+        hide_code=args.no_code,
+    )
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from runbook_lib.notebook import runner
 
@@ -64,8 +78,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         return 0
     if args.action == "up":
         use_tf = False if args.no_terraform else None
-        info = provision.up(days=args.days, use_terraform=use_tf, log=_err)
-        print(sandbox.env_text(info), end="")
+        started = provision.up(days=args.days, use_terraform=use_tf, log=_err)
+        print(sandbox.env_text(started), end="")
         return 0
     if args.action == "down":
         sandbox.down(log=_err)
@@ -112,7 +126,7 @@ def cmd_guard_plan(args: argparse.Namespace) -> int:
 
     from runbook_lib.steps.guardplan import guard_plan
 
-    result = guard_plan(args.plan, chdir=args.chdir, live=not args.no_live)
+    result = guard_plan(args.plan, chdir=args.chdir, live=not args.no_live, var_files=args.var_file)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
@@ -122,6 +136,43 @@ def cmd_guard_plan(args: argparse.Namespace) -> int:
 
 def _err(message: str) -> None:
     print(message, file=sys.stderr)
+
+
+def _add_guard_plan(sub: argparse._SubParsersAction) -> None:
+    """`runbook guard-plan PLAN [--chdir DIR] [--json] [--no-live] [--var-file F ...]`."""
+    guard = sub.add_parser(
+        "guard-plan",
+        help="CI: exit 3 if a saved Terraform plan would write or delete the counter item",
+    )
+    guard.add_argument("plan", help="`terraform plan -out` file, or `terraform show -json` of it")
+    guard.add_argument("--chdir", default=None, help="the plan's initialised working directory")
+    guard.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    guard.add_argument("--no-live", action="store_true", help="do not read the live item")
+    guard.add_argument(
+        "--var-file",
+        action="append",
+        default=[],
+        help="a .tfvars file the plan was made with (repeatable): read for the stack's region",
+    )
+    guard.set_defaults(func=cmd_guard_plan)
+
+
+def _add_fleet(sub: argparse._SubParsersAction) -> None:
+    """`runbook fleet run NOTEBOOK FLEET_FILE [-p K V ...] [--out] [--quiet] [--jobs N]`."""
+    fleet = sub.add_parser("fleet", help="one notebook over every counter of a fleet file")
+    fleet_run = fleet.add_subparsers(dest="fleet_action", required=True).add_parser(
+        "run", help="run NOTEBOOK once per counter of FLEET_FILE; one index over the reports"
+    )
+    fleet_run.add_argument("name", help="notebook name, e.g. 02_status")
+    fleet_run.add_argument("fleet_file", help="the fleet file (TOML: [[counter]] entries)")
+    fleet_run.add_argument(
+        "-p", "--param", nargs=2, action="append", metavar=("KEY", "VALUE"), help="parameter"
+    )
+    fleet_run.add_argument("--out", default=None, help="report folder or s3://bucket/prefix")
+    fleet_run.add_argument("--no-code", action="store_true", help="hide code cells in the HTML")
+    fleet_run.add_argument("--quiet", action="store_true", help="print only when it exits non-zero")
+    fleet_run.add_argument("--jobs", type=int, default=None, help="runs at once (default: CPUs)")
+    fleet_run.set_defaults(func=cmd_fleet)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print only when it exits non-zero")
     run.set_defaults(func=cmd_run)
 
+    _add_fleet(sub)
     sub.add_parser("list", help="list the notebooks").set_defaults(func=cmd_list)
     params = sub.add_parser("params", help="show a notebook's parameters")
     params.add_argument("name")
@@ -164,15 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=int, default=14)
     demo.set_defaults(func=cmd_demo)
 
-    guard = sub.add_parser(
-        "guard-plan",
-        help="CI: exit 3 if a saved Terraform plan would write or delete the counter item",
-    )
-    guard.add_argument("plan", help="`terraform plan -out` file, or `terraform show -json` of it")
-    guard.add_argument("--chdir", default=None, help="the plan's initialised working directory")
-    guard.add_argument("--json", action="store_true", help="print the verdict as JSON")
-    guard.add_argument("--no-live", action="store_true", help="do not read the live item")
-    guard.set_defaults(func=cmd_guard_plan)
+    _add_guard_plan(sub)
 
     sub.add_parser(
         "lab", help="sandbox + JupyterLab on working copies of the notebooks (make lab)"

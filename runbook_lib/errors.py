@@ -66,6 +66,7 @@ class DecreaseRefusedError(InvalidInputError):
     """A restore would lower the live count: visits since the backup would be lost."""
 
     hint = "if lowering is intended, run again with allow_decrease=True."
+    live_value: object = None  # the live count a refused set saw (its result's `old`)
 
 
 class RestoreVerificationError(RunbookError):
@@ -180,4 +181,9 @@ EXIT_CODES = {
     "TerraformPinError": 2,
     "StackMismatchError": 3,
     "SandboxCredentialsError": 2,  # aws/endpoint.py: the sandbox's dummy keys off loopback
+    # formats/countvalue.py: a write that would change the count's type (N <-> S), or add a
+    # second count beside the item's own (2: under a count_attribute the user passed)
+    "CountTypeError": 3,
+    "CountElsewhereError": 3,
+    "CountAttributeError": 2,
 }

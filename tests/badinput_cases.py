@@ -36,6 +36,7 @@ from runbook_lib.errors import (
     TableSchemaError,
 )
 from runbook_lib.formats import exportfile, exportread, itemfile
+from runbook_lib.formats.countvalue import CountElsewhereError, CountTypeError
 from runbook_lib.notebook import runner
 from runbook_lib.steps import backup, export, history, itembackup, setcount, status, tablerestore
 from runbook_lib.steps.init import init_step
@@ -57,7 +58,10 @@ STATES: dict[str, Any] = {
     "counter": {**KEY, "viewCount": {"N": "10"}},
     "no_item": None,
     "no_table": None,
-    "string_count": {**KEY, "viewCount": {"S": "12"}},
+    # a string that is no whole number: a corrupt count ("12" would be a site's string count)
+    "string_count": {**KEY, "viewCount": {"S": "twelve"}},
+    "site_string_count": {**KEY, "viewCount": {"S": "12"}},  # a site that writes str(n)
+    "count_elsewhere": {**KEY, "count": {"S": "57"}},  # the count under another name
     "negative_count": {**KEY, "viewCount": {"N": "-4"}},
     "extras": {**KEY, "viewCount": {"N": "10"}, **EXTRAS},
 }
@@ -948,9 +952,18 @@ CASES: list[Case] = [
         "item file/count a string",
         FILE,
         _restore_item(**REAL),
-        r"count is unusable: viewCount is stored as type S",
+        r"count is unusable: viewCount is stored as type S \('twenty'\)",
         INTACT,
         BackupFileError,
+        arrange=lambda c: c.item_file(_item({"S": "twenty"})),
+    ),
+    Case(
+        "item file/string count over a number",
+        FILE,
+        _restore_item(**REAL),
+        r'holds viewCount as S "20", the live item as N "10": restoring it would change',
+        r"restore from a copy of the item as it is stored now",
+        CountTypeError,
         arrange=lambda c: c.item_file(_item({"S": "20"})),
     ),
     Case(
@@ -1231,7 +1244,7 @@ CASES: list[Case] = [
         "string count/init dry run",
         STATE,
         _init(0),
-        r"viewCount is stored as type S \('12'\), not a number",
+        r"viewCount is stored as type S \('twelve'\), a string that is not a whole number",
         r"set a valid count with 03_set_count",
         counter.CountValueError,
         state="string_count",
@@ -1240,7 +1253,7 @@ CASES: list[Case] = [
         "string count/item restore",
         STATE,
         _restore_item(**REAL),
-        r"viewCount is stored as type S \('12'\), not a number",
+        r"viewCount is stored as type S \('twelve'\), a string that is not a whole number",
         r"03_set_count",
         counter.CountValueError,
         state="string_count",
@@ -1258,17 +1271,63 @@ CASES: list[Case] = [
     Case(
         "string count/set with expected_current",
         STATE,
-        _set(5, expected_current=12, **REAL),
-        r"type S|\{\"S\": \"12\"\}|not a number",
+        _set(5, expected_current=12, count_type="S", **REAL),
+        r"type S|\{\"S\": \"twelve\"\}|not a number",
         r"03_set_count|without expected_current",
         RunbookError,
         state="string_count",
     ),
     Case(
+        "string count/a number over a site's string count",
+        STATE,
+        _set(20, **REAL),
+        r'holds viewCount as a string \(S "12"\), as a site whose code writes str\(n\)',
+        r"pass -p count_type S",
+        CountTypeError,
+        state="site_string_count",
+    ),
+    Case(
+        "string count/count_type N over a site's string count",
+        STATE,
+        _set(20, count_type="N", **REAL),
+        r"Writing 20 as a number \(count_type N\) would change its type",
+        r"pass -p count_type S",
+        CountTypeError,
+        state="site_string_count",
+    ),
+    Case(
+        "count elsewhere/set",
+        STATE,
+        _set(60, **REAL),
+        r"holds its count as 'count' \(S \"57\"\), not 'viewCount'; a 'viewCount' beside",
+        r"pass -p count_attribute count",
+        CountElsewhereError,
+        state="count_elsewhere",
+    ),
+    Case(
+        "count elsewhere/confirmed init",
+        STATE,
+        _init(0, **REAL),
+        r"holds its count as 'count' \(S \"57\"\), not 'viewCount'",
+        r"pass -p count_attribute count",
+        CountElsewhereError,
+        state="count_elsewhere",
+    ),
+    Case(
+        "count elsewhere/status",
+        STATE,
+        _status(),
+        r"\[FAIL\] count is a non-negative integer\s+\S+'s item stat=Quantity holds its count "
+        r"as 'count' \(S \"57\"\), not 'viewCount'",
+        r"-> pass -p count_attribute count",
+        None,
+        state="count_elsewhere",
+    ),
+    Case(
         "string count/confirmed init",
         STATE,
         _init(0, **REAL),
-        r"not a number|type S",
+        r"not a number|type S|not a whole number",
         r"03_set_count",
         None,
         state="string_count",

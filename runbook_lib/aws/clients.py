@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import boto3
 from botocore.config import Config
@@ -29,8 +29,9 @@ from runbook_lib.aws.errors import mapped
 # Standard mode: exponential backoff with jitter and retry quotas, the AWS SDK default
 # for new code; 5 retries (6 attempts) ride out throttling bursts without hiding a dead
 # endpoint.
+MAX_RETRIES = 5
 RETRY_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 5},
+    retries={"mode": "standard", "max_attempts": MAX_RETRIES},
     connect_timeout=5,
     read_timeout=30,
     user_agent_extra="counter-runbook",
@@ -58,7 +59,9 @@ def client(
     the standard chain in `region` (None: the chain's region, else us-east-1). Other
     keyword arguments go to boto3 (endpoint_url, credentials)."""
     sess = sess or session(region)
-    made = sess.client(service, config=RETRY_CONFIG, **kwargs)
+    # cast: boto3-stubs type Session.client with one overload per literal service name; a
+    # name known only at run time matches none (this factory returns Any for every service)
+    made = sess.client(cast(Any, service), config=RETRY_CONFIG, **kwargs)
     # made, not yet used: a refusal here comes before any request is sent
     refuse_sandbox_keys(made.meta.endpoint_url, _static_key_id(sess, kwargs))
     made.meta.events.register_first("needs-retry", _retry_cut_off_answers)
@@ -81,7 +84,7 @@ def _no_retry_when_sandbox_down(
 
 
 # RETRY_CONFIG's max_attempts counts retries; botocore makes one more attempt in all.
-TOTAL_ATTEMPTS = RETRY_CONFIG.retries["max_attempts"] + 1
+TOTAL_ATTEMPTS = MAX_RETRIES + 1
 _BACKOFF_BASE_S, _BACKOFF_CAP_S = 0.1, 5.0
 PARSE_ATTEMPTS = 3  # an unparseable (cut-off) answer to a read is asked again this often
 

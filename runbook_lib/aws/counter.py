@@ -9,29 +9,28 @@ lost is recognised (aws/writetoken.py): reported done, never applied twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from runbook_lib import aws
+from runbook_lib.aws import countset
 from runbook_lib.aws.errors import mapped
 from runbook_lib.aws.writetoken import Item, WriteToken, Written, grown_from, write_once
-from runbook_lib.errors import (
-    CountConflictError,
-    DecreaseRefusedError,
-    InvalidInputError,
-    ItemMissingError,
-    RunbookError,
+from runbook_lib.errors import CountConflictError
+from runbook_lib.formats.countvalue import MAX_COUNT as MAX_COUNT
+from runbook_lib.formats.countvalue import (  # the count's rules, pure; callers name them here
+    CountTypeError,
+    StoredCount,
+    shown,
+    stored_count,
+    type_of,
+    wire,
 )
+from runbook_lib.formats.countvalue import CountValueError as CountValueError
+from runbook_lib.formats.countvalue import parse_count as parse_count
+from runbook_lib.formats.countvalue import validate_count as validate_count
 from runbook_lib.target.model import Target
 
-# DynamoDB numbers hold up to 38 significant digits; a count must fit as an integer.
-MAX_COUNT = 10**38 - 1
-
-
-class CountValueError(RunbookError):
-    """The item exists but its count is not a non-negative integer."""
-
-    hint = "inspect the item (02_status) and set a valid count with 03_set_count."
+MAX_INCREMENT_ROUNDS = 20  # compare-and-set rounds of a string count's increment
 
 
 @dataclass(frozen=True)
@@ -46,63 +45,12 @@ def dynamodb(target: Target | None = None) -> Any:
     return aws.client("dynamodb", region=target.region if target else None)
 
 
-def parse_count(item: dict[str, Any] | None, attribute: str) -> int:
-    """The count as an int from a wire-format item; CountValueError if it isn't one."""
-    if item is None:
-        raise ItemMissingError("The counter item does not exist.")
-    if attribute not in item:
-        raise CountValueError(f"The item has no {attribute!r} attribute: {sorted(item)}.")
-    value = item[attribute]
-    if "N" not in value:
-        kind = next(iter(value), "?")
-        raise CountValueError(
-            f"{attribute} is stored as type {kind} ({value.get(kind)!r}), not a number."
-        )
-    try:
-        number = Decimal(value["N"])
-    except InvalidOperation as exc:
-        raise CountValueError(f"{attribute} = {value['N']!r} is not a number.") from exc
-    if number != number.to_integral_value():
-        raise CountValueError(f"{attribute} = {value['N']} is not a whole number.")
-    if number < 0:
-        raise CountValueError(f"{attribute} = {value['N']} is negative.")
-    return int(number)
-
-
-def validate_count(value: Any, name: str = "new_value") -> int:
-    """A count a user asked for: a non-negative int within DynamoDB's number range."""
-    if isinstance(value, bool) or value is None:
-        raise InvalidInputError(f"{name} must be a whole number, got {value!r}.")
-    if isinstance(value, str):
-        text = value.strip()
-        if not text.lstrip("+").isdigit():
-            raise InvalidInputError(f"{name} must be a whole number, got {value!r}.")
-        value = int(text)
-    elif isinstance(value, float):
-        if not value.is_integer():
-            raise InvalidInputError(f"{name} must be a whole number, got {value!r}.")
-        value = int(value)
-    elif isinstance(value, Decimal):
-        if value != value.to_integral_value():
-            raise InvalidInputError(f"{name} must be a whole number, got {value!r}.")
-        value = int(value)
-    elif not isinstance(value, int):
-        raise InvalidInputError(f"{name} must be a whole number, got {type(value).__name__}.")
-    if value < 0:
-        raise InvalidInputError(f"{name} must not be negative, got {value}.")
-    if value > MAX_COUNT:
-        raise InvalidInputError(
-            f"{name} has {len(str(value))} digits; DynamoDB numbers hold at most 38."
-        )
-    return value
-
-
 def init_counter(target: Target, initial: int = 0, *, ddb: Any = None) -> InitResult:
     """Create the item only if it is missing: ONE conditional PutItem, no read first. When
     the item exists, DynamoDB hands it back with the failed condition: its value, for free."""
     initial = validate_count(initial, "initial")
     ddb = ddb or dynamodb(target)
-    item = {**target.key, target.count_attribute: {"N": str(initial)}}
+    item = {**target.key, target.count_attribute: wire(initial, target.count_type)}
     done = put_item_if_missing(target, item, ddb=ddb, action="PutItem (init)")
     if done.applied:
         return InitResult(created=True, value=initial)
@@ -149,9 +97,18 @@ def read_count(target: Target, *, ddb: Any = None) -> int:
     return parse_count(get_item(target, ddb=ddb), target.count_attribute)
 
 
+def read_stored(target: Target, *, ddb: Any = None) -> StoredCount:
+    """The live count and the type it is stored as (N, or S for a site writing str(n))."""
+    return stored_count(get_item(target, ddb=ddb), target.count_attribute)
+
+
 def increment(target: Target, by: int = 1, *, ddb: Any = None) -> int:
-    """Atomic ADD, as the Lambda does it; creates the item on first use."""
+    """Atomic ADD, as the Lambda does it; creates the item on first use. DynamoDB refuses an
+    ADD on a string: a string count (`count_type` S) is counted as a site writing str(n)
+    counts, read then write, with a compare-and-set on the value read."""
     ddb = ddb or dynamodb(target)
+    if target.count_type == "S":
+        return _increment_string(target, by, ddb)
     with mapped("UpdateItem (increment)", table=target.table):
         resp = ddb.update_item(
             TableName=target.table,
@@ -164,6 +121,35 @@ def increment(target: Target, by: int = 1, *, ddb: Any = None) -> int:
     return int(resp["Attributes"][target.count_attribute]["N"])
 
 
+def _increment_string(target: Target, by: int, ddb: Any) -> int:
+    attr = target.count_attribute
+    for _ in range(MAX_INCREMENT_ROUNDS):
+        item = get_item(target, ddb=ddb)
+        was = (item or {}).get(attr)
+        if was is not None and type_of(was) != "S":
+            raise CountTypeError(
+                f"{attr} in {target.table} is {shown(was)}, not a string count: a string "
+                "increment would change its type.",
+                count_type=type_of(was) or "",
+            )
+        new = (parse_count(item, attr) if was is not None else 0) + by
+        same = ("#c = :was", {":was": was}) if was else ("attribute_not_exists(#c)", {})
+        try:
+            with mapped("UpdateItem (increment)", table=target.table):
+                ddb.update_item(
+                    TableName=target.table,
+                    Key=target.key,
+                    UpdateExpression="SET #c = :new",
+                    ConditionExpression=same[0],
+                    ExpressionAttributeNames={"#c": attr},
+                    ExpressionAttributeValues={":new": wire(new, "S"), **same[1]},
+                )
+            return new
+        except CountConflictError:  # another visit wrote first: count again on top of it
+            continue
+    raise CountConflictError(f"{attr} in {target.table} kept moving; not incremented.")
+
+
 def conditional_set(
     target: Target,
     new_value: int,
@@ -171,12 +157,22 @@ def conditional_set(
     expected_current: int | None = None,
     read_value: int | None = None,
     allow_decrease: bool = True,
+    count_type: str | None = None,
+    over_type: str | None = None,
+    replaces: Item | None = None,
     ddb: Any = None,
 ) -> Item:
     """ONE UpdateItem: SET count = new, only if the item exists (and holds
     expected_current when given; and, unless allow_decrease is True, only if the live count
     is not above new: a count that rose since the caller read it is never lowered). Returns
     the old item (ReturnValues=ALL_OLD): the value the write actually replaced.
+
+    The write keeps the count's type: `count_type` (None: the target's) is written, and the
+    condition requires the live count to be absent or of `over_type` (the type the caller
+    read, when it repairs a value that is no count, a BOOL say; None: `count_type`). N over
+    S or S over N is refused before anything is sent (CountTypeError). A string compares as
+    text ("100" < "60"), so a string count not to be lowered must still hold what was read:
+    `replaces` (the count attribute's value as read, wire format) or `read_value`.
 
     Idempotent under botocore's retries (aws/writetoken.py): a retry after a lost answer is
     recognised as our own write and reported done. Its old value is then expected_current,
@@ -185,12 +181,14 @@ def conditional_set(
     The safe write path every set and restore goes through; it does not back up or
     check confirmation itself (callers do, before calling it).
     """
-    new_value = validate_count(new_value)
-    if expected_current is not None:
-        expected_current = validate_count(expected_current, "expected_current")
+    spec = countset.spec(
+        target, new_value, expected=expected_current, read=read_value,
+        allow_decrease=allow_decrease, count_type=count_type, over_type=over_type,
+        replaces=replaces,
+    )  # fmt: skip
     ddb = ddb or dynamodb(target)
     token = WriteToken()
-    request = _set_request(target, new_value, expected_current, allow_decrease is True, token)
+    request = countset.set_request(target, spec, token)
     done = write_once(
         lambda: ddb.update_item(**request),
         token.held_by,
@@ -201,58 +199,10 @@ def conditional_set(
     if done.response is not None:
         return done.response.get("Attributes", {})
     if done.applied:  # our SET, its answer lost: the old value the condition guaranteed
-        was = expected_current if expected_current is not None else read_value
+        was = spec.expected if spec.expected is not None else spec.read
         old = {k: v for k, v in (done.live or {}).items() if k != target.count_attribute}
-        return {**old, target.count_attribute: {"N": str(was)}} if was is not None else old
-    raise _set_refused(target, new_value, expected_current, allow_decrease, done.live)
-
-
-def _set_request(
-    target: Target, new: int, expected: int | None, may_lower: bool, token: WriteToken
-) -> dict[str, Any]:
-    """The UpdateItem of a conditional set: its condition is the whole safety rule."""
-    names = {"#k": target.key_name, "#c": target.count_attribute, **token.names}
-    values: dict[str, Any] = {":new": {"N": str(new)}, **token.values}
-    condition = f"attribute_exists(#k) AND {token.NOT_YET_WRITTEN}"
-    if expected is not None:
-        condition += " AND #c = :expected"
-        values[":expected"] = {"N": str(expected)}
-    if not may_lower:
-        # a count that is not a number (being repaired) or absent has nothing to lose
-        condition += " AND (NOT attribute_type(#c, :num) OR #c <= :new)"
-        values[":num"] = {"S": "N"}
-    return {
-        "TableName": target.table,
-        "Key": target.key,
-        "UpdateExpression": "SET #c = :new, #w = :w",
-        "ConditionExpression": condition,
-        "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": values,
-        "ReturnValues": "ALL_OLD",
-        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-    }
-
-
-def _set_refused(
-    target: Target, new: int, expected: int | None, allow_decrease: Any, live: Item | None
-) -> RunbookError:
-    """Why a conditional set was refused: the item is missing, or its count moved."""
-    if live is None:
-        return ItemMissingError(
-            f"The counter item {target.key_label} does not exist "
-            f"in {target.table}; nothing was written."
-        )
-    count = live.get(target.count_attribute, {}).get("N")
-    if expected is None and allow_decrease is not True:
-        return DecreaseRefusedError(
-            f"Refusing to lower {target.count_attribute} in {target.table} from {count} "
-            f"(live: it rose before the write) to {new}: the visits would be "
-            "lost. Nothing was written.",
-        )
-    return CountConflictError(
-        f"The count moved: expected {expected}, live value is {count}. Nothing was written.",
-        live_value=count,
-    )
+        return {**old, target.count_attribute: wire(was, spec.kind)} if was is not None else old
+    raise countset.set_refused(target, spec, allow_decrease, done.live)
 
 
 def put_counter_item(target: Target, item: Item, live: Item | None, *, ddb: Any = None) -> None:

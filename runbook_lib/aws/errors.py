@@ -99,9 +99,10 @@ def _from_code(exc: ClientError, table: str | None, action: str) -> RunbookError
     if code in ("ResourceNotFoundException", "TableNotFoundException"):
         return TableMissingError(f"Table not found{where} during {action}: {msg}")
     if code == "ConditionalCheckFailedException":
+        item = exc.response.get("Item")  # ReturnValuesOnConditionCheckFailure's, if asked for
         return ConditionFailedError(
             f"The condition on {action}{where} failed: the item changed or is missing.",
-            item=exc.response.get("Item"),
+            item=item if isinstance(item, dict) else None,
         )
     if code in _THROTTLE_CODES:
         return ThrottledError(f"Throttled during {action}{where}: {code}.")

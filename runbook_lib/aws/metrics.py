@@ -39,7 +39,11 @@ Point = tuple[dt.datetime, float]
 
 def whole(value: Any, minimum: int) -> bool:
     """A whole number (int or numpy integer, not bool) >= minimum."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= minimum
+    return (
+        isinstance(value, numbers.Integral)
+        and not isinstance(value, bool)
+        and int(value) >= minimum
+    )
 
 
 def _check_period(period: Any) -> int:

@@ -22,7 +22,7 @@ import contextlib
 import json
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import ijson
@@ -131,7 +131,7 @@ _DONE = object()
 
 def scan_pages(
     ddb: Any, table: str, *, segments: int = 1, page_size: int | None = None
-) -> Iterator[Page]:
+) -> Generator[Page, None, None]:
     """Every page of the table, each segment scanned by a thread of its own.
 
     One segment too: its thread asks for the next page while this one's items are written,

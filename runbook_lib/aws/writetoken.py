@@ -19,11 +19,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from runbook_lib.aws.errors import mapped
 from runbook_lib.errors import ConditionFailedError
+from runbook_lib.formats.countvalue import grew
 
 # The attribute the runbook writes beside the count: the id of its last write.
 WRITE_TOKEN = "runbookWriteId"
@@ -81,10 +81,8 @@ def grown_from(put: Item, count_attribute: str) -> Callable[[Item | None], bool]
         rest = {k: v for k, v in live.items() if k != count_attribute}
         if rest != {k: v for k, v in put.items() if k != count_attribute}:
             return False
-        try:
-            return Decimal(live[count_attribute]["N"]) >= Decimal(put[count_attribute]["N"])
-        except (KeyError, TypeError, InvalidOperation):
-            return live == put
+        # the same count type, risen or equal (a string count as much as a number)
+        return grew(put[count_attribute], live[count_attribute]) or live == put
 
     return ours
 

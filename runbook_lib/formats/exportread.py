@@ -120,10 +120,14 @@ def iter_export(path: str | Path, manifest: Manifest | None = None) -> Iterator[
         yield from iter_lines(raw, data_path, manifest)
 
 
-def iter_lines(raw: BinaryIO, data_path: Path, manifest: Manifest) -> Iterator[dict[str, Any]]:
+def iter_lines(
+    raw: BinaryIO | HashingReader, data_path: Path, manifest: Manifest
+) -> Iterator[dict[str, Any]]:
     lineno = 0
     try:
-        with gzip.GzipFile(filename="", mode="rb", fileobj=raw) as gz:
+        # typeshed asks GzipFile's fileobj for seek(), which a forward read never calls: a
+        # HashingReader (read only, hashing what passes) has none
+        with gzip.GzipFile(filename="", mode="rb", fileobj=raw) as gz:  # type: ignore[arg-type]
             for lineno, line in enumerate(gz, start=1):
                 yield _parse_line(line, lineno, data_path, manifest)
     except EOFError as exc:
@@ -179,7 +183,7 @@ def verify_and_find(
     with open(data_path, "rb") as raw:
         reader = HashingReader(raw)
         try:
-            for obj in iter_lines(reader, data_path, manifest):  # type: ignore[arg-type]
+            for obj in iter_lines(reader, data_path, manifest):
                 scan.add(obj)
         except BackupFileError as exc:
             scan.problem = exc

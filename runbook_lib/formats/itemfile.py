@@ -47,12 +47,14 @@ class ItemBackup:
     count: int | None  # None when the live count was not a valid number
     sha256: str
     taken_at: str
+    count_type: str | None = None  # how the item stores its count: N, or S (a string count)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": str(self.path),
             "meta_path": str(self.meta_path),
             "count": self.count,
+            "count_type": self.count_type,
             "sha256": self.sha256,
             "taken_at": self.taken_at,
         }

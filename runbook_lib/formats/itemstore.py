@@ -39,7 +39,14 @@ def _free_path(folder: Path, stamp: str, key_value: str) -> Path:
 
 
 def sidecar(
-    target: Target, item_file: str, *, count: int | None, digest: str, taken_at: str, reason: str
+    target: Target,
+    item_file: str,
+    *,
+    count: int | None,
+    digest: str,
+    taken_at: str,
+    reason: str,
+    count_type: str | None = None,
 ) -> dict[str, Any]:
     """What the sidecar records about an item file (pure)."""
     range_key = {target.range_key_name: target.range_key_value} if target.range_key_name else None
@@ -55,6 +62,7 @@ def sidecar(
         "range_key": range_key,
         "count_attribute": target.count_attribute,
         "count": count,
+        "count_type": count_type,  # N, or S: a string count (the item file holds it as such)
         "taken_at": taken_at,
         "target": target.endpoint or "aws",
         "region": target.region,
@@ -73,6 +81,7 @@ def write_backup(
     count: int | None,
     reason: str,
     taken_at: dt.datetime,
+    count_type: str | None = None,
 ) -> ItemBackup:
     """Write `item` (wire format) and its sidecar into `folder`, each atomically, then read
     them back to prove the round trip before anyone relies on them."""
@@ -81,7 +90,13 @@ def write_backup(
     path = _free_path(folder, taken_at.strftime("%Y%m%dT%H%M%SZ"), target.key_value)
     digest = sha256_bytes(data)
     meta = sidecar(
-        target, path.name, count=count, digest=digest, taken_at=taken_at.isoformat(), reason=reason
+        target,
+        path.name,
+        count=count,
+        digest=digest,
+        taken_at=taken_at.isoformat(),
+        reason=reason,
+        count_type=count_type,
     )
     atomic.write_atomic(path, data)
     atomic.write_atomic(meta_path_for(path), (json.dumps(meta, indent=2) + "\n").encode("utf-8"))
@@ -93,6 +108,7 @@ def write_backup(
         count=count,
         sha256=digest,
         taken_at=taken_at.isoformat(),
+        count_type=count_type,
     )
 
 
@@ -114,6 +130,7 @@ def list_item_backups(root: Path, table: str | None = None) -> list[dict[str, An
                 "path": str(item),
                 "table": meta.get("table"),
                 "count": meta.get("count"),
+                "count_type": meta.get("count_type"),
                 "taken_at": meta.get("taken_at"),
                 "reason": meta.get("reason", ""),
                 "file_present": item.is_file(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from runbook_lib import aws
@@ -54,12 +55,15 @@ def target_banner(target: Target, sts: Any = None) -> Banner:
     """Describe the target. Real AWS is named by account and region (STS GetCallerIdentity);
     the sandbox needs no call, its endpoint says it all."""
     key = f"{target.key_label} ({'/'.join(_key_types(target))})"
+    attribute = target.count_attribute
+    if target.count_type == "S":  # the site writes str(n): every write keeps it a string
+        attribute += " (S: a count stored as a string)"
     if target.is_sandbox:
         return Banner(
             where=f"sandbox at {target.endpoint} (moto, region {target.region})",
             table=target.table,
             key=key,
-            attribute=target.count_attribute,
+            attribute=attribute,
             identity=None,
             sandbox=True,
             sources=sources_text(target),
@@ -72,7 +76,7 @@ def target_banner(target: Target, sts: Any = None) -> Banner:
         where=where,
         table=target.table,
         key=key,
-        attribute=target.count_attribute,
+        attribute=attribute,
         identity=ident.arn,
         sandbox=False,
         sources=sources_text(target),
@@ -83,14 +87,30 @@ def _key_types(target: Target) -> list[str]:
     return [target.key_type, *([target.range_key_type] if target.range_key_name else [])]
 
 
-_SHOWN = ("table", "key_name", "key_type", "key_value", "range_key_name", "count_attribute")
+_SHOWN = (
+    "table",
+    "key_name",
+    "key_type",
+    "key_value",
+    "range_key_name",
+    "count_attribute",
+    "count_type",
+)
 
 
 def sources_text(target: Target) -> str:
-    """Where the table, key and attribute came from, and what the resolution noted."""
+    """Where the table, key, attribute and region came from, and what the resolution
+    noted (the stack's other counter items, a region the stack names but this run does
+    not use, the var files the stack was read with)."""
     by_source: dict[str, list[str]] = {}
     for name in _SHOWN:
-        if name in target.sources:
+        if name in target.sources and (name != "count_type" or target.count_type != "N"):
             by_source.setdefault(target.sources[name], []).append(name)
     parts = [f"{', '.join(names)}: {where}" for where, names in by_source.items()]
+    if "region" in target.sources:  # said whole: the region is what users check first
+        parts.append(f"region {target.region}: {target.sources['region']}")
+    if "stack_region" in target.sources:
+        parts.append(f"the stack says region {target.sources['stack_region']}")
+    if target.var_files:
+        parts.append(f"var files: {', '.join(Path(p).name for p in target.var_files)}")
     return "; ".join([*parts, *target.notes])

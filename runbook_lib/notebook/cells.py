@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from runbook_lib.notebook import labmessages, verdictblock
@@ -18,9 +19,18 @@ def start(**params: Any) -> Target:
     """
     labmessages.install()  # before anything can raise: a project error reads as a message
     target = resolve_target(**params)
+    follow_region(target)
     show(target_banner(target))
     verdictblock.show_placeholder()  # the verdict lands here when the last cell runs
     return target
+
+
+def follow_region(target: Target) -> None:
+    """The notebook's kernel points where its banner says: every client a later cell makes
+    without a session (CloudWatch history, backups by table name) and every Terraform run
+    of a provider with no region of its own uses the target's region, which may be the
+    stack's rather than the shell's. The kernel runs one notebook for one target."""
+    os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = target.region
 
 
 def show(obj: Any) -> None:

@@ -197,7 +197,8 @@ def _bare_phrase(
     verb = "Set" if lead is not None and lead["verb"] == "Pass" else "set"
     if params[0].value is None:
         return before, f"{verb} `{params[0].name}` in {CELL}", end
-    tail = _TAIL.match(text, end)  # always matches: both parts are optional
+    tail = _TAIL.match(text, end)
+    assert tail is not None, "_TAIL always matches: both its parts are optional"
     sets = ", ".join(_assignment(p, ns) for p in params) + (tail["paren"] or "")
     end += len(tail["paren"] or "")
     if tail["alts"] and len(params) == 1:

@@ -19,6 +19,7 @@ from typing import Any
 
 from runbook_lib import paths
 from runbook_lib.errors import InvalidInputError
+from runbook_lib.tf.varfiles import parse_var_files
 
 # Mirrors counter.MAX_COUNT and history.MAX_HISTORY_DAYS (tests hold them equal); not
 # imported from there, because those modules import boto3 and pandas.
@@ -94,6 +95,7 @@ def check(notebook: str, params: dict[str, Any], declared: set[str] | None = Non
     check_times(notebook, params)
     if declared is None or "terraform_dir" in declared:
         check_terraform_dir(params.get("terraform_dir"))
+        check_var_files(params.get("var_files"), params.get("terraform_dir"))
 
 
 def check_terraform_dir(value: Any) -> None:
@@ -120,6 +122,15 @@ def check_terraform_dir(value: Any) -> None:
     else:
         return
     raise InvalidInputError(f"terraform_dir {value!r} {why}. Nothing ran.", hint=hint)
+
+
+def check_var_files(value: Any, terraform_dir: Any) -> None:
+    """-p var_files naming a file that is not there is bad usage too (read as the notebook
+    reads it, relative to the terraform_dir given); checked by the notebook when no
+    terraform_dir is given here (its default folder)."""
+    if _missing(value) or _missing(terraform_dir) or not isinstance(terraform_dir, str):
+        return
+    parse_var_files(value, paths.stack_folder(terraform_dir))
 
 
 def coerce(name: str, raw: Any, declared: dict[str, Any], notebook: str = "NAME") -> Any:

@@ -30,7 +30,7 @@ def plot_window(
     """[start, end] of the figure: `LEAD` before the reset (or `MIN_SPAN` before now, if
     earlier) to now (default: the frame's last point); never before the frame's first point."""
     end = utc(now, "now") if now is not None else frame.index[-1]
-    start = min(estimate.reset_time - LEAD, end - MIN_SPAN)
+    start = min(utc(estimate.reset_time, "reset_time") - LEAD, end - MIN_SPAN)
     if len(frame):
         start = max(start, frame.index[0])
     return start, end

@@ -59,6 +59,7 @@ def saved_defaults(nb: dict[str, Any]) -> dict[str, Any]:
         return {}
     tree = ast.parse(source)  # a cell that does not parse fails the same way in papermill
     found: dict[str, Any] = {}
+    targets: list[ast.expr]
     for node in tree.body:
         if isinstance(node, ast.AnnAssign) and node.value is not None:
             targets, value = [node.target], node.value

@@ -9,7 +9,8 @@ from __future__ import annotations
 import functools
 import sys
 import time
-from typing import Any
+from types import ModuleType
+from typing import Any, cast
 
 # jsonschema's optional format checkers: jsonschema._format imports each of these inside
 # `with suppress(ImportError)` (or try/except ImportError) only to register a "format"
@@ -34,8 +35,11 @@ def skip_unused_schema_formats() -> None:
     ImportError, which jsonschema handles by not registering that checker. Called in the
     runner's process only, before jsonschema is imported; setdefault keeps a module a caller
     already loaded."""
+    # cast: typeshed types sys.modules as holding modules only; None is the import system's
+    # documented way to block an import
+    modules = cast("dict[str, ModuleType | None]", sys.modules)
     for name in SCHEMA_FORMAT_MODULES:
-        sys.modules.setdefault(name, None)
+        modules.setdefault(name, None)
 
 
 KERNEL_INFO_WAIT_S = 1.0  # per kernel_info request while the kernel boots (as jupyter_client)

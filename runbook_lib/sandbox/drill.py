@@ -96,7 +96,7 @@ def last_datum(
         target.table, names["function_name"], names["api_id"], target.metric_namespace,
         target.metric_name,
     )  # fmt: skip
-    start = now.floor(drillplan.BUCKET) - drillplan.LOOKBACK
+    start = now.floor(drillplan.BUCKET_FREQ) - drillplan.LOOKBACK
     end = now.floor("60s") + pd.Timedelta(seconds=60)
     data = metrics.get_metric_data(
         cloudwatch,

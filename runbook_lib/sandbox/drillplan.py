@@ -37,6 +37,7 @@ from runbook_lib.sandbox import seed
 from runbook_lib.steps.historyframe import utc
 
 BUCKET = pd.Timedelta(seconds=seed.BUCKET_S)  # the before-history's 5-minute buckets
+BUCKET_FREQ = f"{seed.BUCKET_S}s"  # the same as the frequency string Timestamp.floor takes
 AFTER_MAX = pd.Timedelta(minutes=90)
 MIN_QUIET = pd.Timedelta(hours=1)  # half of it at least after the reset, half before
 LOOKBACK = pd.Timedelta(hours=24)  # 02_status's default drop window
@@ -68,7 +69,7 @@ class DrillPlan:
 
 
 def _floor(ts: pd.Timestamp) -> pd.Timestamp:
-    return ts.floor(BUCKET)
+    return ts.floor(BUCKET_FREQ)
 
 
 def quiet_from(last_datum: Any, now: Any) -> pd.Timestamp:
@@ -78,7 +79,7 @@ def quiet_from(last_datum: Any, now: Any) -> pd.Timestamp:
     if last_datum is None:
         return floor
     after_minute = utc(last_datum, "last_datum").floor("60s") + pd.Timedelta(seconds=60)
-    return max(floor, after_minute.ceil(BUCKET))
+    return max(floor, after_minute.ceil(BUCKET_FREQ))
 
 
 def _refuse(history_end: pd.Timestamp, latest: pd.Timestamp) -> DrillRefusedError:

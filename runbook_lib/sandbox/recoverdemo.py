@@ -26,6 +26,7 @@ from runbook_lib import aws
 from runbook_lib.aws import metrics, provision
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.sandbox import drill, seed
+from runbook_lib.steps.historyframe import time_index
 from runbook_lib.target.model import Target
 
 DEMO_SUFFIX = "-recover-demo"
@@ -123,8 +124,8 @@ def demo_target(table: str, endpoint: str | None) -> Target:
 def visit_times(frame: pd.DataFrame) -> list[pd.Timestamp]:
     """One time per visit of a frame's buckets: the first 20 s into its bucket, the others
     spread evenly over the rest of it (whole seconds)."""
-    times = []
-    for ts, n in frame["visits"].items():
+    times: list[pd.Timestamp] = []
+    for ts, n in zip(time_index(frame), frame["visits"], strict=True):
         step = (seed.BUCKET_S - 20) // max(int(n), 1)
         times += [ts + pd.Timedelta(seconds=20 + k * step) for k in range(int(n))]
     return times
@@ -135,7 +136,7 @@ def planted_demo(table: str, endpoint: str | None, *, days: float = 3) -> drill.
     visits, a reset to 0 six hours ago, 37 since (07_recover sets 5,037)."""
     target = demo_target(table, endpoint)
     frame = reset_frame(days, end=dt.datetime.now(dt.timezone.utc))
-    reset_at = frame.index[reset_position(frame.index, DEFAULT_RESET_AGE)]
+    reset_at = frame.index[reset_position(time_index(frame), DEFAULT_RESET_AGE)]
     ddb = aws.client("dynamodb")
     provision.create_table_if_missing(ddb, target.table, target.key_name, target.key_type)
     return drill.write_drill(

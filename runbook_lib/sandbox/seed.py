@@ -32,7 +32,7 @@ import pandas as pd
 
 from runbook_lib.aws import metrics
 from runbook_lib.errors import InvalidInputError
-from runbook_lib.steps.historyframe import COLUMNS, utc
+from runbook_lib.steps.historyframe import COLUMNS, time_index, utc
 
 BUCKET_S = 300  # the synthetic frame's resolution: 5 minutes
 # `sandbox up` ends its history this long before now: a quiet night, in which `runbook
@@ -178,7 +178,7 @@ def sum_datums(
     values: pd.Series, *, metric_name: str, dims: list[dict[str, str]]
 ) -> Iterator[dict[str, Any]]:
     """A Sum-type metric (one event = 1), one datum per non-zero bucket."""
-    for ts, n in values.items():
+    for ts, n in zip(time_index(values), values, strict=True):
         if n > 0:
             yield _datum(metric_name, dims, ts, _stat(n, n, 1, 1))
 

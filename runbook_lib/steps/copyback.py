@@ -18,6 +18,8 @@ from runbook_lib.errors import (
     ItemMissingError,
     TableMissingError,
 )
+from runbook_lib.formats import countshape
+from runbook_lib.formats.countvalue import StoredCount
 from runbook_lib.steps import itembackup
 from runbook_lib.steps.confirm import refuse_decrease, require_confirmation, require_flag
 from runbook_lib.steps.export import dynamodb_client
@@ -41,10 +43,10 @@ class CopyBackResult:
         return data
 
 
-def _restored_count(source: Target, ddb: Any) -> int:
-    """The count in the restored table, with what to do when it is not there."""
+def _restored_count(source: Target, ddb: Any) -> StoredCount:
+    """The count in the restored table (and its type), with what to do when it is not there."""
     try:
-        return counter.read_count(source, ddb=ddb)
+        return counter.read_stored(source, ddb=ddb)
     except ItemMissingError as exc:
         raise ItemMissingError(
             f"The restored table {source.table} has no counter item "
@@ -84,8 +86,13 @@ def copy_counter_back(
             f"source_table must be the restored table, not the live table {target.table}."
         )
     ddb = dynamodb_client(target, ddb)
-    restored = _restored_count(replace(target, table=source_table), ddb)
+    stored = _restored_count(replace(target, table=source_table), ddb)
+    restored = stored.value
     live_item = counter.get_item(target, ddb=ddb)
+    countshape.check_count_here(target, live_item)
+    # the restored table's count has the item's own type (N, or S: a string count)
+    source = {target.count_attribute: stored.wire()}
+    countshape.restore_type(target, live_item, source, f"The restored table {source_table}")
     live = counter.parse_count(live_item, target.count_attribute) if live_item else None
     if live is not None:
         refuse_decrease(
@@ -95,7 +102,7 @@ def copy_counter_back(
     if live == restored or not require_confirmation(target, dry_run, confirm):
         return plan
     if live is None:
-        created = counter.init_counter(target, initial=restored, ddb=ddb)
+        created = counter.init_counter(replace(target, count_type=stored.type), restored, ddb=ddb)
         if not created.created:
             raise CountConflictError(
                 f"The live counter item appeared meanwhile (value {created.value}); "
@@ -104,5 +111,7 @@ def copy_counter_back(
         return replace(plan, written=True)
     why = reason or f"before copying the count back from {source_table}"
     backup = itembackup.backup_item(target, ddb=ddb, reason=why)
-    counter.conditional_set(target, restored, expected_current=live, ddb=ddb)
+    counter.conditional_set(
+        target, restored, expected_current=live, count_type=stored.type, ddb=ddb
+    )
     return replace(plan, written=True, backup_path=backup.path)

@@ -118,7 +118,7 @@ def write_export(
         reader = HashingReader(raw)
         flight = _InFlight(pool, done, on_batch)
         with flight.stopping_on_error():
-            items = iter_lines(reader, data_path, manifest)  # type: ignore[arg-type]
+            items = iter_lines(reader, data_path, manifest)
             kept = (o for o in items if skip_key is None or _key(o, manifest) != skip_key)
             for chunk in batch.chunks(kept, batch.MAX_BATCH_WRITE):
                 for o in chunk:

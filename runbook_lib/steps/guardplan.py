@@ -8,30 +8,31 @@ exit 0. PLAN is a saved plan (read with `terraform show -json`, in the plan's fo
 
 Exit 0: no table item is created, updated, replaced or deleted and no table is deleted or
 replaced. Exit 3: each such change named, with what the apply would do to the count when
-the live item can be read (the standard boto3 chain, AWS_ENDPOINT_URL); a failure to read
-is said beside the change, never fatal. Exit 2: PLAN is not a plan. Exit 1: Terraform could
+the live item can be read (the standard boto3 chain, AWS_ENDPOINT_URL, in the region the
+plan's provider, the stack (with --var-file) or the prior state's ARN names, else the
+shell's; said beside the verdict); a failure to read is said beside the change, never
+fatal. Exit 2: PLAN is not a plan, or a --var-file is not a file. Exit 1: Terraform could
 not read a saved plan.
 """
 
 from __future__ import annotations
 
-import json
 import shlex
-import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from runbook_lib import aws, paths
 from runbook_lib.aws import tables
-from runbook_lib.errors import InvalidInputError, RunbookError, TableMissingError, TerraformError
+from runbook_lib.errors import RunbookError, TableMissingError
+from runbook_lib.steps.guardregion import Regions, region_lines
+from runbook_lib.steps.planread import load_plan
 from runbook_lib.target.keys import typed_value
 from runbook_lib.tf import stackconfig, stackmodel
-from runbook_lib.tf.environment import terraform_env
 from runbook_lib.tf.hcledit import ITEM_TYPE
-from runbook_lib.tf.planguard import is_plan_json, is_unsafe, saved_plan_changes
-from runbook_lib.tf.process import error_tail, run
+from runbook_lib.tf.planguard import is_unsafe, saved_plan_changes
+from runbook_lib.tf.varfiles import parse_var_files
 
 # (found, live item, why it was not read)
 Live = tuple[bool, dict[str, Any] | None, str | None]
@@ -48,6 +49,7 @@ class GuardResult:
     checked: int = 0  # managed resource changes looked at
     unsafe: list[dict[str, Any]] = field(default_factory=list)
     forgotten: list[str] = field(default_factory=list)
+    live: bool = True  # the live items were read (not --no-live)
 
     @property
     def safe(self) -> bool:
@@ -78,12 +80,12 @@ class GuardResult:
         )
 
     def lines(self) -> list[str]:
-        """One line per unsafe change, then the verdict."""
+        """One line per unsafe change, the region(s) live items were read in, the verdict."""
         shown = [
             f"UNSAFE {c['action']:<7} {c['address']}: {'; '.join(c['effects'])}"
             for c in self.unsafe
         ]
-        return [*shown, self.verdict()]
+        return [*shown, *region_lines(self.unsafe if self.live else []), self.verdict()]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -97,71 +99,16 @@ class GuardResult:
         }
 
 
-# --------------------------------------------------------------------------- reading PLAN
-
-
-def _not_a_plan(plan: str, why: str) -> InvalidInputError:
-    return InvalidInputError(
-        f"{plan} is not a Terraform plan: {why}.",
-        hint="pass the file of `terraform plan -out tfplan`, or its JSON "
-        "(`terraform show -json tfplan > plan.json`).",
-    )
-
-
-def load_plan(
-    plan: str | Path, *, chdir: str | Path | None = None, env: Mapping[str, str] | None = None
-) -> dict[str, Any]:
-    """The plan's JSON document: read from a JSON file, or from a saved plan through
-    `terraform show -json` run in `chdir` (default: the plan's folder)."""
-    path, shown = Path(plan), str(plan)
-    if not path.is_file():
-        raise InvalidInputError(f"{shown}: no such file.", hint="pass the plan file's path.")
-    if zipfile.is_zipfile(path):  # a saved plan is a zip archive holding "tfplan"
-        with zipfile.ZipFile(path) as archive:
-            if "tfplan" not in archive.namelist():
-                raise _not_a_plan(shown, "a zip archive without a tfplan entry")
-        return _show_saved(path, shown, Path(chdir) if chdir else path.parent, env)
-    try:
-        doc = json.loads(path.read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise _not_a_plan(shown, "neither a saved plan nor JSON") from None
-    if not is_plan_json(doc):
-        raise _not_a_plan(shown, "JSON without format_version and resource_changes")
-    return doc
-
-
-def _show_saved(
-    path: Path, shown: str, folder: Path, env: Mapping[str, str] | None
-) -> dict[str, Any]:
-    if not folder.is_dir():
-        raise InvalidInputError(f"--chdir {folder}: not a folder.", hint="pass the plan's stack.")
-    args = ["show", "-json", "-no-color", str(path.resolve())]
-    proc = run(args, folder, env=terraform_env(env), ok_codes=tuple(range(256)))
-    if proc.returncode != 0:
-        said = " ".join(error_tail(proc.stderr or proc.stdout or "", 3).split())
-        raise TerraformError(
-            f"terraform show -json could not read {shown}: {said.rstrip('.')}.",
-            hint="run guard-plan in the plan's initialised working directory (or give it as "
-            "--chdir DIR, after `terraform init`), or pass `terraform show -json` output.",
-        )
-    try:
-        doc = json.loads(proc.stdout or "")
-    except ValueError:
-        raise _not_a_plan(shown, "terraform show -json printed no JSON for it") from None
-    if not is_plan_json(doc):
-        raise _not_a_plan(shown, "terraform show reads it as a state, not a plan")
-    return doc
-
-
 # --------------------------------------------------------------------------- live count
 
 
-def read_live(table: str, key: dict[str, Any]) -> Live:
-    """The live item, consistently read; a failure is returned as its reason."""
+def read_live(table: str, key: dict[str, Any], region: str | None = None) -> Live:
+    """The live item, consistently read (in `region`, else the shell's); a failure is
+    returned as its reason."""
     try:
         # the plan's item JSON holds B values as base64 text; the wire format wants bytes
         wire = {name: typed_value(*next(iter(v.items()))) for name, v in key.items()}
-        item = tables.get_item(aws.client("dynamodb"), table, wire)
+        item = tables.get_item(aws.client("dynamodb", region=region), table, wire)
     except TableMissingError:
         return True, None, None  # no table yet: no live item either
     except Exception as exc:  # any failure to look is said, never fatal
@@ -171,13 +118,20 @@ def read_live(table: str, key: dict[str, Any]) -> Live:
 
 
 def _number(item: dict[str, Any] | None, attr: str) -> str | None:
+    """The count as the item holds it: "57" for a number, '"57"' for a string count."""
     value = (item or {}).get(attr)
-    return str(value["N"]) if stackmodel.scalar_type(value) == "N" else None
+    if not isinstance(value, dict):  # a typed scalar ({"N": "57"}) or nothing
+        return None
+    if stackmodel.scalar_type(value) == "N":
+        return str(value["N"])
+    return f'"{value["S"]}"' if stackmodel.string_count(value) else None
 
 
-def item_effects(change: Mapping[str, Any], live: bool = True) -> list[str]:
+def item_effects(
+    change: Mapping[str, Any], live: bool = True, region: str | None = None
+) -> list[str]:
     """What the apply would do to the counter item, in words ("would set viewCount in T
-    from 1234 (live) to 0"); the live item is read when `live`."""
+    from 1234 (live) to 0"); the live item is read, in `region`, when `live`."""
     action = change["action"]
     conf = change["before"] if action == "delete" else change["after"]
     table, hash_key = conf.get("table_name"), conf.get("hash_key")
@@ -186,7 +140,9 @@ def item_effects(change: Mapping[str, Any], live: bool = True) -> list[str]:
     if not isinstance(table, str) or not key:
         return ["the item's table or key is not known until apply, so the live count was not read"]
     label = stackmodel.key_label(key)
-    found, now, why = read_live(table, key) if live else (False, None, "skipped (--no-live)")
+    found, now, why = (
+        read_live(table, key, region) if live else (False, None, "skipped (--no-live)")
+    )
     if action == "delete":
         return [
             f"would delete the item {label} from {table} ({_live_numbers(found, now, why, key)})"
@@ -213,7 +169,7 @@ def _live_numbers(found: bool, now: Any, why: str | None, key: dict[str, Any]) -
 
 
 def _numbers(item: dict[str, Any] | None, key: dict[str, Any]) -> list[str]:
-    return stackmodel.numeric_attributes(item, set(key))
+    return stackmodel.count_attributes(item, set(key))
 
 
 def _set_line(
@@ -240,19 +196,28 @@ def table_effects(change: Mapping[str, Any]) -> list[str]:
 
 
 def judge(
-    doc: Mapping[str, Any], plan: str, *, live: bool = True, stack: str = UNKNOWN_STACK
+    doc: Mapping[str, Any],
+    plan: str,
+    *,
+    live: bool = True,
+    stack: str = UNKNOWN_STACK,
+    regions: Regions | None = None,
 ) -> GuardResult:
-    """The guard's verdict on a plan's JSON document."""
+    """The guard's verdict on a plan's JSON document; live items are read in the region
+    `regions` finds for each (the plan's provider, the stack, the prior state's ARN)."""
     changes = saved_plan_changes(doc)
-    result = GuardResult(plan=plan, stack=stack, checked=len(changes))
+    regions = regions or Regions(doc)
+    result = GuardResult(plan=plan, stack=stack, checked=len(changes), live=live)
     for c in changes:
         if c["type"] == ITEM_TYPE and c["action"] == "remove":
             result.forgotten.append(c["address"])
         if not is_unsafe(c["type"], c["action"]):
             continue
-        effects = item_effects(c, live) if c["type"] == ITEM_TYPE else table_effects(c)
+        region = regions.of(c) if c["type"] == ITEM_TYPE else (None, "")
+        effects = item_effects(c, live, region[0]) if c["type"] == ITEM_TYPE else table_effects(c)
         result.unsafe.append(
-            {k: c[k] for k in ("address", "type", "action", "actions")} | {"effects": effects}
+            {k: c[k] for k in ("address", "type", "action", "actions")}
+            | {"effects": effects, "region": region}
         )
     return result
 
@@ -263,11 +228,19 @@ def guard_plan(
     chdir: str | Path | None = None,
     live: bool = True,
     env: Mapping[str, str] | None = None,
+    var_files: Sequence[str] = (),
 ) -> GuardResult:
-    """Read PLAN (a saved plan or its JSON) and judge it (see the module docstring)."""
+    """Read PLAN (a saved plan or its JSON) and judge it (see the module docstring).
+    `var_files`: the stack's -var-file files, read (with the stack in --chdir or the plan's
+    folder) for the region when the plan's own provider configuration does not give it."""
+    here = Path(chdir) if chdir else Path(plan).parent
+    folder = here if any(here.glob("*.tf")) else None
+    files = parse_var_files(list(var_files), folder)
     doc = load_plan(plan, chdir=chdir, env=env)
+    regions = Regions(doc, folder, files)
     # the verdict names the file, not where it sits on this machine (CI logs are shared)
-    return judge(doc, Path(plan).name, live=live, stack=stack_folder(plan, chdir))
+    name, stack = Path(plan).name, stack_folder(plan, chdir)
+    return judge(doc, name, live=live, stack=stack, regions=regions)
 
 
 def stack_folder(plan: str | Path, chdir: str | Path | None = None) -> str:

@@ -19,7 +19,7 @@ import datetime as dt
 import math
 import numbers
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -164,7 +164,8 @@ def count_minimum(
 
 
 def _check_days(days: Any) -> None:
-    if isinstance(days, bool) or not isinstance(days, numbers.Real) or not days > 0:
+    # cast: typeshed's numbers.Real has no __gt__ (mypy does not model the numeric tower)
+    if isinstance(days, bool) or not isinstance(days, numbers.Real) or not cast(float, days) > 0:
         raise InvalidInputError(f"days must be a positive number, got {days!r}.")
     if not days <= MAX_HISTORY_DAYS:  # also catches inf and nan
         raise InvalidInputError(

@@ -13,14 +13,14 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
 from runbook_lib.aws.metrics import whole
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.steps import resets, resettext
-from runbook_lib.steps.resets import Reset
+from runbook_lib.steps.resets import Reset, Write
 
 SUM_IDS = ("invocations", "errors", "requests")  # Sum metrics: no data in a period means zero
 COLUMNS = ("count", "visits", "invocations", "errors", "requests")
@@ -35,6 +35,12 @@ def utc(value: Any, what: str = "time") -> pd.Timestamp:
     if stamp is pd.NaT:
         raise InvalidInputError(f"{what} is missing (NaT).")
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def time_index(data: pd.DataFrame | pd.Series) -> pd.DatetimeIndex:
+    """`data`'s index, which here is always a time grid: pandas-stubs types `.index` as a
+    plain Index (no .hour, .strftime, Timestamp labels), so this says what it is."""
+    return cast(pd.DatetimeIndex, data.index)
 
 
 def align_window(start: Any, end: Any, period: int) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -62,15 +68,16 @@ def _on_grid(series: pd.Series, period: int, how: str) -> pd.Series:
 def _grid(gridded: Mapping[str, pd.Series], period: int, start: Any, end: Any) -> pd.DatetimeIndex:
     """[start, end) on the period grid when given, else the span of the data."""
     stamps = [s.index for s in gridded.values() if len(s)]
+    empty = pd.DatetimeIndex([], tz="UTC", name="timestamp")
     if start is not None and end is not None:
         lo, hi = align_window(start, end, period)
         hi = hi - pd.Timedelta(seconds=period)
     elif stamps:
         lo, hi = min(i.min() for i in stamps), max(i.max() for i in stamps)
     else:
-        lo = hi = None
-    if lo is None or hi < lo:
-        return pd.DatetimeIndex([], tz="UTC", name="timestamp")
+        return empty
+    if hi < lo:
+        return empty
     return pd.date_range(lo, hi, freq=f"{period}s", name="timestamp")
 
 
@@ -116,7 +123,8 @@ def count_points(frame: pd.DataFrame) -> list[tuple[pd.Timestamp, float]]:
     """The count's published levels, (time, count) oldest first: what `resets` reads."""
     if frame.empty or "count" not in frame.columns:
         return []
-    return [(t, float(v)) for t, v in frame["count"].dropna().items()]
+    count = frame["count"].dropna()
+    return [(t, float(v)) for t, v in zip(time_index(count), count, strict=True)]
 
 
 def find_resets(frame: pd.DataFrame) -> list[Reset]:
@@ -134,7 +142,7 @@ def exclude_jumps(
     for when, size in jumps:
         at = utc(when, "time").floor(f"{period}s")
         if at in frame.index:
-            frame.loc[at, "visits"] = max(0.0, float(frame.loc[at, "visits"]) - size)
+            frame.loc[at, "visits"] = max(0.0, float(frame["visits"].loc[at]) - size)
     return frame
 
 
@@ -148,15 +156,15 @@ def visits_per_day(frame: pd.DataFrame) -> dict[str, int | float | None]:
     """Visits per UTC calendar day, ISO dates as keys."""
     if frame.empty or frame["visits"].isna().all():
         return {}
-    daily = frame["visits"].groupby(frame.index.strftime("%Y-%m-%d")).sum()
-    return {day: _num(v) for day, v in daily.items()}
+    daily = frame["visits"].groupby(time_index(frame).strftime("%Y-%m-%d")).sum()
+    return {str(day): _num(v) for day, v in daily.items()}
 
 
 def busiest_hour(frame: pd.DataFrame) -> int | None:
     """The UTC hour of day (0-23) with the most visits over the whole window; ties: earliest."""
     if frame.empty or not (frame["visits"].fillna(0) > 0).any():
         return None
-    by_hour = frame["visits"].groupby(frame.index.hour).sum()
+    by_hour = frame["visits"].groupby(time_index(frame).hour).sum()
     return int(by_hour.idxmax())
 
 
@@ -166,7 +174,7 @@ def summary(frame: pd.DataFrame, resets: Iterable[Reset]) -> dict[str, Any]:
     count = frame["count"].dropna() if "count" in frame.columns else pd.Series(dtype="float64")
     hour = busiest_hour(frame)
     invocations, errors = _total(frame, "invocations"), _total(frame, "errors")
-    busiest = frame["visits"][frame.index.hour == hour].sum() if hour is not None else None
+    busiest = frame["visits"][time_index(frame).hour == hour].sum() if hour is not None else None
     return {
         "points": len(frame),
         "count_points": len(count),
@@ -204,7 +212,7 @@ class History:
     queries: list[dict[str, Any]] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     now: pd.Timestamp | None = None  # when it was read: "07:12 UTC" means today's
-    writes: list[resets.Write] = field(default_factory=list)  # the runbook's, audit log
+    writes: list[Write] = field(default_factory=list)  # the runbook's, audit log
 
     def resets_table(self) -> pd.DataFrame:
         """The resets as a DataFrame (for display), with how each was repaired."""

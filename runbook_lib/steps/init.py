@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from runbook_lib.aws import counter
+from runbook_lib.formats import countshape
 from runbook_lib.steps.confirm import require_confirmation
 from runbook_lib.target.model import Target
 
@@ -35,12 +36,15 @@ def init_step(
     ddb: Any = None,
 ) -> InitOutcome:
     """The runbook's init: a dry run says what would happen (one read); a confirmed run
-    is the single conditional PutItem, a no-op on an existing item."""
+    is the single conditional PutItem, a no-op on an existing item. An existing item that
+    holds its count under another attribute stops both (CountElsewhereError): the runbook
+    is pointed at the wrong attribute, and a count created there would be a second one."""
     initial = counter.validate_count(initial, "initial_value")
     ddb = ddb or counter.dynamodb(target)
     if not require_confirmation(target, dry_run, confirm):
         return _dry_run(target, initial, counter.get_item(target, ddb=ddb))
     result = counter.init_counter(target, initial, ddb=ddb)
+    countshape.check_count_here(target, result.raw)
     attr = target.count_attribute
     if result.created:
         msg = f"Created {target.key_label} with {attr} = {initial}."
@@ -50,7 +54,10 @@ def init_step(
             f"{result.raw.get(attr)!r}); left untouched. Next step: repair it with 03_set_count."
         )
     else:
-        msg = f"The item already exists with {attr} = {result.value}; left untouched (no-op)."
+        msg = (
+            f"The item already exists with {attr} = {result.value}{_as_string(target, result.raw)}"
+            "; left untouched (no-op)."
+        )
     return InitOutcome(False, result.created, result.value, msg)
 
 
@@ -62,6 +69,16 @@ def _dry_run(target: Target, initial: int, item: dict[str, Any] | None) -> InitO
             f"confirmed run would create it with {attr} = {initial}."
         )
         return InitOutcome(True, False, None, msg)
+    countshape.check_count_here(target, item)
     value = counter.parse_count(item, attr)
-    msg = f"DRY RUN: the item exists with {attr} = {value}; init would do nothing."
+    msg = (
+        f"DRY RUN: the item exists with {attr} = {value}{_as_string(target, item)}; init "
+        "would do nothing."
+    )
     return InitOutcome(True, False, value, msg)
+
+
+def _as_string(target: Target, item: dict[str, Any] | None) -> str:
+    if countshape.live_type(target, item) != "S":
+        return ""
+    return " (a string count, S, as a site writing str(n) stores it)"

@@ -19,7 +19,7 @@ from runbook_lib import paths
 from runbook_lib.aws import counter
 from runbook_lib.aws.writetoken import WRITE_TOKEN
 from runbook_lib.errors import CountConflictError, InvalidInputError, ItemMissingError
-from runbook_lib.formats import itemfile, itemstore
+from runbook_lib.formats import countshape, itemfile, itemstore
 from runbook_lib.formats.itemfile import ItemBackup, LoadedItem
 from runbook_lib.steps.confirm import refuse_decrease, require_confirmation, require_flag
 from runbook_lib.target.model import Target
@@ -89,9 +89,10 @@ def backup_item(
     root = Path(dest_dir) if dest_dir else paths.backups_dir()
     folder = root / itemfile.safe_name(target.table)
     now = dt.datetime.now(dt.timezone.utc)
+    kind = countshape.live_type(target, item)  # the sidecar records it: S, a string count
     try:
         return itemstore.write_backup(
-            folder, target, item, count=count, reason=reason, taken_at=now
+            folder, target, item, count=count, reason=reason, taken_at=now, count_type=kind
         )
     except OSError as exc:  # the write it protects has not been made: say so, in one line
         raise _unwritable(root, dest_dir, target, exc) from None
@@ -140,7 +141,9 @@ def restore_item(
     live = counter.get_item(target, ddb=ddb)
     if live is None:
         return _restore_missing(target, loaded, apply, ddb)
+    countshape.check_count_here(target, live)
     old = counter.parse_count(live, target.count_attribute)
+    kind = countshape.restore_type(target, live, loaded.item, f"The backup {loaded.path.name}")
     new = loaded.count
     assert new is not None  # load_backup with a target always checks the count
     refuse_decrease(target, old, new, f"backup {loaded.path.name}", allow_decrease=allow_decrease)
@@ -153,7 +156,7 @@ def restore_item(
     backup = backup_item(
         target, dest_dir=backup_dir, ddb=ddb, reason=f"before restore from {source}"
     )
-    counter.conditional_set(target, new, expected_current=old, ddb=ddb)
+    counter.conditional_set(target, new, expected_current=old, count_type=kind, ddb=ddb)
     msg = (
         f"Restored {target.count_attribute} in {target.table} from {old} to {new} (from "
         f"{loaded.path.name}). The previous item is backed up in {backup.path}.{note}"
@@ -174,7 +177,7 @@ def _restore_missing(target: Target, loaded: LoadedItem, apply: bool, ddb: Any) 
         return _result(loaded, False, None, True, msg)
     done = counter.put_item_if_missing(target, loaded.boto_item(), ddb=ddb)
     if not done.applied:
-        live = (done.live or {}).get(attr, {}).get("N")
+        live = next(iter(((done.live or {}).get(attr) or {}).values()), None)
         raise CountConflictError(
             f"The item appeared in {where} while restoring (live {attr} = {live}). "
             "Nothing was written.",

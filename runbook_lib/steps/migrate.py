@@ -8,15 +8,19 @@ Terraform *forget* it. One entry point, `migrate()`, in six steps:
 
 1. **detect** (`migrate_detect`): every `aws_dynamodb_table_item` of the configuration and
    the state;
-2. **protect**: the live count read beside the configured one; the live item backed up
-   before anything is written;
+2. **protect** (`migrate_items`): every counter item of the stack (one table's `event=prod`
+   and `event=test`, one item per site from `for_each`), its live count read beside the
+   configured one (a count stored as a string too); each item backed up before anything
+   is written;
 3. **change** (`migrate_edit.plan_change`, pure): `removed` (default), `state_rm` or
-   `ignore_changes`, and a unified diff;
+   `ignore_changes`, and a unified diff; outputs, locals and `depends_on` entries that
+   read the item go with it (`tf.references`), anything else that does stops the run;
 4. **prove** (`migrate_prove`): `terraform plan` of the changed configuration must leave
    every table item alone; otherwise TerraformError and nothing is written;
 5. **apply** the proven plan (only with `dry_run=False` and `confirm` = the table name);
 6. **verify** (`migrate_apply`): `verify_applies` more applies, the count read after each;
-   a lost count is restored from the backup and reported loudly; finally the init step
+   a lost count is put back exactly from its item's backup and reported loudly; a run that
+   read no count before never reports success; finally the init step
    (`steps.init.init_step`, the guide's `init-dynamodb.sh` made safe) must be a no-op.
 
 The guide's other option, *conditional creation*
@@ -35,20 +39,24 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from runbook_lib.errors import InvalidInputError, StackMismatchError
-from runbook_lib.formats import itemfile
+from runbook_lib.errors import InvalidInputError
 from runbook_lib.steps import itembackup
 from runbook_lib.steps.confirm import require_confirmation
 from runbook_lib.steps.init import init_step
 from runbook_lib.steps.migrate_apply import (
     apply_step,
     final_message,
-    live_count,
     state_rm_and_write,
     write_text,
 )
 from runbook_lib.steps.migrate_detect import counts, detect_all, findings_table, report_others
 from runbook_lib.steps.migrate_edit import STRATEGIES, Change, plan_change
+from runbook_lib.steps.migrate_items import (
+    NOTHING_TO_PROTECT,
+    counter_items,
+    live_count,
+    require_live_items,
+)
 from runbook_lib.steps.migrate_prove import prove
 from runbook_lib.steps.migrate_result import MigrationResult
 from runbook_lib.target.model import Target
@@ -57,6 +65,8 @@ from runbook_lib.tf import version as tfversion
 from runbook_lib.tf.hcledit import relative_path
 from runbook_lib.tf.process import Stream
 from runbook_lib.tf.stackmodel import Finding
+from runbook_lib.tf.stackread import resolve_dir
+from runbook_lib.tf.varfiles import parse_var_files
 from runbook_lib.tf.workspace import Workspace, workspace
 
 
@@ -70,16 +80,20 @@ def migrate(
     verify_applies: int = 2,
     env: Mapping[str, str] | None = None,
     stream: Stream | None = None,
+    var_files: str | Sequence[str] = (),
 ) -> MigrationResult:
     """Detect, protect, change, prove, apply, verify (see the module docstring).
 
     A dry run reads only: no file, no state and no item is written (the proof is planned in
     the shadow workspace). A real run needs dry_run=False and confirm == target.table.
+    `var_files` (a list or "a.tfvars,b.tfvars"; default: the target's) go to every
+    Terraform command.
     """
     say = stream or (lambda _line: None)
     _check_arguments(strategy, verify_applies)
     apply_ok = require_confirmation(target, dry_run, confirm)
-    ws = workspace(terraform_dir, env=env, stream=stream)
+    files = parse_var_files(var_files or target.var_files, resolve_dir(terraform_dir))
+    ws = workspace(terraform_dir, env=env, stream=stream, var_files=files)
     strategy = _strategy_for(ws.source, strategy, say)
     result = MigrationResult(ws.source.name, target.table, strategy, not apply_ok)
     acting = _detect_step(ws, target, strategy, result, say)
@@ -90,7 +104,7 @@ def migrate(
     _prove_step(ws, change, strategy, result, say)
     if not apply_ok:
         return _dry_run_end(ws, change, target, result, say)
-    backup = _backup(target, strategy, result, say)
+    _backup(strategy, result, say)
     say("== 5. Apply")
     if strategy == "state_rm":
         planned = state_rm_and_write(ws, change, result, say)
@@ -99,10 +113,10 @@ def migrate(
             write_text(Path(path), text)
         ws.sync()
         planned = result.plan is not None and result.plan.exit_code == 2
-    apply_step(ws, result, "migration", planned, target, backup, say)
+    apply_step(ws, result, "migration", planned, result.items, say)
     result.migrated = True
-    _verify_step(ws, target, verify_applies, backup, result, say)
-    result.message = final_message(result, change)
+    _verify_step(ws, target, verify_applies, result, say)
+    result.message = _unchecked_message(result) or final_message(result, change)
     say(result.message)
     return result
 
@@ -151,10 +165,19 @@ def _detect_step(
 def _protect_step(
     acting: Sequence[Finding], target: Target, result: MigrationResult, say: Stream
 ) -> None:
-    say("== 2. Protect: the live count beside the configured one")
-    result.count_before = live_count(target)
-    _require_live_item(result.count_before, acting, target)
-    say(findings_table(result.findings, result.count_before, target.count_attribute))
+    say("== 2. Protect: the live count of every counter item beside the configured one")
+    result.items = counter_items(result.findings, target)
+    for item in result.items:
+        item.count_before = live_count(item.target)
+    result.count_before = result.items[0].count_before
+    require_live_items(result.items, acting, target)
+    result.nothing_to_protect = not any(f.in_state for f in acting) and all(
+        i.count_before is None for i in result.items
+    )
+    live = {i.address: i.count_before for i in result.items if i.address}
+    say(findings_table(result.findings, live, target.count_attribute))
+    if result.nothing_to_protect:
+        say(NOTHING_TO_PROTECT)
 
 
 def _change_step(
@@ -189,61 +212,65 @@ def _dry_run_end(
 ) -> MigrationResult:
     ws.plan_path.unlink(missing_ok=True)
     result.init = init_step(target, dry_run=True).to_dict()
-    result.count_after = live_count(target)
+    _read_after(result)
     # found and not yet fixed: exit 3, as 07_recover's dry run does for a reset it finds
     result.resets_on_apply = True
     resources = ", ".join(change.resources)
+    others = len([i for i in result.items[1:] if i.count_before is not None])
     result.message = (
         f"{resources} resets {target.table}'s count on the next `terraform "
         f"apply`. DRY RUN: {result.strategy} would take it out of the way of `terraform "
-        f"apply`; the plan proves no table item is written or deleted. Nothing was written. "
-        f"To migrate: -p dry_run False -p confirm {target.table}"
+        f"apply`; the plan proves no table item is written or deleted."
+        + (f" {others} more counter item(s) would be backed up and kept too." if others else "")
+        + (f" {NOTHING_TO_PROTECT}" if result.nothing_to_protect else "")
+        + f" Nothing was written. To migrate: -p dry_run False -p confirm {target.table}"
     )
     say(result.message)
     return result
 
 
-def _backup(
-    target: Target, strategy: str, result: MigrationResult, say: Stream
-) -> itemfile.ItemBackup | None:
-    if result.count_before is None:
-        return None
-    backup = itembackup.backup_item(target, reason=f"before 05_migrate ({strategy})")
-    result.backup_path = str(backup.path)
-    say(f"Backed up the live item ({target.count_attribute} = {backup.count}) to {backup.path}")
-    return backup
+def _backup(strategy: str, result: MigrationResult, say: Stream) -> None:
+    """Each counter item that exists is backed up, to a file of its own, before any write."""
+    for item in result.items:
+        if item.count_before is None:
+            continue
+        item.backup = itembackup.backup_item(item.target, reason=f"before 05_migrate ({strategy})")
+        say(
+            f"Backed up {item.label} ({item.target.count_attribute} = {item.count_before}) "
+            f"to {item.backup.path}"
+        )
+    backups = [i.backup for i in result.items if i.backup]
+    result.backup_path = str(backups[0].path) if backups else None
 
 
 def _verify_step(
-    ws: Workspace,
-    target: Target,
-    verify_applies: int,
-    backup: itemfile.ItemBackup | None,
-    result: MigrationResult,
-    say: Stream,
+    ws: Workspace, target: Target, verify_applies: int, result: MigrationResult, say: Stream
 ) -> None:
     say(f"== 6. Verify: {verify_applies} more apply(s), the count read after each")
     for n in range(1, verify_applies + 1):
         if result.restored_from_backup:
             break
         ws.sync()
-        apply_step(ws, result, f"verify {n}", None, target, backup, say)
+        apply_step(ws, result, f"verify {n}", None, result.items, say)
     result.init = init_step(target, dry_run=False, confirm=target.table).to_dict()
     say(f"init step: {result.init['message']}")
-    result.count_after = live_count(target)
+    _read_after(result)
 
 
-def _require_live_item(count: int | None, acting: Sequence[Finding], target: Target) -> None:
-    """The state says the item exists: if it cannot be read, it cannot be backed up, so
-    nothing (no file, no state) is changed."""
-    applied = [f.address for f in acting if f.in_state and f.table == target.table]
-    if count is None and applied:
-        raise StackMismatchError(
-            f"The state holds {', '.join(applied)}, but {target.table} has no item "
-            f"{target.key_label}: it cannot be backed up, so nothing was changed.",
-            hint="check the key (02_status shows the table's key schema and items), "
-            "then run 05_migrate again.",
-        )
+def _read_after(result: MigrationResult) -> None:
+    for item in result.items:
+        item.count_after = live_count(item.target)
+    result.count_after = result.items[0].count_after
+
+
+def _unchecked_message(result: MigrationResult) -> str:
+    if not result.unchecked:
+        return ""
+    return (
+        "NOTHING CHECKED: no count of any counter item was read before the migration, so "
+        "nothing could be checked after it (exit 3). Read the items with 02_status; if they "
+        "exist, the runbook looked in the wrong place (table, key or region)."
+    )
 
 
 def _safe_message(source: Path, target: Target, findings: Sequence[Finding]) -> str:

@@ -82,8 +82,9 @@ def detect_all(ws: Workspace, count_attribute: str) -> list[Finding]:
 
 
 def counts(f: Finding) -> bool:
-    """An item that writes a number into any table: it resets that count on every apply."""
-    return bool(stackmodel.numeric_attributes(f.recorded or f.item, set(f.key or {})))
+    """An item that writes a count into any table (a number, or a whole number as a string):
+    it resets that count on every apply."""
+    return bool(stackmodel.count_attributes(f.recorded or f.item, set(f.key or {})))
 
 
 def report_others(findings: Sequence[Finding], mine: Sequence[Finding], say: Stream) -> None:
@@ -97,9 +98,12 @@ def report_others(findings: Sequence[Finding], mine: Sequence[Finding], say: Str
 
 
 def findings_table(
-    findings: Sequence[Finding], live: int | None, attribute: str = "viewCount"
+    findings: Sequence[Finding],
+    live: int | Mapping[str, int | None] | None,
+    attribute: str = "viewCount",
 ) -> str:
-    """Each finding's configured and recorded count beside the live one (pure)."""
+    """Each finding's configured and recorded count beside the live one (pure). `live` is
+    the one live count, or each counter item's by address ("-": the item holds no count)."""
     rows = [("resource", f"configured {attribute}", "in state", f"live {attribute}", "note")]
     for f in findings:
         note = []
@@ -114,7 +118,7 @@ def findings_table(
                 f.address,
                 "?" if f.configured_count is None else str(f.configured_count),
                 "yes" if f.in_state else "no",
-                "missing" if live is None else str(live),
+                _live_cell(live, f.address),
                 ", ".join(note),
             )
         )
@@ -122,3 +126,11 @@ def findings_table(
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
     )
+
+
+def _live_cell(live: int | Mapping[str, int | None] | None, address: str) -> str:
+    if isinstance(live, Mapping):
+        if address not in live:
+            return "-"
+        live = live[address]
+    return "missing" if live is None else str(live)

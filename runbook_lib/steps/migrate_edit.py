@@ -17,9 +17,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from runbook_lib.errors import InvalidInputError, TerraformError
+from runbook_lib.tf import refedit, references
 from runbook_lib.tf.hclconfig import tf_files
 from runbook_lib.tf.hcledit import (
     ITEM_TYPE,
@@ -69,22 +71,24 @@ def plan_change(
     """
     _check_strategy(strategy)
     resources = _acting_resources(findings, strategy)
+    folder = Path(root) if root else None
     edit = _Edit(dict(sources or {}), strategy, _root_file(findings, root, sources or {}))
+    if strategy != "ignore_changes":  # the block goes: so must what reads it
+        _remove_references(edit, list(resources.values()), folder)
     for resource, f in sorted(resources.items()):
-        edit.apply(resource, f, relative_path(f.file, Path(root)) if root and f.file else f.file)
+        edit.apply(resource, f, relative_path(f.file, folder) if folder and f.file else f.file)
     _verify_edit(edit.new, strategy, resources)
     _verify_edit(edit.proof, "removed" if strategy == "state_rm" else strategy, resources)
+    if strategy != "ignore_changes":
+        _verify_no_references(edit, list(resources.values()), folder)
     state_rm = tuple(sorted(resources)) if strategy == "state_rm" else ()
     originals = edit.originals
-    root_path = Path(root) if root else Path(os.path.commonpath(list(originals) or ["."]))
     return Change(
         strategy=strategy,
         resources=tuple(sorted(resources)),
         files=edit.new,
         originals={p: originals[p] for p in edit.new},
-        diff=unified_diff(
-            originals, edit.new, root_path if root_path.is_dir() else root_path.parent
-        ),
+        diff=unified_diff(originals, edit.new, _diff_root(folder, edit.new)),
         proof_files={p: t for p, t in edit.proof.items() if t != originals.get(p)},
         state_rm=state_rm,
         notes=tuple(edit.notes),
@@ -136,7 +140,15 @@ class _Edit:
         self.proof: dict[str, str] = {}
         self.notes: list[str] = []
 
+    def key(self, path: str) -> str:
+        """The name this edit already knows the file by (one file, one entry)."""
+        if path in self.texts:
+            return path
+        resolved = Path(path).resolve()
+        return next((k for k in self.texts if Path(k).resolve() == resolved), path)
+
     def text(self, path: str, mine: dict[str, str]) -> str:
+        path = self.key(path)
         if path not in self.texts:
             self.texts[path] = Path(path).read_text()
         self.originals.setdefault(path, self.texts[path])
@@ -144,31 +156,31 @@ class _Edit:
 
     def apply(self, resource: str, f: Finding, where: str | None) -> None:
         name, kind = f.name, self.strategy
+        file = self.key(f.file) if f.file else ""
+        where = where if where is not None else "the file"  # a state-only finding has none
         if not f.in_config or f.module:
             if f.in_config:  # a block in a local child module: it goes from the module
                 how = "a `removed` block in the root module" if kind == "removed" else None
                 how = how or "terraform state rm"
-                self.new[f.file] = remove_resource(self.text(f.file, self.new), name, where, how)
-                self.proof[f.file] = remove_resource(
-                    self.text(f.file, self.proof), name, where, how
-                )
+                self.new[file] = remove_resource(self.text(file, self.new), name, where, how)
+                self.proof[file] = remove_resource(self.text(file, self.proof), name, where, how)
             else:
                 self.notes.append(
                     f"{resource}: state only (its block was deleted); the apply would delete it"
                 )
             self._removed_in_root(resource, keep=kind == "removed")
         elif kind == "removed":
-            self.new[f.file] = replace_with_removed(self.text(f.file, self.new), name, where)
-            self.proof[f.file] = self.new[f.file]
+            self.new[file] = replace_with_removed(self.text(file, self.new), name, where)
+            self.proof[file] = self.new[file]
         elif kind == "state_rm":
-            self.new[f.file] = remove_resource(self.text(f.file, self.new), name, where)
-            self.proof[f.file] = replace_with_removed(self.text(f.file, self.proof), name, where)
+            self.new[file] = remove_resource(self.text(file, self.new), name, where)
+            self.proof[file] = replace_with_removed(self.text(file, self.proof), name, where)
         else:
-            self.new[f.file] = add_ignore_changes(self.text(f.file, self.new), name, where)
-            self.proof[f.file] = self.new[f.file]
+            self.new[file] = add_ignore_changes(self.text(file, self.new), name, where)
+            self.proof[file] = self.new[file]
 
     def _removed_in_root(self, resource: str, *, keep: bool) -> None:
-        path = self.root_file
+        path = self.key(self.root_file) if self.root_file else None
         if path is None:
             raise InvalidInputError(
                 f"No *.tf file in the root module to add `removed` for {resource} to."
@@ -177,6 +189,37 @@ class _Edit:
         self.proof[path] = self.text(path, self.proof).rstrip("\n") + block
         if keep:
             self.new[path] = self.text(path, self.new).rstrip("\n") + block
+
+
+def _remove_references(edit: _Edit, findings: list[Finding], root: Path | None) -> None:
+    """Outputs, locals and depends_on entries that read the items go first (both in the
+    files written and in the proof); a reference that cannot go stops here, exit 3."""
+
+    def read(path: str) -> str:
+        return edit.text(path, {})
+
+    plan = references.find(findings, root, read, list(edit.texts))
+    references.refuse(plan, root)
+    for path, text in refedit.apply(plan, read).items():
+        edit.new[edit.key(path)] = edit.proof[edit.key(path)] = text
+    edit.notes += references.notes(plan, root)
+
+
+def _verify_no_references(edit: _Edit, findings: list[Finding], root: Path | None) -> None:
+    """python-hcl2 re-reads the edited configuration: nothing may read the items any more."""
+    for files in (edit.new, edit.proof):
+        plan = references.find(findings, root, partial(edit.text, mine=files), list(edit.texts))
+        if plan.uses:
+            left = "; ".join(references.notes(plan, root))
+            raise TerraformError(f"The edit left references to the item ({left}); nothing written.")
+
+
+def _diff_root(root: Path | None, files: Mapping[str, str]) -> Path:
+    """The folder the diff's paths are relative to: the root module's, or the common
+    ancestor with a module file outside it (`modules/db/main.tf`, `envs/dev/main.tf`)."""
+    paths = [str(Path(p).resolve()) for p in files] + ([str(root.resolve())] if root else [])
+    common = Path(os.path.commonpath(paths or ["."]))
+    return common if root is not None or common.is_dir() or len(files) > 1 else common.parent
 
 
 def _root_file(
@@ -201,12 +244,12 @@ def _root_file(
 
 def _verify_edit(files: Mapping[str, str], strategy: str, resources: Mapping[str, Finding]) -> None:
     """python-hcl2 re-reads every edited file: it parses, and says what the strategy meant."""
-    docs = {path: parse_hcl(text, path) for path, text in files.items()}
+    docs = {str(Path(path).resolve()): parse_hcl(text, path) for path, text in files.items()}
     removed = {
         str(b.get("from", "")).strip("${}") for doc in docs.values() for b in doc.get("removed", [])
     }
     for resource, f in resources.items():
-        doc = docs.get(f.file or "")
+        doc = docs.get(str(Path(f.file).resolve())) if f.file else None
         items = resource_blocks(doc, ITEM_TYPE) if doc is not None else {}
         if strategy == "ignore_changes":
             if f.name not in items or not protected(items[f.name]):

@@ -13,27 +13,29 @@ data at all, a refused write; exit 0: no reset, already repaired, or repaired no
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
 
 from runbook_lib.aws import counter
 from runbook_lib.errors import CountConflictError
+from runbook_lib.formats import countshape
+from runbook_lib.formats.countvalue import requested_type
 from runbook_lib.steps import history, resets, setcount
 from runbook_lib.steps import recoverest as est
 from runbook_lib.steps import recovertext as words
 from runbook_lib.steps.confirm import require_confirmation
 from runbook_lib.steps.historyframe import History, count_points, utc
-from runbook_lib.steps.setrecord import GUIDE_KEY
+from runbook_lib.steps.recovertext import DEFAULT_DAYS, recover_command
 from runbook_lib.target.model import Target
 
-NOTEBOOK = "07_recover"
-DEFAULT_DAYS = 14
 MAX_ATTEMPTS = 5  # compare-and-set rounds against a count that keeps moving
+KEPT_MOVING = CountConflictError(
+    f"The count kept moving: {MAX_ATTEMPTS} compare-and-set attempts each found a visit "
+    "landed between the read and the write. Nothing was written."
+)
 
 
 @dataclass
@@ -90,25 +92,6 @@ class Recovery:
         return self.verdict
 
 
-def recover_command(
-    target: Target, *, reset_time: Any = None, days: int = DEFAULT_DAYS, period: int | None = None
-) -> str:
-    """The exact confirmed `runbook run 07_recover` line (it recomputes when it runs)."""
-    argv = ["runbook", "run", NOTEBOOK, "-p", "table_name", target.table]
-    if (target.key_name, target.key_value, target.count_attribute) != GUIDE_KEY:
-        argv += ["-p", "key_name", target.key_name, "-p", "key_value", str(target.key_value)]
-        argv += ["-p", "count_attribute", target.count_attribute]
-    if target.range_key_name:
-        argv += ["-p", "range_key_value", str(target.range_key_value)]
-    if days != DEFAULT_DAYS:
-        argv += ["-p", "days", str(days)]
-    if period:
-        argv += ["-p", "period", str(period)]
-    if reset_time is not None:
-        argv += ["-p", "reset_time", pd.Timestamp(reset_time).strftime("%Y-%m-%dT%H:%M:%SZ")]
-    return shlex.join([*argv, "-p", "dry_run", "False", "-p", "confirm", target.table])
-
-
 def recover(
     target: Target,
     *,
@@ -123,15 +106,21 @@ def recover(
     backup_dir: Any = None,
     audit_path: Any = None,
     now: Any = None,
+    count_type: str = "",
 ) -> Recovery:
-    """Find the reset, estimate, and (confirmed) set the recovered count. See the module."""
+    """Find the reset, estimate, and (confirmed) set the recovered count. See the module.
+    `count_type` as 03_set_count takes it: "S" writes a string count (a site storing
+    str(n)); empty writes a number, and a confirmed run over a string count is refused."""
     when = utc(reset_time, "reset_time") if reset_time else None
+    count_type = requested_type(count_type)
     try:  # a wrong confirm is refused before anything is read
         require_confirmation(target, dry_run, confirm)
     except setcount.REFUSALS as exc:
-        return _refused(
-            target, exc, recover_command(target, reset_time=when, days=days, period=period)
+        kind = count_type or setcount.string_type(target, ddb)  # the command must do it
+        command = recover_command(
+            target, reset_time=when, days=days, period=period, count_type=kind
         )
+        return _refused(target, exc, command)
     hist = history.load_history(
         days,
         table=target.table,
@@ -150,6 +139,7 @@ def recover(
     return _repair(
         target, hist, found, dry_run=dry_run, confirm=confirm, days=days, when=when,
         period=period, ddb=ddb, sts=sts, backup_dir=backup_dir, audit_path=audit_path,
+        count_type=count_type,
     )  # fmt: skip
 
 
@@ -224,26 +214,33 @@ def _repair(
 ) -> Recovery:
     """Read live, recompute, compare-and-set; a count that moved is re-read (bounded)."""
     ddb = io.pop("ddb") or counter.dynamodb(target)
-    command = recover_command(target, reset_time=when, days=days, period=period)
-    base = {"hist": hist, "estimate": estimate, "dry_run": dry_run}
+    base = Recovery("", True, hist=hist, estimate=estimate, dry_run=dry_run)
     reset = _reset_of(hist, estimate)
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        live = counter.read_count(target, ddb=ddb)
+        item, live, kind = _read_live(target, ddb, io["count_type"])
+        command = recover_command(
+            target, reset_time=when, days=days, period=period, count_type=kind
+        )
         judged = _judged(hist, reset, live) if reset else est.judged(hist.frame, estimate, live)
         if judged.repair is not None and judged.repair.undone:
             # the repair was taken back (the live count is below the level before again):
             # none of its gain is in the live count, so none of it is subtracted
-            estimate = base["estimate"] = dataclasses.replace(estimate, written=0)
-        base["reset"] = judged
+            estimate = replace(estimate, written=0)
+        base = replace(base, estimate=estimate, reset=judged)
         if judged.repaired:
             text = words.repaired_text(target, judged, live, hist.now)
-            return Recovery(text, False, live=live, repaired=True, attempts=attempt, **base)
+            done = replace(base, live=live, repaired=True, attempts=attempt)
+            return replace(done, verdict=text, problem=False)
         recovered = estimate.recovered(live)
+        mismatch = countshape.type_refusal(target, item, io["count_type"], recovered)
+        if mismatch is not None and io["count_type"]:  # N <-> S asked for: refused, dry or not
+            return _refused(target, mismatch, command, base)
         if dry_run:
             told = judged if reset else None  # the sums fallback saw no drop to tell
             text = words.proposal_text(target, estimate, live, recovered, command, told, hist.now)
-            seen = {"live": live, "recovered": recovered, "command": command}
-            return Recovery(text, True, attempts=attempt, **seen, **base)
+            text += words.string_note(target, kind, io["count_type"])
+            seen = replace(base, live=live, recovered=recovered, command=command)
+            return replace(seen, verdict=text, problem=True, attempts=attempt)
         try:
             write = setcount.set_count(
                 target,
@@ -258,15 +255,20 @@ def _repair(
         except CountConflictError:
             continue  # a visit landed between the read and the write: read again
         except setcount.REFUSALS as exc:
-            return _refused(target, exc, command, **base)
+            return _refused(target, exc, command, base)
         text = words.recovered_text(target, estimate, live, recovered)
-        done = {"live": live, "recovered": recovered, "applied": True, "write": write}
-        return Recovery(text, write.problem, attempts=attempt, **done, **base)
-    refused = CountConflictError(
-        f"The count kept moving: {MAX_ATTEMPTS} compare-and-set attempts each found a visit "
-        "landed between the read and the write. Nothing was written."
-    )
-    return _refused(target, refused, command, **base)
+        done = replace(base, live=live, recovered=recovered, applied=True, write=write)
+        return replace(done, verdict=text, problem=write.problem, attempts=attempt)
+    return _refused(target, KEPT_MOVING, command, base)
+
+
+def _read_live(target: Target, ddb: Any, requested: str) -> tuple[dict[str, Any], int, str]:
+    """(live item, its count, the type a write keeps): never a second count beside the
+    site's (CountElsewhereError)."""
+    item = counter.get_item(target, ddb=ddb)
+    countshape.check_count_here(target, item)
+    live = counter.parse_count(item, target.count_attribute)
+    return item or {}, live, countshape.type_to_write(target, item, requested)
 
 
 def _reset_of(hist: History, estimate: est.Estimate) -> resets.Reset | None:
@@ -274,6 +276,11 @@ def _reset_of(hist: History, estimate: est.Estimate) -> resets.Reset | None:
     return next((r for r in hist.resets if r.time == estimate.reset_time), None)
 
 
-def _refused(target: Target, exc: Exception, command: str, **base: Any) -> Recovery:
+def _refused(
+    target: Target, exc: Exception, command: str, base: Recovery | None = None
+) -> Recovery:
+    """A refusal: `base` (the history and estimate so far) with the reason and the command."""
     what = " ".join(str(exc.args[0] if exc.args else exc).split())
-    return Recovery(f"REFUSED: {what} To do it: {command}", True, command=command, **base)
+    verdict = f"REFUSED: {what} To do it: {command}"
+    base = base if base is not None else Recovery("", True)
+    return replace(base, verdict=verdict, problem=True, command=command)

@@ -28,14 +28,16 @@ lower bound), and the reset is taken to have written 0, the guide's value.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from runbook_lib.steps import resets
-from runbook_lib.steps.historyframe import utc
+from runbook_lib.steps.historyframe import time_index, utc
 from runbook_lib.steps.resets import Reset, Write
 
 COUNT_SOURCE = "count metric"
@@ -52,13 +54,13 @@ WRITTEN_FIGURE = "written: the runbook's own writes since (not visits)"
 class Estimate:
     """What a reset took, from the metrics alone; `recovered(live)` adds the live count."""
 
-    reset_time: pd.Timestamp  # the period in which the drop shows
-    previous_time: pd.Timestamp | None  # the last point before it (None: sums fallback)
+    reset_time: dt.datetime  # the period in which the drop shows
+    previous_time: dt.datetime | None  # the last point before it (None: sums fallback)
     before: int
     after: int
     after_from: str  # how `after` was read
     counted_since: int  # visits the metrics show since the reset
-    last_time: pd.Timestamp | None  # the last point after the reset
+    last_time: dt.datetime | None  # the last point after the reset
     uncertainty: int  # up to this many visits may be missing from `before`
     rate_per_hour: float  # the visit rate around the reset the uncertainty is made of
     source: str
@@ -74,7 +76,7 @@ class Estimate:
         return self.before + (int(live) - self.after - self.written)
 
     def to_dict(self) -> dict[str, Any]:
-        def iso(t: pd.Timestamp | None) -> str | None:
+        def iso(t: dt.datetime | None) -> str | None:
             return t.isoformat() if t is not None else None
 
         return {
@@ -120,7 +122,7 @@ def level_after(reset: Reset, minimum: pd.Series | None) -> tuple[int, str]:
     return int(reset.after), "count at the reset's period (no Minimum: a lower bound)"
 
 
-def visit_rate(frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> float:
+def visit_rate(frame: pd.DataFrame, start: dt.datetime, end: dt.datetime) -> float:
     """Visits per hour in the RATE_WINDOW before `start` and after `end` (the gap itself,
     being unknown, is left out)."""
     visits = frame["visits"].fillna(0.0)
@@ -134,13 +136,13 @@ def visit_rate(frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> f
     return float(around.sum()) / max(hours, 1 / 60)
 
 
-def uncertainty(rate_per_hour: float, gap: pd.Timedelta) -> int:
+def uncertainty(rate_per_hour: float, gap: dt.timedelta) -> int:
     """Visits expected at that rate over the gap, rounded up (0 for no traffic)."""
     return math.ceil(rate_per_hour * gap.total_seconds() / 3600 - 1e-9)
 
 
 def from_counts(
-    frame: pd.DataFrame, reset: Reset, minimum: pd.Series | None, writes: list[Write] = ()
+    frame: pd.DataFrame, reset: Reset, minimum: pd.Series | None, writes: Sequence[Write] = ()
 ) -> Estimate:
     """The estimate from the count gauge: the normal case. `writes`: the runbook's own
     writes since the reset (a partial repair), whose gains are not visits."""
@@ -204,7 +206,9 @@ def judged(frame: pd.DataFrame, estimate: Estimate, live: int) -> Reset:
     or the live count standing the drop above the last count published. Without the count
     metric (the sums fallback) the last count is `after` + the visits counted since."""
     counts = frame["count"][frame.index >= estimate.reset_time].dropna()
-    points = [(t, float(v)) for t, v in counts.items()]
+    points: list[resets.Point] = [
+        (t, float(v)) for t, v in zip(time_index(counts), counts, strict=True)
+    ]
     if not points:
         points = [(estimate.last_time or estimate.reset_time,
                    float(estimate.after + estimate.counted_since))]  # fmt: skip

@@ -4,6 +4,8 @@ write leaves in the audit log. Pure."""
 
 from __future__ import annotations
 
+import datetime as dt
+import shlex
 from typing import Any
 
 import pandas as pd
@@ -11,7 +13,50 @@ import pandas as pd
 from runbook_lib.steps import resettext
 from runbook_lib.steps.recoverest import Estimate
 from runbook_lib.steps.resets import Reset
+from runbook_lib.steps.setrecord import GUIDE_KEY
 from runbook_lib.target.model import Target
+
+NOTEBOOK = "07_recover"
+DEFAULT_DAYS = 14
+
+
+def recover_command(
+    target: Target,
+    *,
+    reset_time: Any = None,
+    days: int = DEFAULT_DAYS,
+    period: int | None = None,
+    count_type: str = "",
+) -> str:
+    """The exact confirmed `runbook run 07_recover` line (it recomputes when it runs);
+    `count_type` "S" (a string count, written as one) is passed on."""
+    argv = ["runbook", "run", NOTEBOOK, "-p", "table_name", target.table]
+    if (target.key_name, target.key_value, target.count_attribute) != GUIDE_KEY:
+        argv += ["-p", "key_name", target.key_name, "-p", "key_value", str(target.key_value)]
+        argv += ["-p", "count_attribute", target.count_attribute]
+    if target.range_key_name:
+        argv += ["-p", "range_key_value", str(target.range_key_value)]
+    if days != DEFAULT_DAYS:
+        argv += ["-p", "days", str(days)]
+    if period:
+        argv += ["-p", "period", str(period)]
+    if count_type == "S":
+        argv += ["-p", "count_type", "S"]
+    if reset_time is not None:
+        argv += ["-p", "reset_time", pd.Timestamp(reset_time).strftime("%Y-%m-%dT%H:%M:%SZ")]
+    return shlex.join([*argv, "-p", "dry_run", "False", "-p", "confirm", target.table])
+
+
+def string_note(target: Target, kind: str, requested: str) -> str:
+    """A dry run's word on a string count: written as a string, as the site stores it."""
+    if kind != "S":
+        return ""
+    need = "" if requested == "S" else " (the command passes -p count_type S: without it a "
+    need += "" if requested == "S" else "confirmed run is refused, never turned into a number)"
+    return (
+        f" {target.count_attribute} is a string count (S), as a site writing str(n) stores it: "
+        f"the recovered count is written as a string{need}."
+    )
 
 
 def repaired_text(target: Target, reset: Reset, live: int, now: Any = None) -> str:
@@ -76,5 +121,5 @@ def _up_to(estimate: Estimate) -> str:
     return f"up to {n} more visit{'s' if n != 1 else ''} may be missing"
 
 
-def _at(when: pd.Timestamp) -> str:
+def _at(when: dt.datetime) -> str:
     return when.strftime("%Y-%m-%d %H:%M UTC")

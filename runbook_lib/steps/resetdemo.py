@@ -61,7 +61,9 @@ def demonstrate_reset(
     """
     visits = _check_demo(visits)
     temporary = workdir is None
-    folder = Path(tempfile.mkdtemp(prefix="runbook-reset-demo-")) if temporary else Path(workdir)
+    folder = (
+        Path(tempfile.mkdtemp(prefix="runbook-reset-demo-")) if workdir is None else Path(workdir)
+    )
     if not temporary and folder.exists() and any(folder.iterdir()):
         raise InvalidInputError(f"workdir {folder} is not empty; pass a new or empty folder.")
     bucket = f"reset-demo-{uuid.uuid4().hex[:8]}.example.com"

@@ -283,6 +283,9 @@ def own_jumps(
         if at is not None:
             jumps.append((at, float(w.gain)))
     for r in resets:
-        if r.repaired and r.repair.write is None and "count metric" in r.repair.evidence:
-            jumps.append((r.repair.time, float(min(r.repair.gain, r.lost))))
+        repair = r.repair  # not None when r.repaired
+        if repair is None or not r.repaired:
+            continue
+        if repair.write is None and "count metric" in repair.evidence:
+            jumps.append((repair.time, float(min(repair.gain, r.lost))))
     return jumps

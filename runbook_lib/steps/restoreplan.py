@@ -15,6 +15,7 @@ from typing import Any
 from runbook_lib.aws import counter
 from runbook_lib.aws.tables import describe_keys
 from runbook_lib.errors import BackupFileError, RunbookError, TableSchemaError
+from runbook_lib.formats import countshape
 from runbook_lib.formats.dynamojson import key_text
 from runbook_lib.formats.exportfile import Manifest
 from runbook_lib.formats.exportread import verify_and_find
@@ -106,6 +107,8 @@ def _counter_plan(
     if exported is None or manifest.key_names != target.key_names:
         return None, None, None, None
     live_item = counter.get_item(target, ddb=ddb)
+    # the export's counter item is written as exported: never over a count of another type
+    countshape.restore_type(target, live_item, exported, f"The export {path.name}")
     new = _count_or_none(exported, target.count_attribute)
     old = _count_or_none(live_item, target.count_attribute) if live_item else None
     if old is not None and new is not None:

@@ -22,7 +22,14 @@ from typing import Any
 
 from runbook_lib import aws, paths
 from runbook_lib.aws import counter
-from runbook_lib.errors import ConfirmationError, CountConflictError, DecreaseRefusedError
+from runbook_lib.errors import (
+    ConfirmationError,
+    CountConflictError,
+    DecreaseRefusedError,
+    RunbookError,
+)
+from runbook_lib.formats import countshape
+from runbook_lib.formats.countvalue import COUNT_TYPES, CountTypeError
 from runbook_lib.formats.itemfile import ItemBackup
 from runbook_lib.steps import itembackup
 from runbook_lib.steps.setplan import check_live, count_or_none, plan_set
@@ -30,7 +37,7 @@ from runbook_lib.steps.setresult import SetResult, applied_result, dry_run_resul
 from runbook_lib.target.model import Target
 
 # Refused writes: a clean outcome of 03_set_count (exit 3), each with the command that would do it.
-REFUSALS = (DecreaseRefusedError, ConfirmationError, CountConflictError)
+REFUSALS = (DecreaseRefusedError, ConfirmationError, CountConflictError, CountTypeError)
 
 
 def set_count(
@@ -42,6 +49,7 @@ def set_count(
     dry_run: bool = True,
     confirm: str | None = None,
     allow_decrease: bool = False,
+    count_type: str = "",
     audit_path: str | Path | None = None,
     backup_dir: str | Path | None = None,
     ddb: Any = None,
@@ -58,15 +66,21 @@ def set_count(
     the audit record and the undo use it, and the result says so (`needs_attention`).
     Refusals raise RunbookError subclasses with nothing written but, for a conflict in the
     write itself, the backup of the unchanged item.
+
+    The write keeps the count's type: `count_type` "S" writes a string count (a site that
+    stores str(n)); empty writes a number, and a string count is refused (CountTypeError),
+    as is any N <-> S change. An item holding its count under another attribute is refused
+    (CountElsewhereError): the set would add a second count.
     """
     plan = plan_set(
         target, new_value, expected_current=expected_current, reason=reason,
-        dry_run=dry_run, confirm=confirm, allow_decrease=allow_decrease,
+        dry_run=dry_run, confirm=confirm, allow_decrease=allow_decrease, count_type=count_type,
     )  # fmt: skip
     ddb = ddb or counter.dynamodb(target)
     live = check_live(target, plan, counter.get_item(target, ddb=ddb))
     if not plan.apply:
         return dry_run_result(target, plan, live)
+    kind = countshape.type_to_write(target, live, plan.count_type)
     actor = aws.caller_identity(sts=sts, region=target.region).arn
     backup = itembackup.backup_item(
         target, dest_dir=backup_dir, ddb=ddb, reason=plan.reason, item=live
@@ -77,10 +91,20 @@ def set_count(
         expected_current=plan.expected_current,
         read_value=count_or_none(live, target.count_attribute),
         allow_decrease=plan.allow_decrease,
+        count_type=kind,
+        over_type=_repaired_type(target, live),
+        replaces=live.get(target.count_attribute),
         ddb=ddb,
     )
     replaced = _replaced(target, backup, old_item, backup_dir, ddb)
-    return applied_result(target, plan, actor, old_item, backup, replaced, audit_path)
+    return applied_result(target, plan, actor, old_item, backup, replaced, audit_path, kind)
+
+
+def _repaired_type(target: Target, item: dict[str, Any]) -> str | None:
+    """The type of a live value that is no count (a BOOL, a list), which the set repairs;
+    None when the count is absent or of a count type (the write keeps that type)."""
+    kind = countshape.live_type(target, item)
+    return kind if kind not in (None, *COUNT_TYPES) else None
 
 
 def _replaced(
@@ -116,4 +140,17 @@ def run(target: Target, new_value: Any, **kwargs: Any) -> SetResult:
     try:
         return set_count(target, new_value, **kwargs)
     except REFUSALS as exc:
+        if isinstance(exc, ConfirmationError) and not kwargs.get("count_type"):
+            kwargs["count_type"] = string_type(target, kwargs.get("ddb"))
         return refused_result(target, new_value, exc, **kwargs)
+
+
+def string_type(target: Target, ddb: Any = None) -> str:
+    """ "S" when the live count is a string count, else "": the count_type a refused
+    write's command needs when it was refused before the item was read (a wrong confirm).
+    Only words a command: a read that fails leaves it out."""
+    try:
+        item = counter.get_item(target, ddb=ddb)
+    except RunbookError:
+        return ""
+    return "S" if countshape.live_type(target, item) == "S" else ""

@@ -15,6 +15,8 @@ from runbook_lib.errors import (
     InvalidInputError,
     ItemMissingError,
 )
+from runbook_lib.formats import countshape
+from runbook_lib.formats.countvalue import holds_count, requested_type, type_of
 from runbook_lib.redact import find_secrets
 from runbook_lib.steps.confirm import require_confirmation, require_flag
 from runbook_lib.steps.setrecord import NO_REASON
@@ -32,6 +34,7 @@ class SetPlan:
     reason: str
     apply: bool  # False: dry run
     allow_decrease: bool = False
+    count_type: str = ""  # the type asked for: "" (a number), "N" or "S" (a string count)
 
 
 def plan_set(
@@ -43,6 +46,7 @@ def plan_set(
     dry_run: Any = True,
     confirm: str | None = None,
     allow_decrease: Any = False,
+    count_type: Any = "",
 ) -> SetPlan:
     """Check a set request without touching AWS; InvalidInputError / ConfirmationError
     say what is wrong (nothing is written)."""
@@ -58,14 +62,13 @@ def plan_set(
         else counter.validate_count(expected_current, "expected_current")
     )
     lower = require_flag("allow_decrease", allow_decrease)
+    kind = requested_type(count_type)
     reason = _one_line_reason(reason)
     apply = require_confirmation(target, dry_run, confirm)
     if apply and not reason:
         # A write must never be blocked at 3 a.m. for want of prose; the audit log says so.
         reason = NO_REASON
-    return SetPlan(
-        new_value=new, expected_current=expected, reason=reason, apply=apply, allow_decrease=lower
-    )
+    return SetPlan(new, expected, reason, apply, allow_decrease=lower, count_type=kind)
 
 
 def _one_line_reason(reason: Any) -> str:
@@ -85,15 +88,21 @@ def _one_line_reason(reason: Any) -> str:
 
 def check_live(target: Target, plan: SetPlan, item: dict[str, Any] | None) -> dict[str, Any]:
     """Refuse early, before any file is written, what the conditional write would refuse:
-    a missing item, a count other than expected_current, and (real runs) a lower count
-    without allow_decrease. The write re-checks all three."""
+    a missing item, a count other than expected_current, a count of another type than the
+    one asked for (a dry run only notes a number over a string count), and (real runs) a
+    lower count without allow_decrease. The write re-checks them. An item that holds its
+    count under another attribute is refused too: the set would add a second count."""
     if item is None:
         raise ItemMissingError(
             f"The item {target.key_label} does not exist in {target.table}; "
             "03_set_count only changes an existing item. Nothing was written."
         )
+    countshape.check_count_here(target, item)
+    mismatch = countshape.type_refusal(target, item, plan.count_type, plan.new_value)
+    if mismatch is not None and (plan.apply or plan.count_type):
+        raise mismatch
     attr = target.count_attribute
-    if plan.expected_current is not None and "N" not in item.get(attr, {}):
+    if plan.expected_current is not None and not holds_count(item.get(attr)):
         raise counter.CountValueError(
             f"The live {attr} is not a number ({shown(item, attr)}), so it can never equal "
             f"expected_current={plan.expected_current}. Nothing was written.",
@@ -101,19 +110,19 @@ def check_live(target: Target, plan: SetPlan, item: dict[str, Any] | None) -> di
         )
     live = count_or_none(item, attr)
     if plan.expected_current is not None and live != plan.expected_current:
-        raw = item.get(attr, {}).get("N")
+        raw = raw_count(item, attr)
         raise CountConflictError(
             f"The count moved: expected {plan.expected_current}, live value is {raw}. "
             "Nothing was written.",
             live_value=raw,
         )
-    if plan.apply and lowers(plan, live):
+    if plan.apply and live is not None and lowers(plan, live):
         refused = DecreaseRefusedError(
             f"Refusing to lower {attr} in {target.table} from {live} (live) to "
             f"{plan.new_value} (new_value): {visits(live - plan.new_value)} would be lost. "
             "Nothing was written."
         )
-        refused.live_value = live  # type: ignore[attr-defined]  # the refused result's `old`
+        refused.live_value = live  # the refused result's `old`
         raise refused
     return item
 
@@ -128,6 +137,13 @@ def count_or_none(item: dict[str, Any] | None, attribute: str) -> int | None:
         return counter.parse_count(item, attribute)
     except counter.CountValueError:
         return None
+
+
+def raw_count(item: dict[str, Any] | None, attribute: str) -> str | None:
+    """The stored text of the count (N or S), for a message; None when there is none."""
+    value = (item or {}).get(attribute)
+    kind = type_of(value)
+    return str(value[kind]) if value is not None and kind in ("N", "S") else None
 
 
 def shown(item: dict[str, Any], attribute: str) -> str:

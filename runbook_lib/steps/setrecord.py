@@ -32,9 +32,11 @@ def set_command(
     expected_current: int | None = None,
     allow_decrease: bool = False,
     reason: str = "",
+    count_type: str = "",
 ) -> str:
     """The exact `runbook run 03_set_count` line of a confirmed set: what a refusal or a
-    dry run hands the user to copy. The key is spelled out unless it is the guide's."""
+    dry run hands the user to copy. The key is spelled out unless it is the guide's;
+    `count_type` ("S" for a string count) is passed on when given."""
     argv = ["runbook", "run", SET_NOTEBOOK, "-p", "table_name", target.table]
     named = (target.key_name, target.key_value, target.count_attribute)
     if named != GUIDE_KEY:
@@ -47,6 +49,8 @@ def set_command(
         argv += ["-p", "expected_current", str(expected_current)]
     if allow_decrease:
         argv += ["-p", "allow_decrease", "True"]
+    if count_type:
+        argv += ["-p", "count_type", count_type]
     argv += ["-p", "dry_run", "False", "-p", "confirm", target.table]
     reason = reason if reason and reason != NO_REASON else "<why>"
     return shlex.join([*argv, "-p", "reason", reason])
@@ -92,6 +96,7 @@ def audit_record(
     backup_path: str,
     undo_command: str,
     when: dt.datetime,
+    count_type: str = "N",
 ) -> dict[str, Any]:
     return {
         # an id to name the record by: 02/06/07 cite it when they report a reset's repair
@@ -102,6 +107,7 @@ def audit_record(
         "table": target.table,
         "key": {target.key_name: target.key_value},
         "count_attribute": target.count_attribute,
+        "count_type": count_type,  # as written: S for a string count
         "old": old,
         "new": new,
         "expected_current": expected_current,

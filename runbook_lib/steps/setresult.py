@@ -12,6 +12,8 @@ from typing import Any
 
 from runbook_lib import paths
 from runbook_lib.errors import CountConflictError, DecreaseRefusedError, RunbookError
+from runbook_lib.formats import countshape
+from runbook_lib.formats.countvalue import CountTypeError
 from runbook_lib.formats.itemfile import ItemBackup
 from runbook_lib.steps.setplan import SetPlan, count_or_none, lowers, shown, visits
 from runbook_lib.steps.setrecord import (
@@ -39,6 +41,7 @@ class SetResult:
     refused: str | None = None  # what was refused (nothing was written), one line
     command: str | None = None  # the exact command: the refused write, or the dry run's apply
     read_backup_path: str | None = None  # the first backup, when the write replaced another
+    count_type: str = "N"  # the count's type, as written (or as it would be): S, a string count
 
     @property
     def needs_attention(self) -> bool:
@@ -54,7 +57,8 @@ class SetResult:
     def to_dict(self) -> dict[str, Any]:
         """The result as recorded; what matters first (the runner's summary shows the first
         entries): a refusal and its command, else the message."""
-        head = {"applied": self.applied, "dry_run": self.dry_run, "old": self.old, "new": self.new}
+        head: dict[str, Any] = {"applied": self.applied, "dry_run": self.dry_run}
+        head |= {"old": self.old, "new": self.new, "count_type": self.count_type}
         if self.refused is not None:
             return {"refused": self.refused, "command": self.command, **head}
         data = {
@@ -78,23 +82,30 @@ def dry_run_result(target: Target, plan: SetPlan, item: dict[str, Any]) -> SetRe
     """What a confirmed run would do, and the exact command that does it."""
     attr, table = target.count_attribute, target.table
     live = count_or_none(item, attr)
+    kind = countshape.type_to_write(target, item, plan.count_type)
     command = set_command(
         target,
         plan.new_value,
         expected_current=plan.expected_current,
         allow_decrease=plan.allow_decrease or lowers(plan, live),
         reason=plan.reason,
+        count_type="S" if kind == "S" else plan.count_type,
     )
     verb = "LOWER" if live is not None and plan.new_value < live else "set"
     message = (
         f"DRY RUN: would {verb} {attr} in {table} from {shown(item, attr)} to "
         f"{plan.new_value} (item {target.key_label}), after backing it up. Nothing was written."
     )
-    if lowers(plan, live):
+    if live is not None and lowers(plan, live):
         message += (
             "\nA confirmed run is REFUSED without allow_decrease=True: "
             f"{visits(live - plan.new_value)} would be lost."
         )
+    mismatch = countshape.type_refusal(target, item, plan.count_type, plan.new_value)
+    if mismatch is not None:  # a number over a string count, count_type not given
+        message += f"\nA confirmed run is REFUSED without count_type S: {mismatch.args[0]}"
+    elif kind == "S":
+        message += f"\n{attr} is a string count (S): it is written as a string, as stored."
     return SetResult(
         applied=False,
         dry_run=True,
@@ -105,6 +116,7 @@ def dry_run_result(target: Target, plan: SetPlan, item: dict[str, Any]) -> SetRe
         undo_command=None,
         message=f"{message}\nTo apply: {command}",
         command=command,
+        count_type=kind,
     )
 
 
@@ -114,12 +126,16 @@ def refused_result(target: Target, new_value: Any, exc: RunbookError, **kwargs: 
     lower = kwargs.get("allow_decrease") is True or isinstance(exc, DecreaseRefusedError)
     if isinstance(exc, CountConflictError) and exc.live_value is not None:
         expected = exc.live_value  # compare-and-set against the value that is live now
+    kind = str(kwargs.get("count_type") or "").strip().upper()
+    if isinstance(exc, CountTypeError):  # the type the item holds: the one a write may use
+        kind = "S" if exc.count_type == "S" else ""
     command = set_command(
         target,
         int(new_value),
-        expected_current=int(expected) if expected is not None else None,
+        expected_current=_int_or_none(expected),
         allow_decrease=lower,
         reason=str(kwargs.get("reason") or ""),
+        count_type=kind,
     )
     what = " ".join(str(exc.args[0] if exc.args else exc).split())
     return SetResult(
@@ -133,6 +149,7 @@ def refused_result(target: Target, new_value: Any, exc: RunbookError, **kwargs: 
         message=f"REFUSED: {what}\nTo do it: {command}",
         refused=what,
         command=command,
+        count_type=kind or "N",
     )
 
 
@@ -144,9 +161,10 @@ def applied_result(
     read: ItemBackup,
     replaced: ItemBackup,
     audit_path: str | Path | None,
+    count_type: str = "N",
 ) -> SetResult:
     """Audit, undo commands and message of a write that went through; both hold the item
-    the write replaced (ALL_OLD), so the undo is exact."""
+    the write replaced (ALL_OLD), so the undo is exact. `count_type`: the type written."""
     old = count_or_none(old_item, target.count_attribute)
     moved = replaced is not read
     undo_cli, undo_runbook = undo_commands(
@@ -163,6 +181,7 @@ def applied_result(
         backup_path=str(replaced.path),
         undo_command=undo_cli,
         when=dt.datetime.now(dt.timezone.utc),
+        count_type=count_type,
     )
     if moved:
         record["read_backup_path"] = str(read.path)
@@ -177,11 +196,12 @@ def applied_result(
         audit_path=str(audit),
         undo_command=undo_cli,
         message=_applied_message(
-            target, plan, was, old, read, replaced, audit, (undo_cli, undo_runbook)
+            target, plan, (was, count_type), old, read, replaced, audit, (undo_cli, undo_runbook)
         ),
         undo_runbook=undo_runbook,
         moved=moved,
         read_backup_path=str(read.path) if moved else None,
+        count_type=count_type,
     )
 
 
@@ -210,7 +230,7 @@ def _append_or_say_what_was_done(
 def _applied_message(
     target: Target,
     plan: SetPlan,
-    was: str,
+    was_and_type: tuple[str, str],
     old: int | None,
     read: ItemBackup,
     replaced: ItemBackup,
@@ -218,9 +238,11 @@ def _applied_message(
     undo: tuple[str, str],
 ) -> str:
     undo_cli, undo_runbook = undo
+    was, count_type = was_and_type
+    as_text = " as a string (S), as the item stores it" if count_type == "S" else ""
     message = (
-        f"Set {target.count_attribute} in {target.table} from {was} to {plan.new_value} "
-        f"(item {target.key_label}).\n"
+        f"Set {target.count_attribute} in {target.table} from {was} to {plan.new_value}"
+        f"{as_text} (item {target.key_label}).\n"
         f"Backup: {replaced.path}\nAudit: {audit}\n"
         f"Undo (AWS CLI, puts the replaced item back as it was): {undo_cli}\n"
         f"Undo (runbook, conditional): {undo_runbook}"

@@ -58,7 +58,9 @@ def _count_series(
     return sorted((resetread.utc(t), v) for t, v in data.points.get("count", []))
 
 
-def gather(ddb: Any, cw: Any, target: Target, *, drop_window_h: int, now: dt.datetime) -> dict:
+def gather(
+    ddb: Any, cw: Any, target: Target, *, drop_window_h: int, now: dt.datetime
+) -> dict[str, Read]:
     """Every AWS read the checks need, issued concurrently; errors kept per read."""
     table = target.table
     calls: dict[str, Callable[[], Any]] = {
@@ -215,4 +217,5 @@ def run_status(
         checks.check_drops(series, series_err, target, drop_window_h, now, found=found),
         check_terraform_state(terraform_dir, target),
     ]
-    return StatusReport(target=target, checks=rows, count=value)
+    kind = (item or {}).get(target.count_attribute, {}) if value is not None else {}
+    return StatusReport(target=target, checks=rows, count=value, count_type=next(iter(kind), None))

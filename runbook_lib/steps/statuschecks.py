@@ -7,14 +7,17 @@ Check: ok, warn, fail, or NOT CHECKED with the reason when the read failed, neve
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from runbook_lib.aws import counter
 from runbook_lib.aws.backups import BackupInfo, PitrStatus
 from runbook_lib.errors import RunbookError, TableMissingError
+from runbook_lib.formats import countshape
 from runbook_lib.steps import resets, resettext
 from runbook_lib.steps.statusreport import FAIL, NOT_CHECKED, OK, WARN, Check
 from runbook_lib.target.model import Target
+from runbook_lib.target.region import region_story
 
 TABLES_SHOWN = 10  # a missing table's next step lists this many of the tables that exist
 TABLE_CHECK = "table exists and ACTIVE"
@@ -59,7 +62,7 @@ def check_table(
 def _missing_table(target: Target, tables: list[str] | None) -> Check:
     """A wrong name is the likelier cause than a missing stack: name the tables that exist
     so the user can point at the right one instead of creating another."""
-    detail = f"table {target.table} not found in {target.region}"
+    detail = f"table {target.table} not found in {region_story(target.region, target.sources)}"
     create = "terraform apply, or runbook sandbox up"
     if tables:
         shown = ", ".join(tables[:TABLES_SHOWN])
@@ -101,7 +104,7 @@ def check_key_schema(describe: Any, target: Target) -> Check:
     return Check(name, OK, _schema_text(want))
 
 
-def _schema_text(keys: list[tuple[str, str, str | None]]) -> str:
+def _schema_text(keys: Sequence[tuple[str, str, str | None]]) -> str:
     role = {"HASH": "hash key", "RANGE": "range key"}
     return ", ".join(f"{role.get(r, r)} {n} ({t or '?'})" for r, n, t in keys)
 
@@ -127,15 +130,34 @@ def check_item(
             None,
         )
     present = Check(ITEM_CHECK, OK, target.key_label)
+    elsewhere = countshape.elsewhere(target, item)
+    if elsewhere is not None:  # the count is there, under another name: never "missing"
+        return present, Check(VALUE_CHECK, FAIL, *elsewhere), None
     try:
-        value = counter.parse_count(item, target.count_attribute)
+        count = counter.stored_count(item, target.count_attribute)
     except RunbookError as exc:
         return (
             present,
             Check(VALUE_CHECK, FAIL, _brief(exc), "set a valid count with 03_set_count"),
             None,
         )
-    return present, Check(VALUE_CHECK, OK, f"{target.count_attribute} = {value}"), value
+    if count.type == "S":
+        return present, _string_count(target, count.value), count.value
+    return present, Check(VALUE_CHECK, OK, f"{target.count_attribute} = {count.value}"), count.value
+
+
+def _string_count(target: Target, value: int) -> Check:
+    """A whole number stored as a string: a valid count, and a warning of what it means."""
+    attr = target.count_attribute
+    return Check(
+        VALUE_CHECK,
+        WARN,
+        f'{attr} = {value}, stored as a string (S "{value}"): the site writes str(n). An '
+        "atomic ADD fails on a string (the guide's Lambda increment would), and a site that "
+        "reads, adds one and writes back can lose visits that land at the same time",
+        "none needed: the runbook keeps the type (03_set_count and 07_recover write it as a "
+        "string with -p count_type S; backups and restores keep S)",
+    )
 
 
 def _missing_item(target: Target, others: list[str] | None) -> Check:
@@ -170,6 +192,7 @@ def check_pitr(
     name = "point-in-time recovery"
     if err is not None:
         return _unreadable(name, err, "could not read")
+    assert pitr is not None, "a read hands back its value or its error"
     if not pitr.enabled:
         return Check(
             name,

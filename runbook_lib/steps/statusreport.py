@@ -41,6 +41,7 @@ class StatusReport:
     target: Target
     checks: list[Check]
     count: int | None
+    count_type: str | None = None  # how the count is stored: N, or S (a string count)
     generated_at: str = field(
         default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     )
@@ -79,6 +80,7 @@ class StatusReport:
             "verdict": self.verdict,
             "not_checked": [c.name for c in self._in(NOT_CHECKED)],
             "count": self.count,
+            "count_type": self.count_type,
             "table": self.target.table,
             "generated_at": self.generated_at,
             "checks": [asdict(c) for c in self.checks],

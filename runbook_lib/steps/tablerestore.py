@@ -108,11 +108,15 @@ def _write(plan: RestorePlan, *, writers: int, read_back: str, progress: bool) -
 
 def _read_back(plan: RestorePlan, done: Written, read_back: str) -> int:
     """How many items were read back and found as written."""
-    same_counter = {"counter_key": plan.counter_key, "count_attribute": plan.target.count_attribute}
+    key, attr = plan.counter_key, plan.target.count_attribute  # the counter item may grow
     table, manifest = plan.target.table, plan.manifest
     if read_back == "all":
-        return readback.check_all(plan.ddb, table, plan.data_path, manifest, **same_counter)
-    return readback.check_sample(plan.ddb, table, manifest, done.sample, **same_counter)
+        return readback.check_all(
+            plan.ddb, table, plan.data_path, manifest, counter_key=key, count_attribute=attr
+        )
+    return readback.check_sample(
+        plan.ddb, table, manifest, done.sample, counter_key=key, count_attribute=attr
+    )
 
 
 def _result(plan: RestorePlan, clock: float, **fields: Any) -> TableRestoreResult:

@@ -37,7 +37,8 @@ def guard(terraform_dir: str | Path | None, target: Target) -> Answer:
         return NOT_CHECKED, f"the state of {label} could not be read: {exc}", "run terraform show"
     if show is None:
         return _without_state(folder, label, target)
-    return _verdict(stackread.read_stack(folder, show).findings, label, how, target, terraform_dir)
+    facts = stackread.read_stack(folder, show, var_files=target.var_files)
+    return _verdict(facts.findings, label, how, target, terraform_dir)
 
 
 def _stack_folder(terraform_dir: str | Path | None, target: Target) -> tuple[Path | None, Answer]:
@@ -73,13 +74,15 @@ def _state(folder: Path) -> tuple[dict[str, Any] | None, str]:
 
 
 def _without_state(folder: Path, label: str, target: Target) -> Answer:
-    config = [f for f in stackconfig.read_config(folder)[1] if f.table in (target.table, None)]
+    items = stackconfig.read_config(folder, target.var_files)[1]
+    config = [f for f in items if f.table in (target.table, None) and not f.no_instance]
     if config:
         return (
             FAIL,
-            f"{label} declares {', '.join(f.address for f in config)} (not applied yet): "
-            "its first apply and every one after it write the count",
-            f"run 05_migrate first (runbook run 05_migrate -p terraform_dir {label})",
+            f"{label} declares {_each(config)} (not applied yet): its first apply and every "
+            "one after it write the count",
+            f"run 05_migrate first (runbook run 05_migrate -p terraform_dir {label}"
+            f"{_var_files(target)})",
         )
     return OK, f"{label} has no state and declares no aws_dynamodb_table_item", ""
 
@@ -91,24 +94,45 @@ def _verdict(
     target: Target,
     terraform_dir: str | Path | None,
 ) -> Answer:
-    mine = [f for f in findings if f.table in (target.table, None) or _has_number(f)]
+    mine = [f for f in findings if f.table in (target.table, None) or _has_count(f)]
     if not mine:
         return OK, f"no aws_dynamodb_table_item in the state of {label} ({how})", ""
     where = f" -p terraform_dir {terraform_dir}" if terraform_dir else ""
-    addresses = ", ".join(f.address for f in mine)
+    where += _var_files(target)
     if all(f.protected and f.in_config for f in mine):  # applies leave the count alone
         return (
             WARN,
-            f"the state of {label} holds {addresses} with ignore_changes: applies leave the "
+            f"the state of {label} holds {_each(mine)} with ignore_changes: applies leave the "
             "count alone, but destroying or replacing it, or deleting the block, deletes the item",
             f"take it out of Terraform: runbook run 05_migrate{where}",
         )
+    resets = [f for f in mine if not (f.protected and f.in_config)]
+    what = "its count" if len(resets) == 1 else "the count of each"
     return (
         FAIL,
-        f"the state of {label} holds {addresses}: the next terraform apply resets the count",
+        f"the state of {label} holds {_each(mine)}: the next terraform apply resets {what} "
+        f"({', '.join(f.address for f in resets)})",
         f"run 05_migrate (runbook run 05_migrate{where})",
     )
 
 
-def _has_number(f: stackmodel.Finding) -> bool:
-    return bool(stackmodel.numeric_attributes(f.recorded, set(f.key or {})))
+def _var_files(target: Target) -> str:
+    """The var files the stack was read with, for the 05_migrate command (its folder's)."""
+    return f" -p var_files {','.join(target.var_files)}" if target.var_files else ""
+
+
+def _each(findings: list[stackmodel.Finding]) -> str:
+    """Every item named: its address, table, key, and the count the state recorded."""
+    return "; ".join(_one(f) for f in findings)
+
+
+def _one(f: stackmodel.Finding) -> str:
+    counts = stackmodel.count_attributes(f.recorded or f.item, set(f.key or {}))
+    held = f.recorded or f.item or {}
+    count = ", ".join(f"{a} = {next(iter(held[a].values()))}" for a in counts)
+    where = f"{f.table or '?'} item {f.key_label}" + (f", {count}" if count else "")
+    return f"{f.address} ({where})"
+
+
+def _has_count(f: stackmodel.Finding) -> bool:
+    return bool(stackmodel.count_attributes(f.recorded or f.item, set(f.key or {})))

@@ -8,8 +8,12 @@ that answers wins (`targetsources` holds each source):
 3. the `RUNBOOK_*` environment (only while it names the same table);
 4. the project's own `terraform/`, where it has been applied (its outputs);
 5. the live table: key names and types always come from `DescribeTable`, never a guess;
-6. the addressed item, or the table's only item: the count attribute, the key value;
+6. the addressed item, or the table's only item: the count attribute and its type (a
+   number, or a whole number written as a string), the key value;
 7. the guide's defaults.
+
+The region: the `region` argument, else the stack's (its provider's `region`, else its
+state's ARNs), else the shell's (AWS_REGION, AWS_DEFAULT_REGION, the profile, us-east-1).
 
 The source of each field is kept, so the banner says where every value came from.
 """
@@ -24,7 +28,11 @@ from typing import Any
 from runbook_lib import aws
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.target import sources as src
+from runbook_lib.target.fromstack import from_stack
 from runbook_lib.target.keys import check_key_value, typed_value
+from runbook_lib.target.region import shell_region
+from runbook_lib.tf import stackread
+from runbook_lib.tf.varfiles import parse_var_files
 
 DEFAULTS: dict[str, str] = {
     "key_name": "stat",
@@ -59,6 +67,12 @@ class Target:
     range_key_value: str | None = None
     range_key_type: str = "S"
     notes: tuple[str, ...] = field(default=(), compare=False)
+    # the count's DynamoDB type as the item (or the stack) holds it: "N", or "S" for a site
+    # that writes str(n); no write may change it
+    count_type: str = "N"
+    # the .tfvars files the stack was read with (-p var_files): every Terraform command the
+    # runbook starts for this target gets them too
+    var_files: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def key(self) -> dict[str, dict[str, Any]]:
@@ -127,6 +141,7 @@ def resolve_target(
     terraform_dir: str | Path | None = None,
     region: str | None = None,
     range_key_value: str | None = None,
+    var_files: str | list[str] | tuple[str, ...] | None = None,
     live: bool = True,
 ) -> Target:
     """Resolve every field from the sources in the module docstring's order.
@@ -135,6 +150,7 @@ def resolve_target(
     `live=False` skips the reads of the table (a caller that only needs the names).
     """
     given = {
+        "region": region,
         "table": table_name,
         "key_name": key_name,
         "key_value": key_value,
@@ -147,8 +163,7 @@ def resolve_target(
     }
     found = src.Resolution()
     found.take({k: v for k, v in given.items() if v not in (None, "")}, "parameter")
-    if terraform_dir not in (None, ""):
-        found.take(src.from_stack(Path(str(terraform_dir)), found), None)
+    files = _stack(found, terraform_dir, var_files, live)
     found.take(*src.from_environment(found))
     if "table" not in found.values or found.missing(src.TF_OUTPUTS):
         found.take(*src.from_own_terraform(found))
@@ -162,16 +177,37 @@ def resolve_target(
             ),
         )
     _validate_table(found.values["table"])
-    sess = aws.session(region)
+    if "region" not in found.values:
+        shell, where = shell_region()
+        found.take({"region": shell}, where)
+    sess = aws.session(found.values["region"])
     if live:
         src.from_live_table(found, sess)
     for name, value in DEFAULTS.items():
         found.take({name: value}, "default")
+    found.take({"count_type": "N"}, "default")
     _validate(found.values)
-    return _target(found, sess)
+    return _target(found, sess, files)
 
 
-def _target(found: src.Resolution, sess: Any) -> Target:
+def _stack(
+    found: src.Resolution,
+    terraform_dir: str | Path | None,
+    var_files: str | list[str] | tuple[str, ...] | None,
+    live: bool = True,
+) -> tuple[Path, ...]:
+    """The stack's fields (terraform_dir), read with its var files (and, when `live`, its
+    backend's state through Terraform); the files, absolute."""
+    folder = None
+    if terraform_dir not in (None, ""):
+        folder = stackread.resolve_dir(str(terraform_dir))
+    files = parse_var_files(var_files, folder)
+    if folder is not None:
+        found.take(from_stack(folder, found, files, remote=live), None)
+    return files
+
+
+def _target(found: src.Resolution, sess: Any, files: tuple[Path, ...] = ()) -> Target:
     values = found.values
     return Target(
         table=values["table"],
@@ -190,4 +226,6 @@ def _target(found: src.Resolution, sess: Any) -> Target:
         range_key_value=values.get("range_key_value"),
         range_key_type=values.get("range_key_type", "S"),
         notes=tuple(found.notes),
+        count_type=values.get("count_type", "N"),
+        var_files=tuple(str(p) for p in files),
     )

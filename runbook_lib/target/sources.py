@@ -14,17 +14,11 @@ from typing import Any
 
 from runbook_lib import aws, paths
 from runbook_lib.aws import tables
-from runbook_lib.errors import (
-    EndpointUnreachableError,
-    InvalidInputError,
-    StackMismatchError,
-    TargetConflictError,
-)
+from runbook_lib.errors import EndpointUnreachableError, StackMismatchError, TargetConflictError
 from runbook_lib.target.keys import typed_value
-from runbook_lib.tf import stackconfig, stackmodel, stackread
+from runbook_lib.tf import stackmodel
 from runbook_lib.tf.binary import find_terraform
 from runbook_lib.tf.commands import output_json
-from runbook_lib.tf.workspace import shadow_show
 
 ENV_VARS: dict[str, str] = {
     "table": "RUNBOOK_TABLE",
@@ -67,98 +61,6 @@ class Resolution:
 
     def missing(self, names: Any) -> bool:
         return any(n not in self.values for n in names)
-
-
-# --------------------------------------------------------------------------- the stack
-
-
-def from_stack(folder: Path, found: Resolution) -> dict[str, tuple[Any, str]]:
-    """The counter a stack describes: its table, the item's typed key and numeric
-    attribute, the table's key schema, the stack's outputs."""
-    folder = stackread.resolve_dir(folder)
-    facts = stackread.read_stack(folder, show=_remote_show(folder))
-    label = f"stack {folder.name} ({facts.state or 'configuration'})"
-    table = _stack_table(facts, found, folder)
-    out: dict[str, tuple[Any, str]] = {"table": (table, label)}
-    out.update(_item_fields(facts, table, label))
-    for t in facts.tables:
-        if t.name == table:
-            out.setdefault("key_name", (t.hash_key, label))
-            out.setdefault("key_type", (t.hash_type, label))
-            if t.range_key:
-                out.setdefault("range_key_name", (t.range_key, label))
-                out.setdefault("range_key_type", (t.range_type, label))
-    if facts.outputs.get("table_name") in (None, table):
-        for name, output in TF_OUTPUTS.items():
-            out.setdefault(name, (facts.outputs.get(output), f"stack {folder.name} output"))
-    return out
-
-
-def _remote_show(folder: Path) -> dict[str, Any] | None:
-    """`terraform show -json` for a stack whose state is not a local file (a backend)."""
-    if (folder / stackmodel.STATE_FILE).is_file() or not stackconfig.has_backend(folder):
-        return None
-    if find_terraform() is None:
-        return None
-    return shadow_show(folder)
-
-
-def _stack_table(facts: stackmodel.StackFacts, found: Resolution, folder: Path) -> str:
-    names = facts.table_names()
-    given = found.values.get("table")
-    if given:
-        if names and given not in names:
-            raise TargetConflictError(
-                f"table_name {given!r} is not a table the stack in {folder.name} manages "
-                f"(it manages {', '.join(sorted(names))})."
-            )
-        return str(given)
-    written = sorted({f.table for f in facts.findings if f.table})
-    candidates = written or sorted(names)
-    if facts.outputs.get("table_name") in candidates:
-        return str(facts.outputs["table_name"])
-    if len(candidates) == 1:
-        return candidates[0]
-    if not candidates:
-        raise InvalidInputError(
-            f"The stack in {folder.name} names no DynamoDB table that could be read "
-            "(no aws_dynamodb_table, no table item, no table_name output).",
-            hint="pass -p table_name NAME, or apply the stack so its state names the table.",
-        )
-    raise InvalidInputError(
-        f"The stack in {folder.name} manages several tables ({', '.join(candidates)}); "
-        "which one holds the counter?",
-        hint=f"pass -p table_name {candidates[0]} (or another of them).",
-    )
-
-
-def _item_fields(
-    facts: stackmodel.StackFacts, table: str, label: str
-) -> dict[str, tuple[Any, str]]:
-    """Key and count attribute from the stack's item for `table` (the one with a number)."""
-    items = [f for f in facts.findings if f.table == table and f.key]
-    items.sort(key=lambda f: (not _numbers(f), f.address))
-    if not items:
-        return {}
-    f = items[0]
-    key = f.key or {}
-    out: dict[str, tuple[Any, str]] = {}
-    names = list(key)
-    out["key_name"] = (names[0], label)
-    out["key_type"] = (stackmodel.scalar_type(key[names[0]]), label)
-    out["key_value"] = (next(iter(key[names[0]].values())), label)
-    if len(names) > 1:
-        out["range_key_name"] = (names[1], label)
-        out["range_key_type"] = (stackmodel.scalar_type(key[names[1]]), label)
-        out["range_key_value"] = (next(iter(key[names[1]].values())), label)
-    numbers = _numbers(f)
-    if len(numbers) == 1:
-        out["count_attribute"] = (numbers[0], label)
-    return out
-
-
-def _numbers(f: stackmodel.Finding) -> list[str]:
-    return stackmodel.numeric_attributes(f.recorded or f.item, set(f.key or {}))
 
 
 # --------------------------------------------------------------------------- environment
@@ -225,8 +127,7 @@ def from_live_table(found: Resolution, sess: Any) -> None:
         found.sources["range_key_type"] = LIVE
     elif found.values.get("range_key_name"):
         _conflict(found, "range_key_name", None, "range key", types)
-    if found.missing(("key_value", "count_attribute")):
-        _from_live_item(found, ddb)
+    _from_live_item(found, ddb)
 
 
 def _reconcile(
@@ -256,22 +157,28 @@ def _conflict(
 
 
 def _from_live_item(found: Resolution, ddb: Any) -> None:
-    """The addressed item's one numeric attribute; or, in a table that holds exactly one
-    item, that item's key and number. Reads only; an unreadable table answers nothing."""
+    """The addressed item's one count attribute and its type (a number, or a whole number
+    written as a string); or, in a table that holds exactly one item, that item's key and
+    count. Reads only; an unreadable table answers nothing."""
     table = found.values["table"]
-    names = [found.values.get("key_name"), found.values.get("range_key_name")]
-    names = [n for n in names if n]
+    keys = [found.values.get("key_name"), found.values.get("range_key_name")]
+    names: list[str] = [n for n in keys if n]
     try:
-        item = _addressed_item(found, ddb, names) or tables.only_item(ddb, table)
+        item = _addressed_item(found, ddb, names)
+        if item is None and "key_value" not in found.values:
+            item = tables.only_item(ddb, table)
     except Exception:  # a guess that cannot be made is simply not made
         return
     if not item or any(n not in item for n in names):
         return
     if "key_value" not in found.values:
         found.take(_key_fields(item, names), "the table's only item")
-    numbers = stackmodel.numeric_attributes(item, set(names))
-    if len(numbers) == 1:
-        found.take({"count_attribute": numbers[0]}, "live item")
+    counts = stackmodel.count_attributes(item, set(names))
+    if len(counts) == 1:
+        found.take({"count_attribute": counts[0]}, "live item")
+    kind = stackmodel.count_type(item, found.values.get("count_attribute"))
+    if kind:  # the live item says how the count is held, whatever the stack configures
+        found.values["count_type"], found.sources["count_type"] = kind, "live item"
 
 
 def _addressed_item(found: Resolution, ddb: Any, names: list[str]) -> dict[str, Any] | None:

@@ -5,13 +5,30 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from runbook_lib.errors import TerraformError
 from runbook_lib.tf.process import Stream, error_tail, run
 from runbook_lib.tf.state import unwrap_outputs
+from runbook_lib.tf.varfiles import var_file_args
+
+# The commands that read the stack's variables, so take `-var-file`. init, show, state and
+# output do not (Terraform refuses the flag there).
+VAR_FILE_COMMANDS = frozenset({"plan", "apply", "destroy", "import", "refresh", "console"})
+
+
+def with_var_files(args: Sequence[str], files: Sequence[Path]) -> list[str]:
+    """`terraform ARGS` with `-var-file=` for each of `files` where the command takes it;
+    an apply of a saved plan (its last argument a file) gets none: the plan holds its
+    variables (pure)."""
+    args = list(args)
+    if not files or not args or args[0] not in VAR_FILE_COMMANDS:
+        return args
+    if args[0] == "apply" and len(args) > 1 and not args[-1].startswith("-"):
+        return args
+    return [args[0], *var_file_args(tuple(files)), *args[1:]]
 
 
 def init(dir: Path, *, env: Mapping[str, str] | None = None, stream: Stream | None = None) -> None:
@@ -20,7 +37,11 @@ def init(dir: Path, *, env: Mapping[str, str] | None = None, stream: Stream | No
 
 
 def converge(
-    dir: Path, *, env: Mapping[str, str] | None = None, stream: Stream | None = None
+    dir: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    stream: Stream | None = None,
+    var_files: Sequence[Path] = (),
 ) -> bool:
     """Plan, and apply that saved plan only if it has changes; True if it applied.
 
@@ -29,8 +50,9 @@ def converge(
     """
     with tempfile.TemporaryDirectory(prefix="runbook-plan-") as tmp:
         plan_file = Path(tmp) / "runbook.tfplan"
+        plan = ["plan", "-detailed-exitcode", "-input=false", "-no-color", f"-out={plan_file}"]
         proc = run(
-            ["plan", "-detailed-exitcode", "-input=false", "-no-color", f"-out={plan_file}"],
+            with_var_files(plan, var_files),
             dir,
             env=env,
             stream=stream,

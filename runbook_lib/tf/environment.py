@@ -9,7 +9,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from runbook_lib import paths
+from runbook_lib import aws, paths
 from runbook_lib.tf.mirror import REGISTRY_HOST, find_provider_mirror, mirror_providers
 
 CLI_CONFIG_NAME = "terraform.rc"
@@ -111,3 +111,14 @@ def sandbox_env(endpoint: str, region: str, base: Mapping[str, str] | None = Non
         }
     )
     return env
+
+
+def run_env(base: Mapping[str, str] | None = None) -> tuple[dict[str, str], bool]:
+    """The subprocess environment for `base` (default: this process's), and whether it
+    means the sandbox (a loopback AWS_ENDPOINT_URL: override + dummy keys)."""
+    base = dict(os.environ if base is None else base)
+    endpoint = base.get("AWS_ENDPOINT_URL") or None
+    if not aws.is_sandbox(endpoint):
+        return terraform_env(base), False
+    region = base.get("AWS_REGION") or base.get("AWS_DEFAULT_REGION") or aws.DEFAULT_REGION
+    return sandbox_env(str(endpoint), region, base), True

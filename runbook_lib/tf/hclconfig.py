@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import json
 import os
-import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from runbook_lib import paths
-from runbook_lib.errors import TerraformError
+from runbook_lib.errors import InvalidInputError, TerraformError
 from runbook_lib.tf.hcledit import parse_hcl, resource_blocks
+from runbook_lib.tf.hcleval import Env, evaluate, is_meta
+from runbook_lib.tf.hclexpr import cannot
 from runbook_lib.tf.override import is_user_override
 from runbook_lib.tf.stackmodel import TABLE_TYPE
-
-_INTERP = re.compile(r"\$\{([^{}]*)\}")
-_CALL = re.compile(r"^(\w+)\((.*)\)$", re.S)
-_RESOURCE_REF = re.compile(rf"^{TABLE_TYPE}\.([A-Za-z_][\w-]*)\.(name|id|hash_key|range_key)$")
 
 # --------------------------------------------------------------------------- reading
 
@@ -59,33 +56,69 @@ def variable_values(
     src_dir: Path | None = None,
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
+    var_files: Sequence[Path] = (),
+    sources: dict[str, str] | None = None,
+    notes: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Variable values the way Terraform picks them: defaults < TF_VAR_* < terraform.tfvars
-    < *.auto.tfvars < overrides."""
-    import hcl2
-
+    """Variable values the way Terraform picks them for the root module: defaults <
+    TF_VAR_* < terraform.tfvars < *.auto.tfvars < each -var-file in order < overrides.
+    `sources`, when given, is filled with where each value came from ("default",
+    "TF_VAR_x", the file's name, "module input"). A var file the user named that cannot
+    be read is bad input; an automatic one is skipped with a line in `notes` (raised
+    when there are no notes to say it in)."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
+    where: dict[str, str] = {}
     for block in config.get("variable", []):
         for name, spec in block.items():
-            values[name] = (spec or {}).get("default")
+            if is_meta(name):
+                continue
+            values[name], where[name] = (spec or {}).get("default"), "default"
             if f"TF_VAR_{name}" in environ:
                 values[name] = _coerce(environ[f"TF_VAR_{name}"], (spec or {}).get("type"))
-    if src_dir is not None:
-        for path in _tfvars_files(Path(src_dir)):
-            with path.open() as fh:
-                values.update(hcl2.load(fh))
-    values.update(overrides or {})
+                where[name] = f"TF_VAR_{name}"
+    files = [*(_tfvars_files(Path(src_dir)) if src_dir is not None else []), *var_files]
+    for path in map(Path, files):
+        try:
+            loaded = read_tfvars(path)
+        except Exception as exc:  # lark and json raise many types; all mean "unreadable"
+            why = f"{path.name} cannot be read as a .tfvars file: {str(exc).splitlines()[0]}"
+            if path in map(Path, var_files):
+                raise InvalidInputError(
+                    f"var_files: {why}.", hint="pass Terraform -var-file files."
+                ) from exc
+            if notes is None:
+                raise TerraformError(f"{why}.") from exc
+            notes.append(f"{why}: its values were not read")
+            continue
+        for name, value in loaded.items():
+            values[name], where[name] = value, path.name
+    for name, value in (overrides or {}).items():
+        values[name], where[name] = value, "module input"
+    if sources is not None:
+        sources.update(where)
     return values
+
+
+def read_tfvars(path: Path) -> dict[str, Any]:
+    """A .tfvars (HCL) or .tfvars.json file's assignments."""
+    import hcl2
+
+    text = path.read_text()
+    loaded = json.loads(text) if path.name.endswith(".json") else hcl2.loads(text)
+    return {k: v for k, v in loaded.items() if not is_meta(k)}
 
 
 def _tfvars_files(src_dir: Path) -> list[Path]:
     """Variable files Terraform loads automatically, in its precedence order."""
-    files = [src_dir / "terraform.tfvars"] if (src_dir / "terraform.tfvars").is_file() else []
-    return files + sorted(src_dir.glob("*.auto.tfvars"))
+    files = [src_dir / n for n in ("terraform.tfvars", "terraform.tfvars.json")]
+    auto = sorted([*src_dir.glob("*.auto.tfvars"), *src_dir.glob("*.auto.tfvars.json")])
+    return [p for p in files if p.is_file()] + auto
 
 
 def _coerce(raw: str, type_expr: Any) -> Any:
+    """A TF_VAR_ value as Terraform reads it: a string, unless the variable's type says
+    otherwise (numbers, bools, and lists, sets, maps and objects in HCL syntax)."""
     kind = str(type_expr or "string").strip("${}")
     if kind == "bool":
         return raw.strip().lower() == "true"
@@ -96,101 +129,77 @@ def _coerce(raw: str, type_expr: Any) -> Any:
     try:
         return json.loads(raw)
     except ValueError:
+        pass
+    try:
+        import hcl2
+
+        return evaluate(hcl2.loads(f"v = {raw}\n").get("v"), Env({}, {}))
+    except Exception:  # not HCL either: Terraform would refuse it; keep the text
         return raw
 
 
-def resolve(value: Any, variables: Mapping[str, Any], locals_: Mapping[str, Any]) -> Any:
-    """Evaluate the small subset of HCL the table definition uses: literals, var.X,
-    local.X, "${...}" templates, replace(), lower() and coalesce() (pure).
+def resolve(
+    value: Any,
+    variables: Mapping[str, Any],
+    locals_: Mapping[str, Any],
+    extra: Mapping[str, Any] | None = None,
+) -> Any:
+    """Evaluate a value as python-hcl2 gives it (see hcleval): literals, var.X, local.X,
+    each.*, count.index, templates, conditionals and common functions (pure).
 
     Anything else raises TerraformError naming the expression, rather than guessing.
     """
-    if not isinstance(value, str):
-        return value
-    whole = _INTERP.fullmatch(value)
-    if whole:
-        return _eval(whole.group(1).strip(), variables, locals_)
-    return _INTERP.sub(lambda m: str(_eval(m.group(1).strip(), variables, locals_)), value)
-
-
-def _eval(expr: str, variables: Mapping[str, Any], locals_: Mapping[str, Any]) -> Any:
-    if len(expr) >= 2 and expr[0] == "(" and expr[-1] == ")":  # a parenthesised key: (var.k)
-        return _eval(expr[1:-1].strip(), variables, locals_)
-    if expr.startswith("var."):
-        name = expr[4:]
-        if name not in variables:
-            raise TerraformError(f"Variable {name!r} is not declared.")
-        return variables[name]
-    if expr.startswith("local."):
-        name = expr[6:]
-        if name not in locals_:
-            raise TerraformError(f"Local {name!r} is not defined.")
-        return resolve(locals_[name], variables, locals_)
-    if len(expr) >= 2 and expr[0] == expr[-1] == '"':
-        return json.loads(expr)
-    if expr in ("true", "false"):
-        return expr == "true"
-    if expr == "null":
-        return None
-    if re.fullmatch(r"-?\d+(\.\d+)?", expr):
-        return json.loads(expr)
-    call = _CALL.match(expr)
-    if call:
-        name, args = call.group(1), [_eval(a, variables, locals_) for a in _split_args(call[2])]
-        if name == "replace" and len(args) == 3:
-            return str(args[0]).replace(str(args[1]), str(args[2]))
-        if name == "lower" and len(args) == 1:
-            return str(args[0]).lower()
-        if name == "tostring" and len(args) == 1:
-            return str(args[0])
-        if name == "tonumber" and len(args) == 1:
-            return json.loads(str(args[0]))
-        if name == "coalesce":
-            return next((a for a in args if a not in (None, "")), None)
-    raise TerraformError(f"Cannot evaluate the Terraform expression {expr!r} outside Terraform.")
-
-
-def _split_args(text: str) -> list[str]:
-    """Split function arguments on top-level commas (quotes and parentheses respected)."""
-    args, depth, quoted, current = [], 0, False, ""
-    for i, ch in enumerate(text):
-        if ch == '"' and (i == 0 or text[i - 1] != "\\"):
-            quoted = not quoted
-        elif not quoted and ch == "(":
-            depth += 1
-        elif not quoted and ch == ")":
-            depth -= 1
-        if ch == "," and depth == 0 and not quoted:
-            args.append(current.strip())
-            current = ""
-        else:
-            current += ch
-    if current.strip():
-        args.append(current.strip())
-    return args
+    return evaluate(value, Env(variables, locals_, extra or {}))
 
 
 # --------------------------------------------------------------------------- a module's scope
 
 
 class Scope:
-    """Variables, locals and the module's tables: enough to evaluate a counter's block."""
+    """Variables, locals and the module's tables: enough to evaluate a counter's block.
+    `extra` holds an instance's each/count; `var_sources` where each variable came from."""
 
-    def __init__(self, variables: dict[str, Any], locals_: dict[str, Any], tables: dict) -> None:
+    def __init__(
+        self,
+        variables: dict[str, Any],
+        locals_: dict[str, Any],
+        tables: dict,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        var_sources: dict[str, str] | None = None,
+    ) -> None:
         self.variables, self.locals, self.tables = variables, locals_, tables
+        self.extra = dict(extra or {})
+        self.var_sources = var_sources or {}
+        self.notes: list[str] = []
+
+    def instance(self, **extra: Any) -> Scope:
+        """The same scope for one instance: each={"key", "value"} or count={"index"}."""
+        scope = Scope(self.variables, self.locals, self.tables, extra=extra)
+        scope.var_sources, scope.notes = self.var_sources, self.notes
+        return scope
+
+    def env(self) -> Env:
+        return Env(self.variables, self.locals, self.extra, self._refs)
+
+    def _refs(self, root: str, keys: list[Any]) -> Any:
+        """aws_dynamodb_table.NAME.name (or id, hash_key, range_key): the module's own
+        table's value; any other resource's attribute is known only to Terraform."""
+        if root == TABLE_TYPE and len(keys) == 3 and not isinstance(keys[1], str):
+            keys = [keys[0], keys[2]]  # aws_dynamodb_table.t[0].name: every instance alike
+        if root == TABLE_TYPE and len(keys) == 2 and keys[0] in self.tables:
+            attr = {"id": "name", "arn": None}.get(keys[1], keys[1])
+            if attr in ("name", "hash_key", "range_key"):
+                body = self.tables[keys[0]]
+                return evaluate(body.get(attr), Env(self.variables, self.locals, {}, self._refs))
+        raise cannot(".".join([root, *map(str, keys)]), "known to Terraform only")
 
     def strict(self, value: Any) -> Any:
         """A value; TerraformError naming the expression when it cannot be evaluated."""
-        return resolve(value, self.variables, self.locals)
+        return evaluate(value, self.env())
 
     def ev(self, value: Any) -> Any:
         """A value, or None when it cannot be evaluated outside Terraform."""
-        if not isinstance(value, str):
-            return value
-        ref = _RESOURCE_REF.match(value.strip().removeprefix("${").removesuffix("}"))
-        if ref:
-            body = self.tables.get(ref.group(1)) or {}
-            return self.ev(body.get("name" if ref.group(2) == "id" else ref.group(2)))
         try:
             return self.strict(value)
         except TerraformError:
@@ -202,38 +211,42 @@ class Scope:
             return raw
         if not isinstance(raw, str):
             return None
-        text = raw.strip()
-        if text.startswith("${jsonencode(") and text.endswith(")}"):
-            text = text[len("${jsonencode(") : -2].replace('""${', '"${').replace('}""', '}"')
-        failed = False
-
-        def sub(match: re.Match[str]) -> str:
-            nonlocal failed
-            value = self.ev("${" + match.group(1) + "}")
-            failed = failed or value is None
-            return json.dumps(str(value))[1:-1]
-
-        text = _INTERP.sub(sub, text)
-        try:
-            value = json.loads(text)
-        except ValueError:
-            return None
-        return value if isinstance(value, dict) and not failed else None
+        value = self.ev(raw)
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return None
+        return value if isinstance(value, dict) else None
 
 
 def module_scope(
-    merged: Mapping[str, list[Any]], folder: Path | None, inputs: Mapping[str, Any] | None = None
+    merged: Mapping[str, list[Any]],
+    folder: Path | None,
+    inputs: Mapping[str, Any] | None = None,
+    var_files: Sequence[Path] = (),
 ) -> Scope:
-    """The scope of a module: the root (inputs None, its tfvars read from `folder`) or a
-    child called with `inputs`."""
-    try:
-        variables = variable_values(merged, folder if inputs is None else None, inputs)
-    except Exception:  # an unreadable tfvars file only costs us what it would have set
-        variables = {}
+    """The scope of a module: the root (inputs None: its tfvars read from `folder`, the
+    -var-file files, TF_VAR_*) or a child called with `inputs` (no TF_VAR_*: Terraform
+    gives those to the root module only)."""
+    sources: dict[str, str] = {}
+    notes: list[str] = []
+    root = inputs is None
+    variables = variable_values(
+        merged,
+        folder if root else None,
+        inputs,
+        environ=None if root else {},
+        var_files=var_files if root else (),
+        sources=sources,
+        notes=notes,
+    )
     locals_: dict[str, Any] = {}
     for block in merged.get("locals", []):
-        locals_.update(block)
+        locals_.update({k: v for k, v in block.items() if not is_meta(k)})
     tables: dict[str, dict[str, Any]] = {}
     for block in merged.get("resource", []):
         tables.update(resource_blocks({"resource": [block]}, TABLE_TYPE))
-    return Scope(variables, locals_, tables)
+    scope = Scope(variables, locals_, tables, var_sources=sources)
+    scope.notes.extend(notes)
+    return scope

@@ -10,6 +10,7 @@ what was found is the resource. migrate then parses each edited file again befor
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -255,7 +256,7 @@ def _attribute_value(text: str, open_brace: int, end: int, name: str) -> tuple[i
 
 def unified_diff(originals: Mapping[str, str], files: Mapping[str, str], root: Path) -> str:
     """One unified diff over every changed file, paths relative to root (pure)."""
-    out = []
+    out: list[str] = []
     for path in sorted(files):
         rel = relative_path(path, root)
         out.extend(
@@ -270,7 +271,6 @@ def unified_diff(originals: Mapping[str, str], files: Mapping[str, str], root: P
 
 
 def relative_path(path: str | Path, root: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(path)
+    """path as seen from root: `main.tf`, or `../../modules/db/main.tf` for a module file
+    outside the folder (the stack is run from `environments/dev`)."""
+    return os.path.relpath(Path(path).resolve(), Path(root).resolve())

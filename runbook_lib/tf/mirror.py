@@ -181,7 +181,7 @@ def find_provider_mirror(*, refresh: bool = False) -> Path | None:
     if not refresh:
         cached = _read_mirror_cache(cache)
         if cached is not None:
-            return cached or None
+            return cached if isinstance(cached, Path) else None  # "": a fresh cached miss
     found = next((d for d in implied_mirror_dirs() if is_aws_mirror(d)), None)
     if found is None:
         found = search_mirror()

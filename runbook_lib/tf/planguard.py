@@ -31,6 +31,10 @@ from runbook_lib.tf.stackmodel import TABLE_TYPE
 SAFE_ITEM_ACTIONS = frozenset({"noop", "read", "remove", "move"})
 # A table that is deleted or replaced takes the count with it.
 UNSAFE_TABLE_ACTIONS = frozenset({"delete", "replace"})
+# 05_migrate's proof only (not guard-plan, where a new stack's first plan creates its table):
+# a plan of a stack already in use that creates or replaces a table does not start from the
+# state that table is recorded in.
+NEW_TABLE_ACTIONS = frozenset({"create", "replace"})
 # A saved plan's action lists (terraform show -json) in the UI stream's words.
 _SAVED_ACTIONS: dict[tuple[str, ...], str] = {
     ("no-op",): "noop",
@@ -71,6 +75,15 @@ def is_unsafe(resource_type: str, action: str) -> bool:
 def unsafe_changes(changes: Iterable[Mapping[str, str]]) -> list[dict[str, str]]:
     """Planned changes that would write, delete or recreate the count (pure)."""
     return [dict(c) for c in changes if is_unsafe(c["type"], normalize_action(c["action"]))]
+
+
+def new_tables(changes: Iterable[Mapping[str, str]]) -> list[dict[str, str]]:
+    """Planned changes that create or replace a DynamoDB table (pure)."""
+    return [
+        dict(c)
+        for c in changes
+        if c["type"] == TABLE_TYPE and normalize_action(c["action"]) in NEW_TABLE_ACTIONS
+    ]
 
 
 def parse_plan_lines(lines: Iterable[str]) -> tuple[list[dict[str, str]], str, list[str]]:

@@ -4,6 +4,7 @@ own, stopped gracefully on Ctrl-C (one SIGINT, then the group killed)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -160,3 +161,22 @@ def _run_streaming(
         for t in threads:
             t.join(timeout=5)
     return subprocess.CompletedProcess(cmd, proc.returncode, "".join(out), "".join(err))
+
+
+def json_ui(stream: Stream) -> Stream:
+    """Show `-json` output as Terraform's own human messages."""
+
+    def show(line: str) -> None:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            stream(line)
+            return
+        message = event.get("@message", "")
+        diag = event.get("diagnostic") or {}
+        if diag.get("detail"):
+            message = f"{message}\n  {diag['detail']}"
+        if message and event.get("type") != "version":
+            stream(message)
+
+    return show

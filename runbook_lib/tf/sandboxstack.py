@@ -48,6 +48,7 @@ def sandbox_workspace(
         stream=stream,
         state_path=Path(STATE_FILE),
         fresh_zip=True,
+        force_region=region,  # the sandbox's region, whatever terraform/'s default says
     )
 
 

@@ -6,6 +6,7 @@ it; `TableDef` one `aws_dynamodb_table`; the helpers read typed DynamoDB JSON.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ KEY_TYPES = ("S", "N", "B")
 STATE_FILE = "terraform.tfstate"
 # Attributes the runbook itself writes beside the count: never the count.
 RUNBOOK_ATTRIBUTES = frozenset({"runbookWriteId"})
+_WHOLE = re.compile(r"^\d{1,38}$")  # DynamoDB numbers hold 38 digits
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,9 @@ class TableDef:
     hash_type: str | None = None
     range_key: str | None = None
     range_type: str | None = None
+    region: str | None = None  # the region its provider configures, where it could be read
+    region_source: str = ""  # how: "provider aws (variable aws_region default)"
+    arn_region: str | None = None  # the region in the state's ARN of the table
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,11 @@ class Finding:
     repetition: str | None = None  # "count" or "for_each" expression, if any
     module_source: str | None = None  # the module's `source`, for a child module
     module_local: bool = True  # a local path: its files can be edited
+    region: str | None = None  # the region of the provider the block uses, if read
+    region_source: str = ""
+    # a block whose count / for_each makes no instance with these variables: it writes
+    # nothing, but instances the state still holds belong to it (stackread.merge_state)
+    no_instance: bool = False
 
     @property
     def name(self) -> str:
@@ -89,6 +99,7 @@ class StackFacts:
     outputs: dict[str, Any] = field(default_factory=dict)
     state: str = ""  # how the state was read: "terraform.tfstate", "terraform show -json", ""
     notes: list[str] = field(default_factory=list)
+    state_region: str | None = None  # the one region every ARN in the state names
 
     def table_names(self) -> set[str]:
         names = {t.name for t in self.tables if t.name}
@@ -117,12 +128,41 @@ def numeric_attributes(item: dict[str, Any] | None, keys: set[str]) -> list[str]
     )
 
 
+def count_attributes(item: dict[str, Any] | None, keys: set[str]) -> list[str]:
+    """The attributes that can hold the item's count: its numbers (N), or, when it holds
+    none, its strings whose value is a whole number ({"S": "57"}: a site that writes
+    str(n)). Keys and the runbook's own attributes are never the count (pure)."""
+    numbers = numeric_attributes(item, keys)
+    if numbers:
+        return numbers
+    return sorted(
+        name
+        for name, value in (item or {}).items()
+        if name not in keys and name not in RUNBOOK_ATTRIBUTES and string_count(value)
+    )
+
+
+def string_count(value: Any) -> bool:
+    """A typed value that is a count written as a string: {"S": "57"} (pure)."""
+    return scalar_type(value) == "S" and bool(_WHOLE.match(str(value["S"])))
+
+
+def count_type(item: dict[str, Any] | None, attribute: str | None) -> str | None:
+    """ "N" or "S": how the item holds its count attribute; None when it does not (pure)."""
+    kind = scalar_type((item or {}).get(attribute or ""))
+    return kind if kind in ("N", "S") else None
+
+
 def count_of(item: dict[str, Any] | None, attribute: str | None) -> int | None:
+    """The count the item holds: a number, or a whole number written as a string."""
     value = (item or {}).get(attribute or "")
-    if scalar_type(value) != "N":
+    kind = scalar_type(value)
+    if not isinstance(value, dict) or kind not in ("N", "S"):  # a typed scalar is a dict
+        return None
+    if kind == "S" and not string_count(value):
         return None
     try:
-        return int(str(value["N"]))
+        return int(str(value[kind]))
     except ValueError:
         return None
 

@@ -9,6 +9,7 @@ meet in `Finding`s: one per `aws_dynamodb_table_item` instance, with its typed k
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from runbook_lib.tf.stackmodel import (
     count_of,
     typed_key,
 )
+from runbook_lib.tf.stackregion import arn_region, state_region
 from runbook_lib.tf.state import read_local_state, state_resources, unwrap_outputs
 
 _INDEX_SUFFIX = re.compile(r"\[[^\[\]]*\]$")
@@ -32,8 +34,13 @@ _INDEX_SUFFIX = re.compile(r"\[[^\[\]]*\]$")
 
 def merge_state(config: list[Finding], show: dict[str, Any]) -> list[Finding]:
     """Config findings joined with the state's instances: one finding per instance in state,
-    plus blocks not applied yet and state-only leftovers whose block is gone (pure)."""
-    by_resource = {f.resource: f for f in config}
+    plus instances not applied yet and state-only leftovers whose block is gone (pure).
+    An instance joins the config instance of the same address; one the configuration could
+    not expand (or no longer makes) joins its block."""
+    by_address = {f.address: f for f in config}
+    by_resource: dict[str, Finding] = {}
+    for f in config:
+        by_resource.setdefault(f.resource, f)
     out: list[Finding] = []
     seen: set[str] = set()
     for res in state_resources(show):
@@ -41,34 +48,54 @@ def merge_state(config: list[Finding], show: dict[str, Any]) -> list[Finding]:
             continue
         address = str(res.get("address"))
         resource = _INDEX_SUFFIX.sub("", address)
-        module = resource.rsplit(f".{ITEM_TYPE}.", 1)[0] if resource.startswith("module.") else ""
-        module = _INDEX_SUFFIX.sub("", module)
         values = res.get("values") or {}
-        item = item_json(values.get("item"))
-        base = by_resource.get(resource) or Finding(
-            address=address, resource=resource, module=module, in_config=False
-        )
-        hash_key = values.get("hash_key") or base.hash_key
-        range_key = values.get("range_key") or base.range_key
-        out.append(
-            replace(
-                base,
-                address=address,
-                table=values.get("table_name") or base.table,
-                hash_key=hash_key,
-                range_key=range_key,
-                recorded=item,
-                key=typed_key(item, hash_key, range_key) or base.key,
-                in_state=True,
-            )
-        )
-        seen.add(resource)
-    out += [f for f in config if f.resource not in seen]
+        out.append(_joined(address, resource, values, by_address, by_resource))
+        seen.update((address, resource))
+    for f in config:
+        expanded = f.address != f.resource
+        if f.address not in seen and (expanded or f.resource not in seen) and not f.no_instance:
+            out.append(f)
     return sorted(out, key=lambda f: f.address)
 
 
+def _joined(
+    address: str,
+    resource: str,
+    values: dict[str, Any],
+    by_address: dict[str, Finding],
+    by_resource: dict[str, Finding],
+) -> Finding:
+    """One state instance with what the configuration says of it."""
+    base = by_address.get(address)
+    if base is None and resource in by_resource:
+        block = by_resource[resource]
+        # an instance of a block the configuration expands differently: the block is
+        # there (its file, its protection), but the item it would write is not this one
+        expanded = block.address != block.resource
+        base = replace(block, item=None, key=None) if expanded else block
+        base = replace(base, no_instance=False)
+    if base is None:
+        module = resource.rsplit(f".{ITEM_TYPE}.", 1)[0] if resource.startswith("module.") else ""
+        module = _INDEX_SUFFIX.sub("", module)
+        base = Finding(address=address, resource=resource, module=module, in_config=False)
+    item = item_json(values.get("item"))
+    hash_key = values.get("hash_key") or base.hash_key
+    range_key = values.get("range_key") or base.range_key
+    return replace(
+        base,
+        address=address,
+        table=values.get("table_name") or base.table,
+        hash_key=hash_key,
+        range_key=range_key,
+        recorded=item,
+        key=typed_key(item, hash_key, range_key) or base.key,
+        in_state=True,
+    )
+
+
 def state_tables(show: dict[str, Any]) -> list[TableDef]:
-    """The aws_dynamodb_table resources of a state, with their key types (pure)."""
+    """The aws_dynamodb_table resources of a state, with their key types and the region
+    their ARN names (pure)."""
     out = []
     for res in state_resources(show):
         if res.get("type") != TABLE_TYPE or res.get("mode", "managed") != "managed":
@@ -84,9 +111,24 @@ def state_tables(show: dict[str, Any]) -> list[TableDef]:
                 hash_type=types.get(hash_key),
                 range_key=range_key,
                 range_type=types.get(range_key) if range_key else None,
+                arn_region=arn_region(values.get("arn")),
             )
         )
     return out
+
+
+def merge_tables(state: list[TableDef], config: list[TableDef]) -> list[TableDef]:
+    """The state's tables, each with the region its configuration's provider says, then
+    the configuration's tables not applied yet (pure)."""
+    by_address = {t.address: t for t in config}
+    out = []
+    for t in state:
+        conf = by_address.get(t.address) or by_address.get(_INDEX_SUFFIX.sub("", t.address))
+        if conf is not None:
+            t = replace(t, region=conf.region, region_source=conf.region_source)
+        out.append(t)
+    known = {_INDEX_SUFFIX.sub("", t.address) for t in state}
+    return out + [t for t in config if t.address not in known]
 
 
 def with_counts(findings: list[Finding], attribute: str | None) -> list[Finding]:
@@ -101,10 +143,13 @@ def with_counts(findings: list[Finding], attribute: str | None) -> list[Finding]
     ]
 
 
-def read_stack(folder: Path, show: dict[str, Any] | None = None) -> StackFacts:
+def read_stack(
+    folder: Path, show: dict[str, Any] | None = None, var_files: Sequence[Path | str] = ()
+) -> StackFacts:
     """Configuration and state of the stack in `folder`. `show` is a `terraform show -json`
-    document when the caller ran one; else the local terraform.tfstate, if any, is read."""
-    tables, config, notes = read_config(folder)
+    document when the caller ran one; else the local terraform.tfstate, if any, is read.
+    `var_files`: the .tfvars files the stack is planned with (-var-file), in order."""
+    tables, config, notes = read_config(folder, var_files)
     how = "terraform show -json" if show is not None else ""
     if show is None:
         try:
@@ -113,11 +158,11 @@ def read_stack(folder: Path, show: dict[str, Any] | None = None) -> StackFacts:
             notes.append(str(exc))
         how = STATE_FILE if show is not None else ""
     findings = merge_state(config, show or {})
-    live_tables = state_tables(show or {})
-    known = {t.address for t in live_tables}
-    merged_tables = live_tables + [t for t in tables if t.address not in known]
+    merged_tables = merge_tables(state_tables(show or {}), tables)
     outputs = unwrap_outputs(((show or {}).get("values") or {}).get("outputs") or {})
-    return StackFacts(folder, merged_tables, findings, outputs, how, notes)
+    facts = StackFacts(folder, merged_tables, findings, outputs, how, notes)
+    facts.state_region = state_region(show or {})
+    return facts
 
 
 def resolve_dir(terraform_dir: str | Path) -> Path:

@@ -27,7 +27,8 @@ _CLAUSE = re.compile(r"^\s*(~>|>=|<=|!=|=|>|<)?\s*v?(\d+(?:\.\d+){0,2})\S*\s*$")
 
 def parse_version(text: str) -> Version:
     parts = [int(p) for p in re.findall(r"\d+", text)[:3]]
-    return (*parts, *([0] * (3 - len(parts))))  # type: ignore[return-value]
+    major, minor, patch = [*parts, 0, 0, 0][:3]  # missing parts are 0
+    return major, minor, patch
 
 
 def binary_version(binary: str | None = None) -> Version | None:
@@ -111,6 +112,45 @@ def mirror_aws_versions() -> list[Version]:
     return sorted(found)
 
 
+LOCK_FILE = ".terraform.lock.hcl"
+_LOCKED_AWS = re.compile(
+    r'provider\s+"registry\.terraform\.io/hashicorp/aws"\s*\{[^}]*?version\s*=\s*"([^"]+)"', re.S
+)
+
+
+def locked_aws_unavailable(folder: Path) -> str | None:
+    """The hashicorp/aws version the folder's committed lock file selects, when the local
+    mirror does not hold it (None: no lock file, no mirror, or the mirror has it). `init`
+    honours a lock file exactly, so with such a lock it fails whatever the pins allow."""
+    path = folder / LOCK_FILE
+    available = mirror_aws_versions()
+    if not available or not path.is_file():
+        return None
+    match = _LOCKED_AWS.search(path.read_text(errors="replace"))
+    if match is None:
+        return None
+    try:
+        locked = parse_version(match.group(1))
+    except ValueError:
+        return None
+    return None if locked in available else match.group(1)
+
+
+def sandbox_lock_note(folder: Path) -> str | None:
+    """In the sandbox, a committed lock file selecting an aws provider the local mirror does
+    not hold stays out of the private copy: init there picks one the stack's pins allow and
+    writes the copy's own lock. The user's lock file is never changed, and against real AWS
+    it is honoured as it is. The line saying so, or None when the lock file is met."""
+    locked = locked_aws_unavailable(folder)
+    if locked is None:
+        return None
+    return (
+        f"Your .terraform.lock.hcl selects hashicorp/aws {locked}, which this machine's "
+        "provider mirror does not hold: the sandbox's private copy uses the mirror's (within "
+        "your version pins); your lock file is not changed."
+    )
+
+
 def check_pins(folder: Path) -> Version | None:
     """Raise TerraformPinError naming a pin this machine cannot satisfy; return the
     binary's version (None without a binary)."""
@@ -136,7 +176,7 @@ def check_pins(folder: Path) -> Version | None:
     return version
 
 
-def pin_error_from_init(exc: TerraformError, folder: Path) -> TerraformError:
+def pin_error_from_init(exc: TerraformError, folder: Path) -> TerraformError | TerraformPinError:
     """An init that failed on a version pin (the registry case) as a clear pin message."""
     text = str(exc)
     if "Unsupported Terraform Core version" in text or "no available releases match" in text:

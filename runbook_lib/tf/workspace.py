@@ -3,41 +3,36 @@
 Never in the user's folder with an override file in it: a `runbook_sandbox_override.tf`
 left behind there (a crash, a SIGKILL, a concurrent `terraform apply` by the user) would
 silently send their next apply to a loopback endpoint. Instead each folder gets a private
-*shadow* working directory under `.runbook/` (kept, so `.terraform/` is reused): the
-configuration is copied in, an override points the provider at the sandbox when the
-environment's AWS_ENDPOINT_URL is a loopback address, and a local backend keeps the state
-where it belongs: in the user's folder for 05_migrate and the guards (where Terraform and
-02_status expect it), in the shadow itself for the sandbox's own copy of terraform/ (which
-must never get sandbox state). Credentials travel in the subprocess environment only. The
-one limit: the folder must be self-contained (no `../` paths).
+*shadow* under `.runbook/` (kept, so `.terraform/` is reused): the configuration is copied
+in, the root and every local module folder it reaches at their relative places
+(tf.shadowcopy: `../../modules/x` included), and Terraform runs in the copy of the root.
+When the environment's AWS_ENDPOINT_URL is a loopback address, every `provider "aws"` is
+rid of the user's credential settings and pointed at the sandbox (tf.override). The state
+is where tf.backends says: a local state stays in the user's folder (where Terraform and
+02_status expect it), a backend in the sandbox is used as it is, a backend in real AWS is
+replaced in a sandbox run by a state inside the shadow (never the user's folder), and the
+sandbox's own copy of terraform/ keeps its state in the shadow. Credentials travel in the
+subprocess environment only; `-var-file`s go to every command that takes them.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import re
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from runbook_lib import aws, paths
 from runbook_lib.errors import TerraformError
-from runbook_lib.tf import commands, state
-from runbook_lib.tf.environment import sandbox_env, terraform_env
+from runbook_lib.tf import backends, commands, shadowcopy, shadowsync, state
+from runbook_lib.tf import version as tfversion
+from runbook_lib.tf.environment import run_env
 from runbook_lib.tf.lambdazip import LAMBDA_SOURCE, LAMBDA_ZIP, build_lambda_zip
-from runbook_lib.tf.override import (
-    BACKEND_OVERRIDE_NAME,
-    OVERRIDE_NAME,
-    is_user_override,
-    write_overrides,
-)
+from runbook_lib.tf.override import BACKEND_OVERRIDE_NAME, OVERRIDE_NAME, is_user_override
 from runbook_lib.tf.planguard import PlanProof, parse_plan_lines, unsafe_changes
-from runbook_lib.tf.process import Stream, error_tail, run
-from runbook_lib.tf.stackconfig import has_backend
+from runbook_lib.tf.process import Stream, error_tail, json_ui, run
+from runbook_lib.tf.shadowsync import shadow_dir
 from runbook_lib.tf.stackmodel import STATE_FILE
 from runbook_lib.tf.stackread import resolve_dir
 
@@ -48,30 +43,13 @@ STATE_KEEP = (STATE_FILE, f"{STATE_FILE}.backup", ".terraform.tfstate.lock.info"
 _SHADOW_SKIP = {".terraform", ".git", ".runbook", "__pycache__", ".terraform.tfstate.lock.info"}
 
 
-def json_ui(stream: Stream) -> Stream:
-    """Show `-json` output as Terraform's own human messages."""
-
-    def show(line: str) -> None:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            stream(line)
-            return
-        message = event.get("@message", "")
-        diag = event.get("diagnostic") or {}
-        if diag.get("detail"):
-            message = f"{message}\n  {diag['detail']}"
-        if message and event.get("type") != "version":
-            stream(message)
-
-    return show
-
-
 @dataclass
 class Workspace:
-    """Where Terraform runs for the folder `source`: a private shadow copy (`workdir`) of
-    its configuration. `state_path` None keeps the state in `source`; a relative path keeps
-    it inside the shadow. `fresh_zip` rebuilds the Lambda zip from source on every sync."""
+    """Where Terraform runs for the folder `source`: a private shadow copy (`workdir`, the
+    copy of `source`, below `top` when modules outside `source` are copied beside it).
+    `state_path` None keeps a local state where the stack keeps it; a relative path keeps
+    it inside the shadow. `fresh_zip` rebuilds the Lambda zip from source on every sync;
+    `force_region` (the sandbox's copy of terraform/ only) overrides every provider's."""
 
     source: Path
     workdir: Path
@@ -80,44 +58,62 @@ class Workspace:
     stream: Stream | None = None
     state_path: Path | None = None
     fresh_zip: bool = False
+    var_files: tuple[Path, ...] = ()
+    force_region: str | None = None
+    top: Path | None = None
 
     @property
-    def state_file(self) -> Path:
-        """Where the state Terraform uses is (when it is a local file)."""
-        if self.state_path is None:
-            return self.source / STATE_FILE
-        return self.workdir / self.state_path
+    def shadow_top(self) -> Path:
+        return self.top or self.workdir
+
+    @cached_property
+    def backend(self) -> backends.Backend:
+        """The stack's backend (the user's override files left out in the sandbox, whose
+        copy leaves them out)."""
+        return backends.read_backend(self.source, with_overrides=not self.sandbox)
+
+    @property
+    def backend_kind(self) -> str:
+        """Where the state is: local, remote, sandbox-remote or replaced (tf.backends)."""
+        return backends.backend_kind(self.backend, self.sandbox)
+
+    @property
+    def state_is_stacks_own(self) -> bool:
+        """False when a sandbox run stands a local state in for a backend in real AWS:
+        what Terraform sees then is not the stack's real state."""
+        return self.backend_kind != backends.REPLACED
+
+    @property
+    def state_file(self) -> Path | None:
+        """Where the state Terraform uses is, when it is a local file (None: a backend)."""
+        if self.backend_kind == backends.REPLACED:
+            return self.workdir / STATE_FILE
+        if self.state_path is not None:
+            return self.workdir / self.state_path
+        if self.backend_kind == backends.LOCAL:
+            return backends.local_state_file(self.backend, self.source)
+        return None
 
     @property
     def plan_path(self) -> Path:
-        return self.workdir.with_name(self.workdir.name + ".tfplan")
+        top = self.shadow_top
+        return top.with_name(top.name + ".tfplan")
 
     def sync(self, overlay: Mapping[str, str] | None = None) -> None:
-        """Mirror the user's configuration into the shadow, `overlay` {path: text} on top,
-        plus the override files. Nothing in the user's folder is written."""
-        if self.workdir.resolve() == self.source.resolve():
-            raise TerraformError("The sandbox workdir must not be the source folder.")
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        keep = SHADOW_KEEP + (STATE_KEEP if self.state_path is not None else ())
-        for entry in self.workdir.iterdir():
-            if entry.name in keep:
-                continue
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
-        for entry in sorted(self.source.iterdir()):
-            if not self._skipped(entry.name):
-                _copy(entry, self.workdir / entry.name)
-        for path, text in (overlay or {}).items():
-            (self.workdir / Path(path).resolve().relative_to(self.source)).write_text(text)
+        """Mirror the user's configuration (root and reached module folders) into the
+        shadow, `overlay` {absolute path: text} on top, plus the overrides. Nothing in the
+        user's folders is written."""
+        top = self.shadow_top
+        layout = shadowsync.checked_layout(self.source, self.workdir, top, self._skipped)
+        in_shadow = self.state_path is not None or not self.state_is_stacks_own
+        keep = SHADOW_KEEP + (STATE_KEEP if in_shadow else ())
+        shadowsync.mirror(layout, top, [self.workdir / k for k in keep], self._skipped, overlay)
         self._lambda_zip()
+        endpoint = self.env["AWS_ENDPOINT_URL"] if self.sandbox else None
         state_at = self.state_path or self.state_file
-        if self.sandbox:
-            region = self.env.get("AWS_REGION", aws.DEFAULT_REGION)
-            write_overrides(self.workdir, state_at, (self.env["AWS_ENDPOINT_URL"], region))
-        elif not has_backend(self.workdir):
-            write_overrides(self.workdir, state_at, None)
+        shadowsync.place_overrides(
+            layout, top, self.workdir, self.backend, endpoint, state_at, self.force_region
+        )
 
     def _skipped(self, name: str) -> bool:
         return (
@@ -126,7 +122,16 @@ class Workspace:
             or name.endswith(".tfplan")
             or name in (OVERRIDE_NAME, BACKEND_OVERRIDE_NAME)  # ours, never the user's
             or (self.sandbox and is_user_override(name))
+            or (name == tfversion.LOCK_FILE and self._sandbox_lock_unmet)
         )
+
+    @cached_property
+    def _sandbox_lock_unmet(self) -> bool:
+        """A lock file the sandbox's mirror cannot meet stays out of the copy (tf.version)."""
+        note = tfversion.sandbox_lock_note(self.source) if self.sandbox else None
+        if note and self.stream is not None:
+            self.stream(note)
+        return note is not None
 
     def _lambda_zip(self) -> None:
         """terraform/ deploys lambda/build/visitor_counter.zip, built from source (ignored
@@ -154,6 +159,7 @@ class Workspace:
         stream = None if quiet else self.stream
         if stream is not None and json_output:
             stream = json_ui(stream)
+        args = commands.with_var_files(args, self.var_files)
         return run(args, self.workdir, env=self.env, stream=stream, ok_codes=ok_codes)
 
     def init(self) -> None:
@@ -167,11 +173,18 @@ class Workspace:
         """The state, in show -json's shape: its local file read directly where that file is
         the state Terraform uses (no provider started), else through `terraform show -json`
         and the stack's backend."""
-        if self.sandbox or not has_backend(self.source):
+        if self.state_file is not None:
             local = state.read_state_file(self.state_file)
             if local is not None:
                 return local
         return self.show()
+
+    def has_state(self) -> bool:
+        """Whether Terraform finds any state at all (an empty one counts: it has a lineage),
+        through the backend it uses; `terraform state pull` starts no provider."""
+        if self.state_file is not None:
+            return self.state_file.is_file()
+        return bool(self.state_pull().strip())
 
     def outputs(self) -> dict[str, Any]:
         return commands.output_json(self.workdir, env=self.env)
@@ -203,7 +216,9 @@ class Workspace:
     def converge(self) -> bool:
         """Plan, and apply that plan only if it has changes (the same writes as `terraform
         apply`, one provider start instead of two when nothing changes)."""
-        return commands.converge(self.workdir, env=self.env, stream=self.stream)
+        return commands.converge(
+            self.workdir, env=self.env, stream=self.stream, var_files=self.var_files
+        )
 
     def plan(self) -> PlanProof:
         """`terraform plan -detailed-exitcode -json -out=...` of the shadow's configuration."""
@@ -236,7 +251,8 @@ class Workspace:
         return self.run(["state", "pull"], quiet=True).stdout or ""
 
     def state_push(self, text: str) -> None:
-        path = self.workdir.with_name(self.workdir.name + ".rollback.tfstate")
+        top = self.shadow_top
+        path = top.with_name(top.name + ".rollback.tfstate")
         path.write_text(text)
         try:
             self.run(["state", "push", "-force", str(path)])
@@ -245,33 +261,8 @@ class Workspace:
 
     def discard(self) -> None:
         """Forget the shadow (its .terraform included)."""
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        shutil.rmtree(self.shadow_top, ignore_errors=True)
         self.plan_path.unlink(missing_ok=True)
-
-
-def _copy(entry: Path, dest: Path) -> None:
-    if entry.is_dir():
-        shutil.copytree(entry, dest, symlinks=True, ignore=shutil.ignore_patterns(*_SHADOW_SKIP))
-    elif entry.is_file():
-        shutil.copyfile(entry, dest)
-
-
-def shadow_dir(source: Path) -> Path:
-    """The folder's own shadow: its name made file-name-safe, and a digest of its path."""
-    digest = hashlib.sha256(str(source).encode()).hexdigest()[:12]
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", source.name).strip("_") or "item"
-    return paths.state_dir() / "migrate" / f"{name}-{digest}"
-
-
-def run_env(base: Mapping[str, str] | None = None) -> tuple[dict[str, str], bool]:
-    """The subprocess environment for `base` (default: this process's), and whether it
-    means the sandbox (a loopback AWS_ENDPOINT_URL: override + dummy keys)."""
-    base = dict(os.environ if base is None else base)
-    endpoint = base.get("AWS_ENDPOINT_URL") or None
-    if not aws.is_sandbox(endpoint):
-        return terraform_env(base), False
-    region = base.get("AWS_REGION") or base.get("AWS_DEFAULT_REGION") or aws.DEFAULT_REGION
-    return sandbox_env(str(endpoint), region, base), True
 
 
 def workspace(
@@ -279,17 +270,31 @@ def workspace(
     *,
     env: Mapping[str, str] | None = None,
     stream: Stream | None = None,
+    var_files: Sequence[str | Path] = (),
 ) -> Workspace:
-    """The shadow workspace for the user's terraform_dir (state kept in that folder)."""
+    """The shadow workspace for the user's terraform_dir: the copy of that folder at its
+    place among the module folders it reaches; `var_files` (absolute, tf.varfiles) go to
+    every command that takes `-var-file`."""
     source = resolve_dir(terraform_dir)
     run_environment, sandbox = run_env(env)
-    return Workspace(source, shadow_dir(source), run_environment, sandbox, stream)
+    top = shadow_dir(source)
+    return Workspace(
+        source,
+        top / shadowcopy.plan_layout(source).root_rel,
+        run_environment,
+        sandbox,
+        stream,
+        var_files=tuple(Path(f) for f in var_files),
+        top=top,
+    )
 
 
-def shadow_show(terraform_dir: str | Path) -> dict[str, Any]:
+def shadow_show(
+    terraform_dir: str | Path, *, var_files: Sequence[str | Path] = ()
+) -> dict[str, Any]:
     """`terraform show -json` of a stack through its backend, run in its shadow (init
     included): nothing is written in the user's folder."""
-    ws = workspace(terraform_dir)
+    ws = workspace(terraform_dir, var_files=var_files)
     ws.sync()
     ws.init()
     return ws.show()

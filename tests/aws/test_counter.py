@@ -35,7 +35,9 @@ def test_read_missing_item_says_run_init(target, ddb):
 @pytest.mark.parametrize(
     ("stored", "message"),
     [
-        ({"S": "12"}, "type S"),
+        ({"S": "many"}, "type S"),  # a string count holds a whole number ("12" is one)
+        ({"S": "-3"}, "negative"),
+        ({"BOOL": True}, "type BOOL"),
         ({"N": "-3"}, "negative"),
         ({"N": "1.5"}, "whole number"),
     ],

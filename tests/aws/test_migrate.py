@@ -19,6 +19,7 @@ from runbook_lib.steps import (
     migrate_apply,
     migrate_detect,
     migrate_edit,
+    migrate_items,
     migrate_result,
     resetdemo,
 )
@@ -352,15 +353,16 @@ def test_a_count_lost_by_an_apply_is_restored_from_the_backup_loudly(target, tmp
 
     result = migrate_result.MigrationResult(str(tmp_path), target.table, "removed", False)
     result.count_before = 41
+    item = migrate_items.CounterItem(ADDR, target, True, count_before=41, backup=backup)
+    result.items = [item]
     lines: list[str] = []
-    migrate_apply.apply_step(
-        ResettingApply(), result, "verify 1", None, target, backup, lines.append
-    )
+    migrate_apply.apply_step(ResettingApply(), result, "verify 1", None, [item], lines.append)
     assert result.applies == [{"apply": "verify 1", "changed": True, "count": 0}]
     assert result.restored_from_backup == str(backup.path)
     assert counter.read_count(target) == 41
     assert any("COUNT LOST" in line for line in lines)
-    result.count_after = 41
+    item.count_after = result.count_after = 41
+    assert item.restored_from == str(backup.path)
     assert result.problem is True
     assert len(list(tmp_path.glob("*/*.meta.json"))) == 2, "the reset item is backed up too"
     assert not (tmp_path / "elsewhere").exists()

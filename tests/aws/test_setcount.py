@@ -234,12 +234,16 @@ def test_runbook_undo_restores_through_the_conditional_path(live42, ddb, backups
     assert "Other attributes" not in undo.message
 
 
-def test_setting_a_corrupt_count_repairs_it(target, ddb, backups):
+def test_setting_a_corrupt_count_repairs_it_keeping_its_type(target, ddb, backups):
     ddb.put_item(TableName=target.table, Item={**target.key, "viewCount": {"S": "many"}})
     assert 'from {"S": "many"} to 0' in setcount.set_count(target, 0).message
-    result = real(target, 0)
+    # a number over a string is a type change: refused, the string repair is the command
+    refused = setcount.run(target, 0, reason="fix", dry_run=False, confirm=target.table)
+    assert refused.problem and "-p count_type S" in refused.command
+    assert counter.get_item(target, ddb=ddb)["viewCount"] == {"S": "many"}
+    result = real(target, 0, count_type="S")
     assert result.applied and result.old is None
-    assert counter.read_count(target, ddb=ddb) == 0
+    assert counter.get_item(target, ddb=ddb)["viewCount"] == {"S": "0"}
 
 
 def test_set_result_to_dict_is_json(live42, backups):

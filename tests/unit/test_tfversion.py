@@ -100,3 +100,42 @@ def test_the_machines_terraform_version_is_read():
         pytest.skip("no terraform binary on PATH")
     version = tfversion.binary_version()
     assert version is not None and version >= (1, 0, 0)
+
+
+LOCK = """provider "registry.terraform.io/hashicorp/aws" {
+  version     = "%s"
+  constraints = ">= 4.0.0"
+  hashes = [
+    "h1:uZO0XsK1RW1mBRn8SsVPXT76pSSbyb4SmA0eLJsOe38=",
+  ]
+}
+"""
+
+
+def test_a_sandbox_copy_leaves_out_a_lock_file_the_mirror_cannot_meet(tmp_path, monkeypatch):
+    """A committed lock at a version the mirror lacks would make init fail whatever the pins
+    allow: the sandbox's private copy leaves it out (and says so), the user's file is kept;
+    against real AWS, and with a lock the mirror meets, the lock is copied as it is."""
+    from runbook_lib.tf.workspace import workspace
+
+    available = tfversion.mirror_aws_versions()
+    if not available:
+        pytest.skip("no local provider mirror: the registry decides")
+    have = ".".join(map(str, available[-1]))
+    monkeypatch.setenv("RUNBOOK_STATE_DIR", str(tmp_path / "state"))
+    sandbox = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_REGION": "us-east-1"}
+    real = {"AWS_REGION": "us-east-1"}
+    for locked, env, copied in (
+        ("5.82.2", sandbox, False),
+        (have, sandbox, True),
+        ("5.82.2", real, True),
+    ):
+        stack = _stack(tmp_path / f"s-{locked}-{len(env)}", "")
+        (stack / "main.tf").write_text('provider "aws" {\n  region = "us-east-2"\n}\n')
+        (stack / ".terraform.lock.hcl").write_text(LOCK % locked)
+        said: list[str] = []
+        ws = workspace(stack, env=env, stream=said.append)
+        ws.sync()
+        assert (ws.workdir / ".terraform.lock.hcl").is_file() is copied, (locked, env)
+        assert (stack / ".terraform.lock.hcl").read_text() == LOCK % locked
+        assert any("5.82.2" in line for line in said) is (not copied), said
