@@ -218,7 +218,8 @@ class History:
         """The resets as a DataFrame (for display), with how each was repaired."""
         rows = [
             {**{k: getattr(r, k) for k in ("time", "before", "after", "drop", "previous_time")},
-             "repaired": resettext.how_repaired(r, self.now) if r.repaired else "no"}
+             "repaired": resettext.how_repaired(r, self.now) if r.repaired
+                         else "deliberate (03_set_count)" if r.deliberate else "no"}
             for r in self.resets
         ]  # fmt: skip
         cols = ["time", "before", "after", "drop", "previous_time", "repaired"]

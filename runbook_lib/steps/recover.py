@@ -227,7 +227,7 @@ def _repair(
             # none of its gain is in the live count, so none of it is subtracted
             estimate = replace(estimate, written=0)
         base = replace(base, estimate=estimate, reset=judged)
-        if judged.repaired:
+        if judged.settled:  # repaired already, or lowered on purpose with 03_set_count
             text = words.repaired_text(target, judged, live, hist.now)
             done = replace(base, live=live, repaired=True, attempts=attempt)
             return replace(done, verdict=text, problem=False)

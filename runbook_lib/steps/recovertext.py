@@ -61,6 +61,12 @@ def string_note(target: Target, kind: str, requested: str) -> str:
 
 def repaired_text(target: Target, reset: Reset, live: int, now: Any = None) -> str:
     """In the words 02_status and 06_history use for the same repair."""
+    if reset.deliberate and not reset.repaired:
+        return (
+            f"OK: nothing to recover: the {resettext.repaired(reset, now)}; live "
+            f"{target.count_attribute} is {live}; nothing written. To undo that set, run the "
+            "undo command its audit record holds."
+        )
     return (
         f"OK: the reset is repaired already: {resettext.repaired(reset, now)}; live "
         f"{target.count_attribute} is {live}; nothing written."

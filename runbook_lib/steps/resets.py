@@ -99,6 +99,17 @@ class Reset:
         return self.repair is not None and self.repair.covers
 
     @property
+    def deliberate(self) -> bool:
+        """The runbook's own 03_set_count lowered the count: a set made on purpose (03 lowers
+        only with allow_decrease and a confirm), not an incident to repair."""
+        return self.made_by is not None and self.made_by.by == SET
+
+    @property
+    def settled(self) -> bool:
+        """Nothing to do now: repaired, or lowered on purpose."""
+        return self.repaired or self.deliberate
+
+    @property
     def level(self) -> float:
         """The level the reset left: the first count at it counted one visit."""
         if self.made_by is not None:

@@ -67,6 +67,12 @@ def repaired(reset: Reset, now: dt.datetime | None = None) -> str:
     """ "reset at 00:38 UTC (4676 → 1), repaired at 01:58 UTC by 07_recover (+4676, audit id
     ...)"; a repair known only from the metric or the live count says so."""
     head = f"reset at {at(reset.time, now)} ({num(reset.before)} → {num(reset.after)})"
+    if reset.deliberate and not reset.repaired and reset.made_by is not None:
+        return (
+            f"count set from {num(reset.made_by.old)} to {num(reset.made_by.new)} at "
+            f"{at(reset.time, now)} by {write_label(reset.made_by)}: a deliberate reset "
+            "(allow_decrease), nothing to repair"
+        )
     return f"{head}, {how_repaired(reset, now)}"
 
 
@@ -101,7 +107,7 @@ def next_step(reset: Reset, *, latest: bool, now: dt.datetime | None = None) -> 
 
 def worst(found: Sequence[Reset]) -> Reset | None:
     """The reset to tell first: the largest drop not repaired (the latest of equals)."""
-    open_ = [r for r in found if not r.repaired]
+    open_ = [r for r in found if not r.settled]
     return max(open_, key=lambda r: (r.drop, r.time)) if open_ else None
 
 
@@ -122,5 +128,6 @@ def all_repaired(found: Sequence[Reset], now: dt.datetime | None, where: str) ->
     """The latest repaired reset in words, and how many there were."""
     text = repaired(found[-1], now)
     if len(found) > 1:
-        text += f" ({len(found)} resets {where}, all repaired)"
+        settled = "all repaired" if all(r.repaired for r in found) else "none left to repair"
+        text += f" ({len(found)} resets {where}, {settled})"
     return text

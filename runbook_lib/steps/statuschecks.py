@@ -290,6 +290,9 @@ def check_drops(
     where = f"in the last {hours} h"
     if resettext.worst(found) is None:
         detail = resettext.all_repaired(found, now, where)
-        return Check(name, WARN, detail, "none: the count was rebuilt (06_history shows it)")
+        step = "none: the count was rebuilt (06_history shows it)"
+        if not all(r.repaired for r in found):
+            step = "none: lowered on purpose with 03_set_count (its audit record holds the undo)"
+        return Check(name, WARN, detail, step)
     detail, step = resettext.problem(found, now, where)
     return Check(name, FAIL, detail, f"{step}; 06_history shows the whole history")

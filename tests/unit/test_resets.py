@@ -279,3 +279,22 @@ def test_a_bad_line_in_the_audit_log_hides_nothing(tmp_path):
 )  # fmt: skip
 def test_the_fine_read_uses_the_finest_period_cloudwatch_keeps(age, period):
     assert resetread.finest_period(age) == period
+
+
+def test_a_deliberate_reset_with_03_set_count_is_told_not_alarmed():
+    """03_set_count lowers a count only with allow_decrease and a confirm: a reset the audit
+    log shows it made is settled (02 WARNs, exit 0; 06 tells it; 07 has nothing to recover),
+    while the same drop without that record stays a problem."""
+    lowered = Write(t("00:36:30"), 4676, 0, resets.SET, "a1")
+    (reset,) = _detect(_story(after_repair=False), 300, writes=[lowered])
+    assert reset.deliberate and reset.settled and not reset.repaired
+    assert resettext.worst([reset]) is None
+    text = resettext.all_repaired([reset], DAY, "in the last 24 h")
+    assert text.startswith("count set from 4676 to 0 at 00:36 UTC by 03_set_count (-4676")
+    assert "a deliberate reset (allow_decrease), nothing to repair" in text
+
+    (incident,) = _detect(_story(after_repair=False), 300)
+    assert not incident.deliberate and resettext.worst([incident]) == incident
+    recovered = Write(t("00:36:30"), 4676, 0, resets.RECOVER, "r1")
+    (by_recover,) = _detect(_story(after_repair=False), 300, writes=[recovered])
+    assert not by_recover.deliberate  # only 03's own lowering is on purpose
