@@ -100,13 +100,11 @@ class Reset:
 
     @property
     def deliberate(self) -> bool:
-        """The runbook's own 03_set_count lowered the count: a set made on purpose (03 lowers
-        only with allow_decrease and a confirm), not an incident to repair."""
+        """03_set_count lowered it: on purpose (allow_decrease and a confirm), no incident."""
         return self.made_by is not None and self.made_by.by == SET
 
     @property
-    def settled(self) -> bool:
-        """Nothing to do now: repaired, or lowered on purpose."""
+    def settled(self) -> bool:  # nothing to do now: repaired, or lowered on purpose
         return self.repaired or self.deliberate
 
     @property
