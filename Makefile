@@ -18,7 +18,7 @@ help:
 	@echo "make test-fast - the unit and aws tiers only (no notebooks, Terraform or browser)"
 	@echo "make lab     - sandbox + JupyterLab on loopback, opening the onboarding notebook"
 	@echo "make bench   - benchmarks into bench/results.json"
-	@echo "make public-stacks - 05_migrate on 20 public stacks (issue 16), into bench/public_stacks/last_run.json"
+	@echo "make public-stacks - 05_migrate on 20 public stacks (issue 16), verbatim and as-author, into bench/public_stacks/last_run.json"
 	@echo "make clean   - stop the sandbox; remove reports/, .runbook/, caches (keeps backups/)"
 
 $(RUN_STAMP): requirements.txt pyproject.toml
@@ -100,8 +100,9 @@ bench: $(DEV_STAMP)
 
 # Issue 16's "Done when": every stack in bench/public_stacks/ (public code, see SOURCES.md)
 # migrated in the README's sandbox shell, each on its own moto server; needs terraform.
+# Both modes: verbatim, then as each author runs it (SOURCES.md, "Two modes").
 public-stacks: $(DEV_STAMP)
-	$(BIN)/python -m bench.public_stacks
+	$(BIN)/python -m bench.public_stacks --both
 
 # backups/ (item backups, table exports, the audit log) is data: never removed here.
 clean:

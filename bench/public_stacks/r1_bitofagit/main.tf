@@ -1,0 +1,4 @@
+module "dynamodb" {
+  source        = "./dynamodb"
+  append         = var.append
+}

@@ -1,0 +1,4 @@
+provider "aws" {
+  alias  = "us-east-1"
+  region = "us-east-1"
+}

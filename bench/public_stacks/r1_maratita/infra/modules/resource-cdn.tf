@@ -1,0 +1,3 @@
+locals {
+  s3_origin_id = "michaelmaratita-s3"
+}

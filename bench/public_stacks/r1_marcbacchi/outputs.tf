@@ -1,0 +1,4 @@
+output "website_url" {
+  description = "Live website URL"
+  value       = "https://www.${var.domain_name}"
+}

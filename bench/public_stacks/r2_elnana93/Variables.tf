@@ -1,0 +1,5 @@
+variable "aws_region" {
+  type        = string
+  description = "AWS region"
+  default     = "us-west-2"
+}

@@ -1,0 +1,2 @@
+domain_name = "nicksands.net"
+bucket_name = "nicksands.net"

@@ -1,0 +1,3 @@
+output "public_url" {
+  value = var.root_domain_name
+}

@@ -1,0 +1,3 @@
+output "account_id" {
+  value = data.aws_caller_identity.current.account_id
+}
