@@ -60,7 +60,7 @@ from runbook_lib.steps.migrate_items import (
 from runbook_lib.steps.migrate_prove import prove
 from runbook_lib.steps.migrate_result import MigrationResult
 from runbook_lib.target.model import Target
-from runbook_lib.tf import binary
+from runbook_lib.tf import binary, siblings
 from runbook_lib.tf import version as tfversion
 from runbook_lib.tf.hcledit import relative_path
 from runbook_lib.tf.process import Stream
@@ -184,6 +184,8 @@ def _change_step(
     ws: Workspace, acting: Sequence[Finding], strategy: str, result: MigrationResult, say: Stream
 ) -> Change:
     say(f"== 3. Change ({strategy})")
+    if strategy != "ignore_changes":
+        siblings.refuse_shared_modules(ws.source, acting)
     change = plan_change(acting, strategy, root=ws.source)
     result.diff = change.diff
     result.changed_files = [relative_path(p, ws.source) for p in change.files]

@@ -158,7 +158,10 @@ class _Edit:
         name, kind = f.name, self.strategy
         file = self.key(f.file) if f.file else ""
         where = where if where is not None else "the file"  # a state-only finding has none
-        if not f.in_config or f.module:
+        if f.module and f.in_config and kind == "ignore_changes":  # protected where it is
+            self.new[file] = add_ignore_changes(self.text(file, self.new), name, where)
+            self.proof[file] = self.new[file]
+        elif not f.in_config or f.module:
             if f.in_config:  # a block in a local child module: it goes from the module
                 how = "a `removed` block in the root module" if kind == "removed" else None
                 how = how or "terraform state rm"

@@ -14,7 +14,7 @@ import pytest
 
 from runbook_lib.errors import EXIT_CODES, StackMismatchError
 from runbook_lib.steps import migrate_detect, migrate_edit
-from runbook_lib.tf import hcledit, refedit, references
+from runbook_lib.tf import hcledit, refedit, references, siblings
 
 TABLE = """resource "aws_dynamodb_table" "t" {
   name     = "visitors"
@@ -332,3 +332,44 @@ def test_findings_table_shows_each_items_own_live_count(tmp_path):
     text = migrate_detect.findings_table([finding], {finding.address: 57})
     assert text.splitlines()[1].split()[3] == "57"
     assert "  -" in migrate_detect.findings_table([finding], {})
+
+
+def _shared_module(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """modules/dynamodb called by environments/dev AND environments/prod (public stacks
+    have both): migrating dev must not make prod's next apply delete prod's item."""
+    module = _write(tmp_path / "modules" / "dynamodb", main=TABLE + ITEM)
+    call = 'module "db" {\n  source = "../../modules/dynamodb"\n}\n'
+    dev = _write(tmp_path / "environments" / "dev", main=call)
+    prod = _write(tmp_path / "environments" / "prod", main="\n" + call)
+    _write(tmp_path / "environments" / "dev" / ".terraform" / "modules" / "db", main=call)
+    return module, dev, prod
+
+
+def test_a_module_another_stack_calls_too_is_never_taken_out_of_it(tmp_path):
+    """Taking the block out of a shared module file, with `removed` in dev only, would make
+    prod's next `terraform apply` DELETE prod's counter item: refused (exit 3), naming prod's
+    call with file and line, handing over the strategy that protects every caller."""
+    module, dev, prod = _shared_module(tmp_path)
+    (finding,) = migrate_detect.detect_config(dev)
+    (caller,) = siblings.other_callers(dev, [module])
+    assert (caller.file, caller.line, caller.name) == (prod / "main.tf", 2, "db")
+    with pytest.raises(StackMismatchError) as refused:
+        siblings.refuse_shared_modules(dev, [finding])
+    assert EXIT_CODES[type(refused.value).__name__] == 3
+    text = str(refused.value)
+    assert "../prod/main.tf:2 (module 'db')" in text and "DELETE its own counter item" in text
+    assert "-p strategy ignore_changes" in text
+    # a module only this stack calls is no one else's: nothing to refuse
+    assert siblings.other_callers(prod.parent / "dev", [tmp_path / "elsewhere"]) == []
+
+
+def test_ignore_changes_protects_a_module_item_in_place_for_every_caller(tmp_path):
+    module, dev, _ = _shared_module(tmp_path)
+    change = _change(dev, "ignore_changes")
+    assert sorted(change.files) == [str(module / "main.tf")]
+    (item,) = [
+        r["aws_dynamodb_table_item"]["seed_items"]
+        for r in _parsed(change, module / "main.tf")["resource"]
+        if "aws_dynamodb_table_item" in r
+    ]
+    assert item["lifecycle"][0]["ignore_changes"] in (["${item}"], ["item"], "${[item]}")
