@@ -1,5 +1,5 @@
-"""`python -m bench.public_stacks [NAME ...] [--round 1|2] [--as-author | --both]`: issue
-16's "Done when", measured on the twenty public stacks in bench/public_stacks/.
+"""`python -m bench.public_stacks [NAME ...] [--round 1|2] [--as-author | --both] [--keep]`:
+issue 16's "Done when", measured on the twenty public stacks in bench/public_stacks/.
 
 Every stack there is a public visitor-counter stack nobody on the project wrote, trimmed to
 its DynamoDB tables and items, otherwise verbatim (SOURCES.md says where each comes from;

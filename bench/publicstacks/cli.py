@@ -59,7 +59,11 @@ def print_row(row: Row) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.public_stacks", description=(usage or "").splitlines()[0]
+        prog="python -m bench.public_stacks",
+        description="Issue 16's Done-when: 05_migrate on the public stacks in "
+        "bench/public_stacks/, verbatim or as each author runs it (SOURCES.md).",
+        epilog=usage,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("names", nargs="*", help="stacks to run (default: all)")
     parser.add_argument("--round", type=int, choices=(1, 2), help="only this round's stacks")

@@ -54,7 +54,9 @@ def load(name: str, mode: str = VERBATIM) -> dict[str, Any]:
         data["env"] = {**data.get("env", {}), **author.get("env", {})}
         data["backend_config"] = author.get("backend_config", {})
         data["given"] = True
-        data["expected"] = "migrate"
+        # a stack whose author's own setup still must not migrate says so (and why)
+        data["expected"] = author.get("expected", "migrate")
+        data["why"] = author.get("why", data.get("why"))
     return data
 
 
