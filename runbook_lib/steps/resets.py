@@ -238,14 +238,14 @@ def judge(
         repair = Repair(last.time, net, last.by, ("audit log",), last, covers=False)
     else:
         repair = None
-    if (
-        repair
-        and repair.covers
-        and live is not None
-        and live < reset.before - tolerance(reset.lost)
-    ):
+    low = live is not None and live < reset.before - tolerance(reset.lost)
+    if repair and repair.covers and low and not _lowered_since(writes, repair.time):
         repair = replace(repair, covers=False, undone=True)
     return replace(reset, repair=repair)
+
+
+def _lowered_since(writes: Sequence[Write], when: dt.datetime) -> bool:  # not undone then
+    return any(w.by == SET and w.gain < 0 and w.time >= when for w in writes)
 
 
 def settle(

@@ -298,3 +298,15 @@ def test_a_deliberate_reset_with_03_set_count_is_told_not_alarmed():
     recovered = Write(t("00:36:30"), 4676, 0, resets.RECOVER, "r1")
     (by_recover,) = _detect(_story(after_repair=False), 300, writes=[recovered])
     assert not by_recover.deliberate  # only 03's own lowering is on purpose
+
+
+def test_a_repair_then_a_deliberate_set_below_it_is_not_undone():
+    """Repaired at 01:58 by 07, then lowered on purpose with 03_set_count (allow_decrease)
+    before any visit published it: live 10 is the user's choice, not the repair taken back,
+    so 02 and 07 do not alarm nor offer to write the old count over it. Without the set in
+    the audit log, the same live count is an undone repair."""
+    lowered = Write(t("02:30:00"), 4676, 10, resets.SET, "s1")
+    (reset,) = _detect(_story(after_repair=False), 300, writes=[REPAIR, lowered], live=10)
+    assert reset.repaired and not reset.repair.undone
+    (undone,) = _detect(_story(after_repair=False), 300, writes=[REPAIR], live=10)
+    assert undone.repair.undone
