@@ -53,6 +53,8 @@ def print_row(row: Row) -> None:
         print(f"{'':16}    adapted: {note}", flush=True)
     if row.counts:
         print(f"{'':16}    counts (given, after run, applies): {row.counts}", flush=True)
+    if row.followed:
+        print(f"{'':16}    handover: {row.followed}", flush=True)
     if row.wrote:
         print(f"{'':16}    written by the run: {row.wrote}", flush=True)
 

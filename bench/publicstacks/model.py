@@ -38,6 +38,7 @@ class Row:
     mode: str = VERBATIM
     adaptations: list[str] = field(default_factory=list)  # as-author: what the copy changed
     wrote: str = ""  # a run that did not migrate: what it left written, if anything
+    followed: str = ""  # as_author `follow`: the first run's refusal, and its handover taken
 
 
 def names() -> list[str]:
@@ -57,6 +58,7 @@ def load(name: str, mode: str = VERBATIM) -> dict[str, Any]:
         # a stack whose author's own setup still must not migrate says so (and why)
         data["expected"] = author.get("expected", "migrate")
         data["why"] = author.get("why", data.get("why"))
+        data["follow"] = author.get("follow", {})
     return data
 
 

@@ -28,6 +28,7 @@ from typing import TypeVar
 
 from runbook_lib.errors import TerraformError
 from runbook_lib.tf.commands import lost_answer_collision
+from runbook_lib.tf.sharedprovider import shared_provider
 from runbook_lib.tf.state import state_resources
 from runbook_lib.tf.workspace import Workspace
 
@@ -85,7 +86,9 @@ def destroy_own(ws: Workspace, tables: Mapping[str, str], failure: TerraformErro
 def apply_fresh_stack(ws: Workspace, tables: Mapping[str, str], log: Log = print) -> None:
     """`terraform apply` of ws (synced and initialised), a stack whose every name is fresh
     on a sandbox server others may use; `tables` {address: name} are its DynamoDB tables.
-    On a lost answer the stack is destroyed (destroy_own) and applied again."""
-    apply_starting_over(
-        ws.apply, lambda exc: destroy_own(ws, tables, exc), log, "destroying the stack"
-    )
+    On a lost answer the stack is destroyed (destroy_own) and applied again, the commands
+    sharing one provider process (unless the caller's already do)."""
+    with shared_provider(ws):
+        apply_starting_over(
+            ws.apply, lambda exc: destroy_own(ws, tables, exc), log, "destroying the stack"
+        )

@@ -64,6 +64,7 @@ from runbook_lib.tf import binary, siblings
 from runbook_lib.tf import version as tfversion
 from runbook_lib.tf.hcledit import relative_path
 from runbook_lib.tf.process import Stream
+from runbook_lib.tf.sharedprovider import shared_provider
 from runbook_lib.tf.stackmodel import Finding
 from runbook_lib.tf.stackread import resolve_dir
 from runbook_lib.tf.varfiles import parse_var_files
@@ -101,21 +102,23 @@ def migrate(
         return result
     _protect_step(acting, target, result, say)
     change = _change_step(ws, acting, strategy, result, say)
-    _prove_step(ws, change, strategy, result, say)
-    if not apply_ok:
-        return _dry_run_end(ws, change, target, result, say)
-    _backup(strategy, result, say)
-    say("== 5. Apply")
-    if strategy == "state_rm":
-        planned = state_rm_and_write(ws, change, result, say)
-    else:
-        for path, text in change.files.items():
-            write_text(Path(path), text)
-        ws.sync()
-        planned = result.plan is not None and result.plan.exit_code == 2
-    apply_step(ws, result, "migration", planned, result.items, say)
-    result.migrated = True
-    _verify_step(ws, target, verify_applies, result, say)
+    # the proof, the apply and the verifying applies share one provider process (sandbox)
+    with shared_provider(ws):
+        _prove_step(ws, change, strategy, result, say)
+        if not apply_ok:
+            return _dry_run_end(ws, change, target, result, say)
+        _backup(strategy, result, say)
+        say("== 5. Apply")
+        if strategy == "state_rm":
+            planned = state_rm_and_write(ws, change, result, say)
+        else:
+            for path, text in change.files.items():
+                write_text(Path(path), text)
+            ws.sync()
+            planned = result.plan is not None and result.plan.exit_code == 2
+        apply_step(ws, result, "migration", planned, result.items, say)
+        result.migrated = True
+        _verify_step(ws, target, verify_applies, result, say)
     result.message = _unchecked_message(result) or final_message(result, change)
     say(result.message)
     return result

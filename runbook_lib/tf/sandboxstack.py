@@ -15,6 +15,7 @@ from runbook_lib import aws, paths
 from runbook_lib.errors import TerraformError
 from runbook_lib.tf.environment import sandbox_env
 from runbook_lib.tf.process import Stream
+from runbook_lib.tf.sharedprovider import shared_provider
 from runbook_lib.tf.stackmodel import STATE_FILE
 from runbook_lib.tf.workspace import Workspace
 
@@ -68,5 +69,6 @@ def apply_to_sandbox(
     ws = sandbox_workspace(endpoint, region, src_dir, workdir, stream)
     ws.sync()
     ws.init()
-    ws.converge()
+    with shared_provider(ws):  # the plan and the apply: one provider start
+        ws.converge()
     return ws.outputs()

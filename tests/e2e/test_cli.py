@@ -18,6 +18,7 @@ from runbook_lib import aws, cli
 from runbook_lib.aws import counter
 from runbook_lib.notebook import runner
 from tests import stepnb
+from tests.terminal import interruptible
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -224,6 +225,7 @@ def test_ctrl_c_stops_with_one_line_exit_130_and_a_partial_report(moto_url, tmp_
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
     )
     try:
         # the blocking cell writes the marker once it runs: no sleep decides when to press

@@ -22,7 +22,7 @@ nothing written.
 
 Terraform runs cost seconds each, so each stack's whole story (apply, visits, migrate,
 an apply) runs in one module fixture, three stacks at a time, and the test's own
-Terraform commands on a stack share one provider process (shared_provider); the tests
+Terraform commands on a stack share one provider process (tf.sharedprovider); the tests
 assert on what it recorded. Expected results are expect.json's, never the product's own
 answers.
 """
@@ -33,13 +33,11 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +49,7 @@ from runbook_lib import aws
 from runbook_lib.sandbox import server as sandbox
 from runbook_lib.sandbox.lostanswer import apply_fresh_stack
 from runbook_lib.tf.binary import find_terraform
+from runbook_lib.tf.sharedprovider import shared_provider
 from runbook_lib.tf.workspace import workspace
 
 pytestmark = [
@@ -222,72 +221,6 @@ def shell_env(moto_url: str, folder: Path) -> dict[str, str]:
     return env
 
 
-PROVIDER = "registry.terraform.io/hashicorp/aws"
-REATTACH_LINE = re.compile(r"TF_REATTACH_PROVIDERS='(\{.*\})'")
-PROVIDER_START_LIMIT_S = 120.0  # a safety limit, not a wait: the line comes when it is up
-
-
-def one_provider_configuration(folder: Path) -> bool:
-    """Whether one `provider "aws"` configuration (or the implied one) serves every .tf
-    file under folder: root and modules, aliases counted."""
-    texts = [p.read_text() for p in folder.rglob("*.tf")]
-    return sum(len(re.findall(r'^\s*provider\s+"aws"', t, re.MULTILINE)) for t in texts) <= 1
-
-
-@contextlib.contextmanager
-def shared_provider(ws: Any, log: Path) -> Iterator[str | None]:
-    """One provider process for the test's own Terraform commands on one stack, yielding
-    the TF_REATTACH_PROVIDERS value that attaches Terraform to it (None: not started; the
-    commands then start their own, as before).
-
-    Terraform otherwise starts the provider afresh several times in every command (its
-    schemas, then each graph walk): about 1.5 CPU s a command, 4 to 5 of the ~40 CPU s a
-    story costs on 2 shared cores. Attached, the same binary from the shadow's init makes
-    the same calls; only its start-up is shared. Needs an initialised `ws` and a stack with
-    one provider configuration: an attached provider is configured once per configuration,
-    the last one winning. The product's own run (the WHEN) never sees it. Its env is the
-    workspace's without AWS_CA_BUNDLE: started in this (debug) mode the provider refuses a
-    CA bundle on its client (the sandbox is plain HTTP on loopback anyway)."""
-    found = sorted(
-        (ws.workdir / ".terraform" / "providers" / PROVIDER).glob("*/*/terraform-provider-aws*")
-    )
-    if not found:
-        yield None
-        return
-    env = {k: v for k, v in ws.env.items() if k != "AWS_CA_BUNDLE"}
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [str(found[-1].resolve()), "-debug"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )  # in the test's process group: a Ctrl-C of the session stops it too
-    try:
-        yield _reattach_value(proc, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _reattach_value(proc: subprocess.Popen, log: Path) -> str | None:
-    """The provider's TF_REATTACH_PROVIDERS line, once it has printed it; None if it exits
-    first or never prints it."""
-    deadline = time.monotonic() + PROVIDER_START_LIMIT_S
-    while time.monotonic() < deadline:
-        match = REATTACH_LINE.search(log.read_text())
-        if match:
-            return match.group(1)
-        if proc.poll() is not None:
-            return None
-        time.sleep(0.1)
-    return None
-
-
 @dataclass
 class Story:
     """What happened to one stack, phase by phase (None: the phase did not run)."""
@@ -308,7 +241,8 @@ class Story:
     counts_later: list[dict[str, Count | None]] = field(default_factory=list)
     local_states: list[str] = field(default_factory=list)  # *.tfstate files in the copy
     in_shell_region: list[str] = field(default_factory=list)  # its tables found in us-east-1
-    reattach: str | None = None  # the GIVEN's and THEN's shared provider (shared_provider)
+    ws: Any = None  # the GIVEN's and THEN's workspace, attached to one provider process
+    shared: bool = False  # whether it is (tf.sharedprovider, as 05_migrate's own commands)
     other_count: int | None = None
     seconds: dict[str, float] = field(default_factory=dict)  # phase -> wall seconds
 
@@ -316,13 +250,9 @@ class Story:
         return "\n".join(self.output.strip().splitlines()[-lines:])
 
     def workspace(self, exp: dict[str, Any]) -> Any:
-        """The test's own workspace for the stack (its var files; the shared provider once
-        there is one)."""
+        """The test's own workspace for the stack, with the author's var files."""
         files = [self.tf_dir / name for name in exp.get("var_files", [])]
-        ws = workspace(self.tf_dir, var_files=files)
-        if self.reattach:
-            ws.env["TF_REATTACH_PROVIDERS"] = self.reattach
-        return ws
+        return workspace(self.tf_dir, var_files=files)
 
 
 def _prepare(story: Story, exp: dict[str, Any], moto_url: str) -> None:
@@ -350,15 +280,12 @@ def _prepare(story: Story, exp: dict[str, Any], moto_url: str) -> None:
 
 def _given(story: Story, exp: dict[str, Any], provider: contextlib.ExitStack) -> None:
     """GIVEN the stack applied (a copy of it, with the author's var files) and VISITS
-    visits on each counter item. The provider the apply starts is kept in `provider` for
-    the THEN's applies (shared_provider)."""
-    ws = story.workspace(exp)
+    visits on each counter item. The test's own Terraform commands share one provider
+    process where 05_migrate's would (`provider` stops it at the story's end)."""
+    story.ws = ws = story.workspace(exp)
     ws.sync()
     ws.init()
-    if one_provider_configuration(story.copy):
-        log = story.copy.with_name("provider-debug.out")
-        story.reattach = provider.enter_context(shared_provider(ws, log))
-        ws = story.workspace(exp)
+    story.shared = provider.enter_context(shared_provider(ws)) is not None
     # names are fresh: a create whose answer the provider lost (a table, or the item its
     # retried PutItem then finds) is the apply's own, so the stack starts over
     apply_fresh_stack(ws, exp["tables"])
@@ -399,7 +326,7 @@ def _then(story: Story, exp: dict[str, Any]) -> None:
     story.counts_migrated = read_counts(exp)
     # GIVEN's shadow, its .terraform/ and lock file kept by sync (no second init: a stack
     # that needed one would fail its plan here, loudly)
-    ws = story.workspace(exp)
+    ws = story.ws
     ws.sync()
     for _ in range(LATER_APPLIES):
         ws.converge()
@@ -489,7 +416,7 @@ def stories(
     print(f"\ncorpus: {len(done)} stacks in {time.monotonic() - started:.0f}s, {used:.0f} CPU s")
     for story in done:
         phases = " ".join(f"{k} {v:.0f}s" for k, v in story.seconds.items())
-        phases += ", shared provider" if story.reattach else ""
+        phases += ", shared provider" if story.shared else ""
         message = (story.result or {}).get("message") or story.tail(1)
         print(f"  {story.stack}: exit {story.exit_code} ({phases}): {str(message)[:160]}")
     return {story.stack: story for story in done}

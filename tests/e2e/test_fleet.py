@@ -31,6 +31,7 @@ from runbook_lib.target.model import Target
 from tests.conftest import ROOT, make_table, scan_for_secrets
 from tests.e2e.test_scheduler_readme import SRV, report_keys, run_shell, sandbox_shell
 from tests.faultproxy import FaultProxy
+from tests.terminal import interruptible
 
 pytestmark = [pytest.mark.notebook, pytest.mark.slow]
 README = ROOT / "README.md"
@@ -395,6 +396,7 @@ def test_ctrl_c_stops_every_run_and_keeps_what_finished(counters, shell, moto_ur
             stderr=subprocess.PIPE,
             text=True,
             start_new_session=True,  # its own group: the test's Ctrl-C reaches the fleet only
+            preexec_fn=interruptible,
         )
         try:
             assert held.wait(WAIT_S), "the second run never asked for its table"

@@ -19,6 +19,7 @@ import pytest
 
 from runbook_lib.tf.binary import find_terraform
 from runbook_lib.tf.sandboxstack import default_workdir
+from tests.terminal import interruptible
 
 pytestmark = [
     pytest.mark.terraform,
@@ -67,6 +68,7 @@ def test_ctrl_c_during_sandbox_up_leaves_nothing_running(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
     )
     # the stack's state lock (`init` takes another, briefly, under .terraform/)
     lock = state / default_workdir().name / ".terraform.tfstate.lock.info"
