@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from bench.publicstacks import __doc__ as usage
-from bench.publicstacks.model import AS_AUTHOR, LAST_RUN, MIGRATED, MODES, VERBATIM, Row, load
+from bench.publicstacks.model import (
+    ALREADY_SAFE,
+    AS_AUTHOR,
+    LAST_RUN,
+    MIGRATED,
+    MODES,
+    VERBATIM,
+    Row,
+    load,
+)
 from bench.publicstacks.model import names as all_names
 from bench.publicstacks.story import story
 from runbook_lib.sandbox import server as sandbox
@@ -29,10 +38,12 @@ def summary(rows: list[Row], mode: str = VERBATIM) -> str:
 
     unsafe = sum(r.unsafe for r in rows)
     if mode == AS_AUTHOR:
-        failed = [r for r in rows if r.outcome != MIGRATED]
+        safe = sum(r.outcome == ALREADY_SAFE for r in rows)
+        failed = [r for r in rows if r.outcome not in (MIGRATED, ALREADY_SAFE)]
         return (
             f"as the author runs it: round 1: {migrated(1)} migrated intact; round 2: "
-            f"{migrated(2)}; not migrated: {len(failed)}; unsafe: {unsafe}"
+            f"{migrated(2)}; already safe, kept intact: {safe}; neither: {len(failed)}; "
+            f"unsafe: {unsafe}"
         )
     refused = [r for r in rows if r.exit_code not in (0, None)]
     safe = sum(r.outcome.startswith("safe refusal") for r in refused)
@@ -53,8 +64,6 @@ def print_row(row: Row) -> None:
         print(f"{'':16}    adapted: {note}", flush=True)
     if row.counts:
         print(f"{'':16}    counts (given, after run, applies): {row.counts}", flush=True)
-    if row.followed:
-        print(f"{'':16}    handover: {row.followed}", flush=True)
     if row.wrote:
         print(f"{'':16}    written by the run: {row.wrote}", flush=True)
 

@@ -18,6 +18,7 @@ RUN_TIMEOUT_S = 1200
 VERBATIM, AS_AUTHOR = "verbatim", "as-author"
 MODES = (VERBATIM, AS_AUTHOR)
 MIGRATED = "migrated+intact"
+ALREADY_SAFE = "already safe+intact"  # exit 0, nothing to do, every count kept
 
 
 @dataclass
@@ -29,7 +30,7 @@ class Row:
     shape: str
     expected: str
     exit_code: int | None = None
-    outcome: str = ""  # migrated+intact | safe refusal: ... | FAILED: ... | UNSAFE: ...
+    outcome: str = ""  # migrated+intact | already safe+intact | safe refusal: ... | FAILED | UNSAFE
     unsafe: bool = False
     seconds: float = 0.0
     given: str = ""  # what the GIVEN did
@@ -38,7 +39,6 @@ class Row:
     mode: str = VERBATIM
     adaptations: list[str] = field(default_factory=list)  # as-author: what the copy changed
     wrote: str = ""  # a run that did not migrate: what it left written, if anything
-    followed: str = ""  # as_author `follow`: the first run's refusal, and its handover taken
 
 
 def names() -> list[str]:
@@ -58,7 +58,6 @@ def load(name: str, mode: str = VERBATIM) -> dict[str, Any]:
         # a stack whose author's own setup still must not migrate says so (and why)
         data["expected"] = author.get("expected", "migrate")
         data["why"] = author.get("why", data.get("why"))
-        data["follow"] = author.get("follow", {})
     return data
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.publicstacks import live
-from bench.publicstacks.model import MIGRATED, Row, expected_count
+from bench.publicstacks.model import ALREADY_SAFE, MIGRATED, Row, expected_count
 
 STATE_FILE = "terraform.tfstate"
 
@@ -44,6 +44,8 @@ def judge(row: Row, exp: dict[str, Any], before: Any, migrated: bool) -> None:
         row.outcome = f"UNSAFE (exit {row.exit_code}): {what}"
     elif row.exit_code == 0 and migrated and row.given.startswith("applied"):
         row.outcome = MIGRATED
+    elif exp["expected"] == "already-safe" and _already_safe(row):
+        row.outcome = ALREADY_SAFE
     elif row.exit_code == 0:
         row.outcome = f"FAILED: exit 0 but not migrated and proven: {row.message}"
     elif not files_ok:
@@ -51,6 +53,16 @@ def judge(row: Row, exp: dict[str, Any], before: Any, migrated: bool) -> None:
         row.outcome = f"UNSAFE: refused (exit {row.exit_code}) but the stack's files changed"
     else:
         row.outcome = f"safe refusal: {row.message}"
+
+
+def _already_safe(row: Row) -> bool:
+    """Exit 0 saying "Already safe", on an applied stack whose counts the judge found kept
+    (the later applies included)."""
+    return (
+        row.exit_code == 0
+        and row.message.startswith("Already safe")
+        and row.given.startswith("applied")
+    )
 
 
 def what_was_written(

@@ -70,22 +70,15 @@ def given(exp: dict[str, Any], tf_dir: Path, env: dict[str, str]) -> Any:
 
 
 def run_migrate(
-    exp: dict[str, Any],
-    tf_dir: Path,
-    env: dict[str, str],
-    work: Path,
-    more: dict[str, str] | None = None,
+    exp: dict[str, Any], tf_dir: Path, env: dict[str, str], work: Path
 ) -> tuple[int, str, dict[str, Any] | None]:
-    """05_migrate given only terraform_dir (+ var_files), dry_run False and confirm (and
-    `more` parameters: a refusal's handed-over ones)."""
+    """05_migrate given only terraform_dir (+ var_files), dry_run False and confirm."""
     items = exp.get("items", [])
     table = items[0]["table"] if items else next(iter(exp.get("tables", {}).values()), "none")
     out = work / "reports"
     cmd = [str(RUNBOOK), "run", "05_migrate", "-p", "terraform_dir", str(tf_dir)]
     if exp.get("var_files"):
         cmd += ["-p", "var_files", ",".join(exp["var_files"])]
-    for name, value in (more or {}).items():
-        cmd += ["-p", name, value]
     cmd += ["-p", "dry_run", "False", "-p", "confirm", table, "--out", str(out), "--no-html"]
     proc = subprocess.run(
         cmd,
@@ -158,9 +151,6 @@ def _phases(
     files_before = live.tree_hash(copy)
     serials = [live.state_serial(h) for h in homes]
     row.exit_code, output, result = run_migrate(exp, tf_dir, env, work)
-    if exp.get("follow") and row.exit_code != 0:
-        where = (tf_dir, env, work, copy)
-        row.exit_code, output, result = _follow(row, exp, where, output, files_before)
     row.message = first_line(output, result)
     migrated = bool((result or {}).get("migrated"))
     if row.exit_code == 0 and migrated and (bad := state_problem(result, tf_dir, homes)):
@@ -177,31 +167,6 @@ def _phases(
                 row.counts[item["table"]].append(live.read_count(item))
     files_ok = row.exit_code == 0 or live.tree_hash(copy) == files_before
     judge(row, exp, (live.other_table() == live.OTHER_COUNT, files_ok), migrated)
-
-
-def _follow(
-    row: Row,
-    exp: dict[str, Any],
-    where: tuple[Path, dict[str, str], Path, Path],
-    output: str,
-    files_before: dict[str, str],
-) -> tuple[int, str, dict[str, Any] | None]:
-    """The user following a refusal's handed-over parameters (as_author `follow`): the
-    refusal must name them and have written nothing; then 05_migrate runs again with them."""
-    tf_dir, env, work, copy = where
-    handed = " ".join(f"-p {k} {v}" for k, v in exp["follow"].items())
-    first = f"first run: exit {row.exit_code}, {first_line(output, None)[:160]}"
-    for item in exp.get("items", []):
-        row.counts.get(item["table"], []).append(live.read_count(item))
-    if live.tree_hash(copy) != files_before:
-        row.unsafe = True
-        row.followed = f"{first}; UNSAFE: the refusal changed the stack's files"
-        return row.exit_code or 1, output, None
-    if handed not in output:
-        row.followed = f"{first}; it did not hand over `{handed}`"
-        return row.exit_code or 1, output, None
-    row.followed = f"{first}; then followed its `{handed}`"
-    return run_migrate(exp, tf_dir, env, work, more=exp["follow"])
 
 
 def _given_mismatch(items: list[dict[str, Any]], row: Row) -> str:

@@ -49,7 +49,14 @@ from runbook_lib.steps.migrate_apply import (
     state_rm_and_write,
     write_text,
 )
-from runbook_lib.steps.migrate_detect import counts, detect_all, findings_table, report_others
+from runbook_lib.steps.migrate_detect import (
+    counts,
+    detect_all,
+    findings_table,
+    protected_in_shared_module,
+    report_others,
+    safe_message,
+)
 from runbook_lib.steps.migrate_edit import STRATEGIES, Change, plan_change
 from runbook_lib.steps.migrate_items import (
     NOTHING_TO_PROTECT,
@@ -159,9 +166,11 @@ def _detect_step(
     report_others(findings, mine, say)
     result.findings, result.found = mine, [f.address for f in mine]
     acting = [f for f in mine if not (strategy == "ignore_changes" and f.protected)]
-    if not acting:
-        result.message = _safe_message(ws.source, target, mine)
+    shared = protected_in_shared_module(ws.source, acting)
+    if not acting or shared:
+        result.message = safe_message(ws.source, target.table, mine, shared)
         say(result.message)
+        return []
     return acting
 
 
@@ -275,18 +284,4 @@ def _unchecked_message(result: MigrationResult) -> str:
         "NOTHING CHECKED: no count of any counter item was read before the migration, so "
         "nothing could be checked after it (exit 3). Read the items with 02_status; if they "
         "exist, the runbook looked in the wrong place (table, key or region)."
-    )
-
-
-def _safe_message(source: Path, target: Target, findings: Sequence[Finding]) -> str:
-    if findings:
-        return (
-            f"Already safe: {', '.join(f.address for f in findings)} ignore(s) changes to the "
-            f"item, so `terraform apply` does not write {target.table}'s count back. Nothing to "
-            "do for ignore_changes; strategy removed would take it out of Terraform entirely."
-        )
-    return (
-        f"Already safe: no aws_dynamodb_table_item in {source} (configuration or state) "
-        f"manages {target.table}. Nothing to migrate: `terraform apply` there cannot reset "
-        "the count."
     )

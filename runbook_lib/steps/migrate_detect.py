@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib.errors import TerraformError
-from runbook_lib.tf import binary, stackconfig, stackmodel, stackread
+from runbook_lib.tf import binary, siblings, stackconfig, stackmodel, stackread
 from runbook_lib.tf import version as tfversion
 from runbook_lib.tf.process import Stream
 from runbook_lib.tf.stackmodel import Finding
@@ -134,3 +134,40 @@ def _live_cell(live: int | Mapping[str, int | None] | None, address: str) -> str
             return "-"
         live = live[address]
     return "missing" if live is None else str(live)
+
+
+def protected_in_shared_module(source: Path, acting: Sequence[Finding]) -> str:
+    """Where every item is one ignore_changes already protects, in a module another stack
+    calls too: what makes `removed` wrong there ("" otherwise). Taking the block out of the
+    shared file would make that stack's next apply delete its own counter item (siblings)."""
+    if not acting or not all(f.protected for f in acting):
+        return ""
+    callers = siblings.shared_module_callers(source, acting)
+    if not callers:
+        return ""
+    return (
+        f"The module is called by another stack too ({siblings.where_called(callers, source)}), "
+        "so strategy removed is not done here: taking the block out of the shared file would "
+        "make that stack's next apply delete its own counter item."
+    )
+
+
+def safe_message(source: Path, table: str, findings: Sequence[Finding], shared: str = "") -> str:
+    """05_migrate's "Already safe" (exit 0): what protects the count, or that nothing manages
+    it; `shared` (protected_in_shared_module) says why `removed` is not offered."""
+    if findings:
+        protected = (
+            f"Already safe: {', '.join(f.address for f in findings)} ignore(s) changes to the "
+            f"item, so `terraform apply` does not write {table}'s count back. Nothing to do"
+        )
+        if shared:
+            return f"{protected}. {shared}"
+        return (
+            f"{protected} for ignore_changes; strategy removed would take it out of "
+            "Terraform entirely."
+        )
+    return (
+        f"Already safe: no aws_dynamodb_table_item in {source} (configuration or state) "
+        f"manages {table}. Nothing to migrate: `terraform apply` there cannot reset "
+        "the count."
+    )

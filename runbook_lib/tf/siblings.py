@@ -69,19 +69,28 @@ def _calls(path: Path, wanted: set[Path]) -> list[Caller]:
     return out
 
 
+def shared_module_callers(root: Path, acting: Sequence[Finding]) -> list[Caller]:
+    """The other stacks' calls of a module file this migration would edit."""
+    edited = {Path(f.file).parent for f in acting if f.module and f.in_config and f.file}
+    return other_callers(root, edited)
+
+
+def where_called(callers: Sequence[Caller], root: Path) -> str:
+    return "; ".join(
+        f"{relative_path(str(c.file), root)}:{c.line} (module {c.name!r})" for c in callers
+    )
+
+
 def refuse_shared_modules(root: Path, acting: Sequence[Finding]) -> None:
     """A module file this migration would take an item out of, called by another stack too
     (environments/prod beside environments/dev): that stack's next apply would DELETE its
     counter item. Stop before anything is written; `ignore_changes` protects every caller."""
-    edited = {Path(f.file).parent for f in acting if f.module and f.in_config and f.file}
-    callers = other_callers(root, edited)
+    callers = shared_module_callers(root, acting)
     if not callers:
         return
-    where = "; ".join(
-        f"{relative_path(str(c.file), root)}:{c.line} (module {c.name!r})" for c in callers
-    )
     raise StackMismatchError(
-        f"The module this migration edits is called by another stack too: {where}. Taking "
+        f"The module this migration edits is called by another stack too: "
+        f"{where_called(callers, root)}. Taking "
         "the item's block out of the shared module file would make that stack's next "
         "`terraform apply` DELETE its own counter item. Nothing was written.",
         hint=f"protect every stack that calls it at once: runbook run 05_migrate -p "

@@ -373,3 +373,25 @@ def test_ignore_changes_protects_a_module_item_in_place_for_every_caller(tmp_pat
         if "aws_dynamodb_table_item" in r
     ]
     assert item["lifecycle"][0]["ignore_changes"] in (["${item}"], ["item"], "${[item]}")
+
+
+def test_an_item_already_protected_in_a_shared_module_is_already_safe(tmp_path):
+    """ignore_changes already on the item (two public stacks have it): the count is safe in
+    every caller, so 05_migrate says so (exit 0) instead of refusing `removed` with exit 3
+    as if something were at risk; `removed` stays undone there, and the message says why."""
+    module, dev, _ = _shared_module(tmp_path)
+    (module / "main.tf").write_text(
+        TABLE + ITEM.replace("})\n}", "})\n  lifecycle {\n    ignore_changes = [item]\n  }\n}")
+    )
+    (finding,) = migrate_detect.detect_config(dev)
+    assert finding.protected
+    shared = migrate_detect.protected_in_shared_module(dev, [finding])
+    assert "../prod/main.tf:2 (module 'db')" in shared
+    message = migrate_detect.safe_message(dev, "visitors", [finding], shared)
+    assert message.startswith("Already safe: module.db.aws_dynamodb_table_item.seed_items")
+    assert "strategy removed is not done here" in message
+    assert "would take it out of Terraform entirely" not in message
+    # unprotected, the same module is the refusal's case, not an all-clear
+    (module / "main.tf").write_text(TABLE + ITEM)
+    (bare,) = migrate_detect.detect_config(dev)
+    assert migrate_detect.protected_in_shared_module(dev, [bare]) == ""
