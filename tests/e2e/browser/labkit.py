@@ -215,6 +215,28 @@ def wait_for_file_text(path: Path, text: str, timeout_s: float) -> None:
         time.sleep(0.2)
 
 
+def wait_for_parameters(path: Path, line: str, timeout_s: float) -> None:
+    """Wait until the notebook at path is saved with `line` in its parameters cell (its
+    outputs may say the same words; a file caught mid-write is read again)."""
+    deadline = time.monotonic() + timeout_s
+    while line not in _parameters_source(path):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path} was not saved with {line!r} in its parameters cell")
+        time.sleep(0.2)
+
+
+def _parameters_source(path: Path) -> str:
+    try:
+        cells = json.loads(path.read_text()).get("cells", [])
+    except ValueError:
+        return ""
+    for cell in cells:
+        if "parameters" in (cell.get("metadata") or {}).get("tags", []):
+            source = cell.get("source", "")
+            return "".join(source) if isinstance(source, list) else str(source)
+    return ""
+
+
 def collapse_left_sidebar(page: Page) -> None:
     """Clicking the open sidebar tab closes it: the notebook gets the whole width."""
     tab = page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current")

@@ -153,6 +153,10 @@ def test_the_drill_in_the_lab_leaves_the_repo_clean(drill: Drill, tmp_path: Path
         _no_traceback(page)
         text = _verdict_on_screen(page, "OK", "Undo", f"{drill.recovered:,}")
         _shot(page, tmp_path, "3-recovered")
+        # autosave lands in the working copy; opening the next notebook leaves this page,
+        # which would drop an edit not saved yet
+        copy = drill.work / "notebooks" / "07_recover.ipynb"
+        labkit.wait_for_parameters(copy, "dry_run = False", timeout_s=60)
 
         _open(page, drill, "02_status")
         labkit.run_all_and_wait(page, RUN_ALL_TIMEOUT_MS)
@@ -172,8 +176,7 @@ def test_the_drill_in_the_lab_leaves_the_repo_clean(drill: Drill, tmp_path: Path
         errors.scroll_into_view_if_needed()
         _shot(page, tmp_path, "5-set-count-defaults")
 
-    copy = drill.work / "notebooks" / "07_recover.ipynb"
-    labkit.wait_for_file_text(copy, "dry_run = False", timeout_s=15)  # autosave landed here
+    labkit.wait_for_parameters(copy, "dry_run = False", timeout_s=60)  # and it stayed there
     assert _git_status() == before, "the lab changed the repo's notebooks/"
     refused = subprocess.run(
         [sys.executable, "-m", "runbook_lib.cli", "run", str(copy)],
