@@ -147,8 +147,8 @@ def protected_in_shared_module(source: Path, acting: Sequence[Finding]) -> str:
         return ""
     return (
         f"The module is called by another stack too ({siblings.where_called(callers, source)}), "
-        "so strategy removed is not done here: taking the block out of the shared file would "
-        "make that stack's next apply delete its own counter item."
+        "so taking it out of Terraform (removed, state_rm) is not done here: deleting the block "
+        "from the shared file would make that stack's next apply delete its own counter item."
     )
 
 

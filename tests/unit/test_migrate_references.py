@@ -389,7 +389,7 @@ def test_an_item_already_protected_in_a_shared_module_is_already_safe(tmp_path):
     assert "../prod/main.tf:2 (module 'db')" in shared
     message = migrate_detect.safe_message(dev, "visitors", [finding], shared)
     assert message.startswith("Already safe: module.db.aws_dynamodb_table_item.seed_items")
-    assert "strategy removed is not done here" in message
+    assert "(removed, state_rm) is not done here" in message
     assert "would take it out of Terraform entirely" not in message
     # unprotected, the same module is the refusal's case, not an all-clear
     (module / "main.tf").write_text(TABLE + ITEM)
