@@ -67,8 +67,7 @@ checkov: $(CHECKOV_STAMP)
 # first (tests/conftest.py's LONGEST_FIRST; --no-loadscope-reorder keeps that order).
 # Any pytest exit code but 0 fails the target, 5 (no tests collected) included.
 # unit + aws use 3 workers on 2 cores: an aws test mostly waits on its worker's moto server,
-# so a third worker fills the gaps (78 s against 86 s with 2: medians of 6 and 3 runs on an
-# otherwise idle machine, once the tiers hold only what belongs in them).
+# so a third worker fills the gaps (51 s against 58 s with 2, on an otherwise idle machine).
 TEST_FAST := $(BIN)/python -m pytest -n 3 tests/unit tests/aws
 TEST_E2E  := $(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder tests/e2e
 
