@@ -32,8 +32,8 @@ from typing import Any
 from runbook_lib import aws
 from runbook_lib.aws import counter
 from runbook_lib.aws.metrics import plan_calls
+from runbook_lib.model import Target
 from runbook_lib.steps import history, setcount, status
-from runbook_lib.target.model import Target
 
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 GET_METRIC_STATISTICS_MAX_POINTS = 1_440  # CloudWatch limit: data points per call

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     import tqdm.std  # noqa: F401
 
     from bench import tables
-    from runbook_lib.steps import export
+    from runbook_lib.steps.backup import export
 
     ddb = tables.client()
     ddb.describe_table(TableName=args.table)  # the client's first call: models loaded

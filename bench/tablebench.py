@@ -25,7 +25,7 @@ from typing import Any
 
 from bench import dynamodump, tables
 from bench.stats import figure, skipped, summary, timed
-from runbook_lib.steps import export, tablerestore
+from runbook_lib.steps.backup import export, tablerestore
 
 SPEED_TARGET = 0.9  # the export (restore) at >= 0.9x its floor's items per second
 RSS_TARGET_MB = 20.0

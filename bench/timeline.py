@@ -52,7 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
 
-    from runbook_lib.notebook import execution, kernel, render, runner
+    from runbook_lib.notebook import (
+        execution,
+        kernel,
+        render,
+        runner,
+    )
 
     imported = time.perf_counter() - T0
     spans: dict[str, float] = {}

@@ -124,7 +124,7 @@ def cmd_lambda_zip(args: argparse.Namespace) -> int:
 def cmd_guard_plan(args: argparse.Namespace) -> int:
     import json
 
-    from runbook_lib.steps.guardplan import guard_plan
+    from runbook_lib.steps.guard import guard_plan
 
     result = guard_plan(args.plan, chdir=args.chdir, live=not args.no_live, var_files=args.var_file)
     if args.json:

@@ -37,10 +37,12 @@ from runbook_lib.errors import (
 )
 from runbook_lib.formats import exportfile, exportread, itemfile
 from runbook_lib.formats.countvalue import CountElsewhereError, CountTypeError
+from runbook_lib.model import Target
 from runbook_lib.notebook import runner
-from runbook_lib.steps import backup, export, history, itembackup, setcount, status, tablerestore
+from runbook_lib.resolve import resolve_target
+from runbook_lib.steps import backup, history, setcount, status
+from runbook_lib.steps.backup import export, itembackup, tablerestore
 from runbook_lib.steps.init import init_step
-from runbook_lib.target.model import Target, resolve_target
 
 PARAMETER, FILE, STATE = "parameter", "file", "table state"
 KEY = {"stat": {"S": "Quantity"}}

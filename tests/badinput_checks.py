@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from runbook_lib.errors import RunbookError
+from runbook_lib.model import Target
 from runbook_lib.sandbox import server as sandbox
-from runbook_lib.target.model import Target
 from tests.badinput_cases import STATES, Ctx
 from tests.conftest import make_table
 

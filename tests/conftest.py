@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from runbook_lib.model import Target
 from runbook_lib.sandbox import provision
 from runbook_lib.sandbox import server as sandbox
-from runbook_lib.target.model import Target
 
 ROOT = Path(__file__).resolve().parent.parent
 # Files run first, in this order, when the suite is split by file (`make test`'s e2e run,

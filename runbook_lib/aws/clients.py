@@ -18,8 +18,8 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError
 
+from runbook_lib import model
 from runbook_lib.aws.endpoint import (  # noqa: F401 - part of the factory's API
-    LOOPBACK_HOSTS,
     SANDBOX_KEY_ID,
     UNSET_COMMAND,
     SandboxCredentialsError,
@@ -39,7 +39,7 @@ RETRY_CONFIG = Config(
     read_timeout=30,
     user_agent_extra="counter-runbook",
 )
-DEFAULT_REGION = "us-east-1"
+DEFAULT_REGION = model.DEFAULT_REGION
 # The access key id the sandbox hands out (sandbox/server.py): refused anywhere but loopback.
 
 

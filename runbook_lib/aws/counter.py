@@ -28,7 +28,7 @@ from runbook_lib.formats.countvalue import (  # the count's rules, pure; callers
 from runbook_lib.formats.countvalue import CountValueError as CountValueError
 from runbook_lib.formats.countvalue import parse_count as parse_count
 from runbook_lib.formats.countvalue import validate_count as validate_count
-from runbook_lib.target.model import Target
+from runbook_lib.model import Target
 
 MAX_INCREMENT_ROUNDS = 20  # compare-and-set rounds of a string count's increment
 

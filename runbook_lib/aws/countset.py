@@ -22,7 +22,7 @@ from runbook_lib.formats.countvalue import (
     validate_count,
     wire,
 )
-from runbook_lib.target.model import Target
+from runbook_lib.model import Target
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ import os
 from urllib.parse import urlparse
 
 from runbook_lib.errors import InvalidInputError
+from runbook_lib.model import is_loopback
 
 SANDBOX_KEY_ID = "SANDBOXDUMMYKEYID000"  # the dummy key id `runbook sandbox env` exports
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
 def endpoint_url() -> str | None:
@@ -20,9 +20,7 @@ def endpoint_url() -> str | None:
 def is_sandbox(url: str | None = None) -> bool:
     """True when the endpoint is on loopback: the moto sandbox, never real AWS."""
     url = url if url is not None else endpoint_url()
-    if not url:
-        return False
-    return (urlparse(url).hostname or "") in LOOPBACK_HOSTS
+    return is_loopback(url)
 
 
 class SandboxCredentialsError(InvalidInputError):

@@ -19,8 +19,7 @@ from runbook_lib.formats.countvalue import (
     shown,
     type_of,
 )
-from runbook_lib.target.model import Target
-from runbook_lib.tf.stackmodel import RUNBOOK_ATTRIBUTES
+from runbook_lib.model import RUNBOOK_ATTRIBUTES, Target
 
 
 def other_counts(item: dict[str, Any] | None, target: Target) -> list[str]:

@@ -27,7 +27,7 @@ from typing import Any
 
 from runbook_lib.errors import BackupFileError
 from runbook_lib.formats import dynamojson
-from runbook_lib.target.model import Target
+from runbook_lib.model import Target
 
 FORMAT = "counter-runbook/item-backup"
 FORMAT_VERSION = 1

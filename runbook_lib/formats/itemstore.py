@@ -24,7 +24,7 @@ from runbook_lib.formats.itemfile import (
     safe_name,
     sha256_bytes,
 )
-from runbook_lib.target.model import Target
+from runbook_lib.model import Target
 
 
 def _free_path(folder: Path, stamp: str, key_value: str) -> Path:

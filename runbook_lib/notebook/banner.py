@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib import aws
-from runbook_lib.target.model import Target
+from runbook_lib.model import Target
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from runbook_lib.model import Target
 from runbook_lib.notebook import labmessages, verdictblock
 from runbook_lib.notebook.banner import Banner, target_banner
-from runbook_lib.steps.statusreport import StatusReport
-from runbook_lib.target.model import Target, resolve_target
+from runbook_lib.resolve import resolve_target
+from runbook_lib.steps.status.report import StatusReport
 
 
 def start(**params: Any) -> Target:

@@ -164,8 +164,8 @@ def history_figure(
     """Four stacked panels on one shared time axis: the count level (resets marked in red and
     annotated with the drop), visits per period, Lambda invocations and errors, API requests.
 
-    `history_or_frame`: a `historyframe.History` (its resets are used unless `resets` is
-    given) or a frame from `historyframe.to_frame`.
+    `history_or_frame`: a `history.frame.History` (its resets are used unless `resets` is
+    given) or a frame from `history.frame.to_frame`.
     """
     frame, resets = _frame_and_resets(history_or_frame, resets)
     fig = Figure(figsize=figsize, layout="constrained")

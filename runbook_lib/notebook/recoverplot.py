@@ -14,8 +14,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from runbook_lib.notebook.plots import RESET_COLOR, RESET_GID, mpl_times
-from runbook_lib.steps.historyframe import utc
-from runbook_lib.steps.recoverest import RATE_WINDOW, Estimate, is_repaired
+from runbook_lib.steps.history.frame import utc
+from runbook_lib.steps.recover.estimate import RATE_WINDOW, Estimate, is_repaired
 
 BEFORE_COLOR = "tab:blue"
 RECOVERED_COLOR = "tab:green"

@@ -56,9 +56,9 @@ def plant_west(info: sandbox.SandboxInfo, log: Callable[[str], None]) -> str:
     import datetime as dt
 
     from runbook_lib.aws import provision as aws_provision
+    from runbook_lib.model import Target
     from runbook_lib.sandbox import drill, recoverdemo
-    from runbook_lib.steps.historyframe import time_index
-    from runbook_lib.target.model import Target
+    from runbook_lib.steps.history.frame import time_index
 
     now = dt.datetime.now(dt.timezone.utc)
     table = f"{info.outputs.get('table_name') or 'sandbox'}-west-{now:%H%M%S}"

@@ -30,11 +30,11 @@ from runbook_lib.aws import counter, metrics
 from runbook_lib.aws import provision as aws_provision
 from runbook_lib.aws.endpoint import is_sandbox
 from runbook_lib.errors import InvalidInputError
+from runbook_lib.model import Target
 from runbook_lib.sandbox import drillplan, seed
 from runbook_lib.sandbox import provision as sandbox_provision
 from runbook_lib.sandbox.server import SandboxInfo
-from runbook_lib.steps.historyframe import utc
-from runbook_lib.target.model import Target
+from runbook_lib.steps.history.frame import utc
 
 RESET_VALUE = 0  # the guide's item: `viewCount = 0`, written back by every apply
 

@@ -34,7 +34,7 @@ import pandas as pd
 
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.sandbox import seed
-from runbook_lib.steps.historyframe import utc
+from runbook_lib.steps.history.frame import utc
 
 BUCKET = pd.Timedelta(seconds=seed.BUCKET_S)  # the before-history's 5-minute buckets
 BUCKET_FREQ = f"{seed.BUCKET_S}s"  # the same as the frequency string Timestamp.floor takes

@@ -23,7 +23,7 @@ from runbook_lib.sandbox.server import (
 )
 
 if TYPE_CHECKING:  # the model imports boto3: `sandbox env` and `down` need none of it
-    from runbook_lib.target.model import Target
+    from runbook_lib.model import Target
 
 
 def sandbox_client(url: str, region: str, service: str) -> Any:
@@ -68,7 +68,7 @@ SEED_API_ID = "sandbox"
 
 def sandbox_target(url: str, region: str, outputs: dict[str, Any]) -> Target:
     """The sandbox's own counter, as `up` seeded it (the guide's key, the stack's names)."""
-    from runbook_lib.target.model import Target
+    from runbook_lib.model import Target
 
     return Target(
         table=outputs["table_name"],

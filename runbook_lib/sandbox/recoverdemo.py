@@ -25,9 +25,9 @@ import pandas as pd
 from runbook_lib import aws
 from runbook_lib.aws import metrics, provision
 from runbook_lib.errors import InvalidInputError
+from runbook_lib.model import Target
 from runbook_lib.sandbox import drill, seed
-from runbook_lib.steps.historyframe import time_index
-from runbook_lib.target.model import Target
+from runbook_lib.steps.history.frame import time_index
 
 DEMO_SUFFIX = "-recover-demo"
 DEFAULT_RESET_AGE = pd.Timedelta(hours=6)

@@ -32,7 +32,7 @@ import pandas as pd
 
 from runbook_lib.aws import metrics
 from runbook_lib.errors import InvalidInputError
-from runbook_lib.steps.historyframe import COLUMNS, time_index, utc
+from runbook_lib.steps.history.frame import COLUMNS, time_index, utc
 
 BUCKET_S = 300  # the synthetic frame's resolution: 5 minutes
 # `sandbox up` ends its history this long before now: a quiet night, in which `runbook

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runbook_lib.aws.endpoint import is_sandbox
 from runbook_lib.errors import TerraformError
+from runbook_lib.model import is_loopback
 from runbook_lib.tf.hcledit import parse_hcl
 from runbook_lib.tf.override import is_user_override
 from runbook_lib.tf.stackmodel import STATE_FILE
@@ -99,9 +99,9 @@ def sandbox_endpoints(settings: dict[str, Any]) -> bool:
     named = {str(k): v for k, v in (endpoints or {}).items() if not str(k).startswith("__")}
     named.update({k: settings[k] for k in _OLD_ENDPOINTS if k in settings})
     s3 = named.get("s3") or named.get("endpoint")
-    if not isinstance(s3, str) or not is_sandbox(s3):
+    if not isinstance(s3, str) or not is_loopback(s3):
         return False
-    return all(isinstance(v, str) and is_sandbox(v) for v in named.values())
+    return all(isinstance(v, str) and is_loopback(v) for v in named.values())
 
 
 def backend_kind(backend: Backend, sandbox: bool) -> str:

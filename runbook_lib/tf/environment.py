@@ -9,7 +9,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from runbook_lib import aws, paths
+from runbook_lib import model, paths
 from runbook_lib.tf.mirror import REGISTRY_HOST, find_provider_mirror, mirror_providers
 
 CLI_CONFIG_NAME = "terraform.rc"
@@ -118,7 +118,7 @@ def run_env(base: Mapping[str, str] | None = None) -> tuple[dict[str, str], bool
     means the sandbox (a loopback AWS_ENDPOINT_URL: override + dummy keys)."""
     base = dict(os.environ if base is None else base)
     endpoint = base.get("AWS_ENDPOINT_URL") or None
-    if not aws.is_sandbox(endpoint):
+    if not model.is_loopback(endpoint):
         return terraform_env(base), False
-    region = base.get("AWS_REGION") or base.get("AWS_DEFAULT_REGION") or aws.DEFAULT_REGION
+    region = base.get("AWS_REGION") or base.get("AWS_DEFAULT_REGION") or model.DEFAULT_REGION
     return sandbox_env(str(endpoint), region, base), True

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from runbook_lib import aws, paths
+from runbook_lib import model, paths
 from runbook_lib.errors import TerraformError
 from runbook_lib.tf.environment import sandbox_env
 from runbook_lib.tf.process import Stream
@@ -26,14 +26,14 @@ def default_workdir() -> Path:
 
 def sandbox_workspace(
     endpoint: str,
-    region: str = aws.DEFAULT_REGION,
+    region: str = model.DEFAULT_REGION,
     src_dir: Path | None = None,
     workdir: Path | None = None,
     stream: Stream | None = None,
 ) -> Workspace:
     """The shadow of src_dir (default terraform/) that applies to the moto server at
     `endpoint`, its state kept in the shadow and its Lambda zip always built from source."""
-    if not aws.is_sandbox(endpoint):
+    if not model.is_loopback(endpoint):
         raise TerraformError(
             f"Refusing to apply the sandbox override to {endpoint}: not a loopback address.",
             hint="the sandbox endpoint must be http://127.0.0.1:<port> (runbook sandbox up).",
@@ -55,7 +55,7 @@ def sandbox_workspace(
 
 def apply_to_sandbox(
     endpoint: str,
-    region: str = aws.DEFAULT_REGION,
+    region: str = model.DEFAULT_REGION,
     src_dir: Path | None = None,
     workdir: Path | None = None,
     stream: Stream | None = None,

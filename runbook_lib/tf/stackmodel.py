@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runbook_lib.model import KEY_TYPES, RUNBOOK_ATTRIBUTES
+
 TABLE_TYPE = "aws_dynamodb_table"
-KEY_TYPES = ("S", "N", "B")
 STATE_FILE = "terraform.tfstate"
-# Attributes the runbook itself writes beside the count: never the count.
-RUNBOOK_ATTRIBUTES = frozenset({"runbookWriteId"})
 _WHOLE = re.compile(r"^\d{1,38}$")  # DynamoDB numbers hold 38 digits
 
 

@@ -30,7 +30,7 @@ from runbook_lib.tf import version as tfversion
 from runbook_lib.tf.environment import run_env
 from runbook_lib.tf.lambdazip import LAMBDA_SOURCE, LAMBDA_ZIP, build_lambda_zip
 from runbook_lib.tf.override import BACKEND_OVERRIDE_NAME, OVERRIDE_NAME, is_user_override
-from runbook_lib.tf.planguard import PlanProof, parse_plan_lines, unsafe_changes
+from runbook_lib.tf.planrules import PlanProof, parse_plan_lines, unsafe_changes
 from runbook_lib.tf.process import Stream, error_tail, json_ui, run
 from runbook_lib.tf.shadowsync import shadow_dir
 from runbook_lib.tf.stackmodel import STATE_FILE

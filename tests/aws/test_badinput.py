@@ -19,16 +19,11 @@ from runbook_lib import paths
 from runbook_lib.aws import counter
 from runbook_lib.aws.writetoken import WRITE_TOKEN
 from runbook_lib.formats import itemfile
-from runbook_lib.steps import (
-    backup,
-    itembackup,
-    setcount,
-    setrecord,
-    status,
-    statuschecks,
-    statusreport,
-)
-from runbook_lib.target.model import Target
+from runbook_lib.model import Target
+from runbook_lib.steps import backup, setcount, status
+from runbook_lib.steps.backup import itembackup
+from runbook_lib.steps.setcount import auditlog
+from runbook_lib.steps.status import checks, report
 from tests.badinput_cases import CASES, EXTRAS, STATES, Case, Ctx
 from tests.badinput_checks import (
     Folders,
@@ -118,7 +113,7 @@ def test_set_count_keeps_extra_attributes(ddb: Any, moto_url: str, folders: Fold
     assert item.pop(WRITE_TOKEN)["S"], "the set's write token (idempotent retries)"
     assert item == {**STATES["extras"], "viewCount": {"N": "42"}}
     assert set(itemfile.load_item_file(result.backup_path).item) >= set(EXTRAS)
-    assert [r["new"] for r in setrecord.read_audit()] == [42]
+    assert [r["new"] for r in auditlog.read_audit()] == [42]
 
 
 # ---- CREATING: only where the sandbox can produce it ----------------------------------------
@@ -155,10 +150,8 @@ def test_table_in_creating_state_is_reported_not_written(
 def test_creating_status_check_says_wait(moto_url: str) -> None:
     """The status check on a DescribeTable answer as AWS gives it while a table is created."""
     target = Target(table="bi-creating-VisitorCount", endpoint=moto_url)
-    check = statuschecks.check_table(
-        {"TableName": target.table, "TableStatus": "CREATING"}, None, target
-    )
-    assert check.state == statusreport.WARN
+    check = checks.check_table({"TableName": target.table, "TableStatus": "CREATING"}, None, target)
+    assert check.state == report.WARN
     assert check.detail == "table bi-creating-VisitorCount is CREATING"
     assert check.next_step == "wait for ACTIVE, then run the status check again"
 

@@ -22,8 +22,8 @@ from runbook_lib.errors import (
     ThrottledError,
 )
 from runbook_lib.formats import exportread
-from runbook_lib.steps import export, tablerestore
-from runbook_lib.target.model import Target
+from runbook_lib.model import Target
+from runbook_lib.steps.backup import export, tablerestore
 from tests.conftest import make_table
 
 TYPED = {

@@ -60,19 +60,13 @@ from runbook_lib.errors import (
     ThrottledError,
 )
 from runbook_lib.formats import dynamojson, exportfile, exportread
+from runbook_lib.model import Target
 from runbook_lib.sandbox import seed
 from runbook_lib.sandbox import server as sandbox
-from runbook_lib.steps import (
-    export,
-    history,
-    itembackup,
-    setcount,
-    setrecord,
-    status,
-    statusreport,
-    tablerestore,
-)
-from runbook_lib.target.model import Target
+from runbook_lib.steps import history, setcount, status
+from runbook_lib.steps.backup import export, itembackup, tablerestore
+from runbook_lib.steps.setcount import auditlog
+from runbook_lib.steps.status import report
 from tests.conftest import make_table
 from tests.faultproxy import AFTER, BEFORE, Fault, FaultProxy, RequestInfo
 
@@ -257,7 +251,7 @@ def test_set_count_through_faults_is_applied_once_and_audited(proxy_for, ddb, ta
         (True, 250, 7, False),
     ]
     assert live_count(ddb, target.table) == 7
-    audit = setrecord.read_audit(tmp_path / "audit.jsonl")
+    audit = auditlog.read_audit(tmp_path / "audit.jsonl")
     assert [(a["old"], a["new"]) for a in audit] == [(100, 250), (250, 7)]
     assert [json.loads(Path(r.backup_path).read_text())["viewCount"] for r in done] == [
         {"N": "100"},
@@ -385,7 +379,7 @@ def test_set_whose_answer_was_lost_is_reported_done_and_audited(proxy_for, ddb, 
         assert live_count(ddb, target.table) == 250  # applied exactly once either way
         assert proxy.forwarded["dynamodb:UpdateItem"] == 2
     assert (result.applied, result.old, result.new) == (True, 100, 250)
-    assert [(a["old"], a["new"]) for a in setrecord.read_audit(tmp_path / "audit.jsonl")] == [
+    assert [(a["old"], a["new"]) for a in auditlog.read_audit(tmp_path / "audit.jsonl")] == [
         (100, 250)
     ]
 
@@ -616,7 +610,7 @@ def test_exhausted_retries_fail_clearly_and_write_nothing(
     if op == "status":  # the status check never raises: its verdict must say what failed
         assert isinstance(outcome, status.StatusReport), outcome
         assert not outcome.healthy and outcome.count is None
-        failed = [c for c in outcome.checks if c.state == statusreport.FAIL]
+        failed = [c for c in outcome.checks if c.state == report.FAIL]
         assert failed and all(c.detail and c.next_step for c in failed)
         assert not any(c.detail.startswith("no item") for c in failed), "a false 'missing'"
         return
@@ -680,7 +674,7 @@ def test_server_killed_mid_export_leaves_no_complete_looking_file(
 
 EXPORTER = """
 import sys
-from runbook_lib.steps import export
+from runbook_lib.steps.backup import export
 export.export_table(sys.argv[1], sys.argv[2], page_size=20, progress=False)
 """
 
@@ -926,7 +920,7 @@ def test_set_racing_visits_loses_none_and_reports_the_conflict(
     final = live_count(ddb, target.table)
     assert not visitors.errors
     _assert_sides([1, *visitors.counts], 0, result.old, FAR, final)
-    audit = setrecord.read_audit(tmp_path / "audit.jsonl")
+    audit = auditlog.read_audit(tmp_path / "audit.jsonl")
     assert [(a["old"], a["new"]) for a in audit] == [(result.old, FAR)]
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from runbook_lib import cli
-from runbook_lib.tf import planguard
+from runbook_lib.tf import planrules
 from runbook_lib.tf import workspace as tfworkspace
 
 ITEM = "aws_dynamodb_table_item"
@@ -127,22 +127,22 @@ CRC_ITEM = {"id": {"N": "0"}, "visitcount": {"N": "0"}}
     ],
 )
 def test_saved_plan_actions_normalise_to_the_ui_streams_words(actions, word):
-    assert planguard.normalize_action(actions) == word
+    assert planrules.normalize_action(actions) == word
 
 
 def test_the_rules_judge_items_and_tables_apart():
     for word in ("create", "update", "delete", "replace", "some+new"):
-        assert planguard.is_unsafe(ITEM, word), word
+        assert planrules.is_unsafe(ITEM, word), word
     for word in ("noop", "read", "remove", "move"):
-        assert not planguard.is_unsafe(ITEM, word), word
-    assert planguard.is_unsafe(TABLE, "delete") and planguard.is_unsafe(TABLE, "replace")
-    assert not planguard.is_unsafe(TABLE, "update") and not planguard.is_unsafe(TABLE, "create")
-    assert not planguard.is_unsafe("aws_lambda_function", "delete")
+        assert not planrules.is_unsafe(ITEM, word), word
+    assert planrules.is_unsafe(TABLE, "delete") and planrules.is_unsafe(TABLE, "replace")
+    assert not planrules.is_unsafe(TABLE, "update") and not planrules.is_unsafe(TABLE, "create")
+    assert not planrules.is_unsafe("aws_lambda_function", "delete")
 
 
 def test_05_migrates_proof_uses_the_same_rules():
-    assert tfworkspace.unsafe_changes is planguard.unsafe_changes
-    assert tfworkspace.parse_plan_lines is planguard.parse_plan_lines
+    assert tfworkspace.unsafe_changes is planrules.unsafe_changes
+    assert tfworkspace.parse_plan_lines is planrules.parse_plan_lines
     # a saved plan's list reaches the same verdict as the UI stream's word
     saved = {"address": "a", "type": ITEM, "action": ["delete", "create"]}
     assert tfworkspace.unsafe_changes([saved]) == [saved]

@@ -19,7 +19,8 @@ from runbook_lib import aws
 from runbook_lib.aws import metrics
 from runbook_lib.errors import AccessDeniedError, InvalidInputError, ThrottledError
 from runbook_lib.sandbox import seed
-from runbook_lib.steps import history, historyframe
+from runbook_lib.steps import history
+from runbook_lib.steps.history import frame
 
 HOUR = pd.Timedelta(hours=1)
 
@@ -170,7 +171,7 @@ def test_history_csv_round_trip(cw, names, tmp_path):
     hist = history.load_history(1, **names, cloudwatch=cw, now=now, period=300)
     path = hist.to_csv(tmp_path / "out" / "history.csv")
     back = pd.read_csv(path, index_col="timestamp", parse_dates=True)
-    assert list(back.columns) == list(historyframe.COLUMNS)
+    assert list(back.columns) == list(frame.COLUMNS)
     assert len(back) == len(hist.frame) == 288
     assert back["visits"].sum() == hist.frame["visits"].sum()
     assert hist.resets_table().empty

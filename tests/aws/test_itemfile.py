@@ -19,8 +19,8 @@ from runbook_lib.errors import (
     ItemMissingError,
 )
 from runbook_lib.formats import atomic, itemfile
-from runbook_lib.steps import itembackup
-from runbook_lib.target.model import Target
+from runbook_lib.model import Target
+from runbook_lib.steps.backup import itembackup
 
 AWS_CLI = Path(sys.executable).parent / "aws"
 

@@ -24,18 +24,12 @@ import pytest
 
 from runbook_lib.aws import counter
 from runbook_lib.aws.writetoken import WRITE_TOKEN
+from runbook_lib.model import Target
 from runbook_lib.sandbox import recoverdemo
 from runbook_lib.sandbox import server as sandbox
-from runbook_lib.steps import (
-    copyback,
-    export,
-    itembackup,
-    recover,
-    setcount,
-    setrecord,
-    tablerestore,
-)
-from runbook_lib.target.model import Target
+from runbook_lib.steps import recover, setcount
+from runbook_lib.steps.backup import copyback, export, itembackup, tablerestore
+from runbook_lib.steps.setcount import auditlog
 from tests.conftest import make_table
 from tests.faultproxy import AFTER, BEFORE, Fault, FaultProxy, RequestInfo
 
@@ -167,7 +161,7 @@ def test_set_whose_answer_was_lost_is_applied_once_audited_once(
     assert (result.applied, result.old, result.new, result.refused) == (True, 100, 250, None)
     assert proxy.forwarded["dynamodb:UpdateItem"] == 2
     assert live_count(ddb, target) == 250 + VISITS, "the retry did not wipe the visits"
-    audit = setrecord.read_audit(tmp_path / "audit.jsonl")
+    audit = auditlog.read_audit(tmp_path / "audit.jsonl")
     assert [(a["old"], a["new"]) for a in audit] == [(100, 250)]
 
 
@@ -199,7 +193,7 @@ def test_recover_whose_write_answer_was_lost_is_applied_once_not_a_conflict(
     assert (rec.live, rec.recovered) == (37, 5037)
     assert proxy.forwarded["dynamodb:UpdateItem"] == 2
     assert live_count(ddb, planted) == 5037
-    audit = setrecord.read_audit(tmp_path / "audit.jsonl")
+    audit = auditlog.read_audit(tmp_path / "audit.jsonl")
     assert [(a["old"], a["new"]) for a in audit] == [(37, 5037)]
 
 

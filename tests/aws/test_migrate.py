@@ -14,16 +14,10 @@ import hcl2
 import pytest
 
 from runbook_lib.errors import InvalidInputError, TerraformError
-from runbook_lib.steps import (
-    migrate,
-    migrate_apply,
-    migrate_detect,
-    migrate_edit,
-    migrate_items,
-    migrate_result,
-    resetdemo,
-)
-from runbook_lib.tf import hcledit, planguard, stackconfig, stackmodel, stackread, state
+from runbook_lib.onboarding import resetdemo
+from runbook_lib.steps import migrate
+from runbook_lib.steps.migrate import apply, counteritems, detect, edits, report
+from runbook_lib.tf import hcledit, planrules, stackconfig, stackmodel, stackread, state
 from runbook_lib.tf import workspace as tfworkspace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,7 +72,7 @@ def test_locate_block_ignores_braces_in_heredocs_strings_and_comments():
 
 def test_removed_strategy_replaces_only_the_block(tmp_path):
     path = tmp_path / "dynamodb.tf"
-    change = migrate_edit.plan_change(
+    change = edits.plan_change(
         [_finding(path, in_state=True)], "removed", {str(path): SAMPLE}, root=tmp_path
     )
     new = change.files[str(path)]
@@ -96,7 +90,7 @@ def test_removed_strategy_replaces_only_the_block(tmp_path):
 
 def test_state_rm_strategy_drops_the_block_and_proves_the_removed_equivalent(tmp_path):
     path = tmp_path / "dynamodb.tf"
-    change = migrate_edit.plan_change(
+    change = edits.plan_change(
         [_finding(path, in_state=True)], "state_rm", {str(path): SAMPLE}, root=tmp_path
     )
     new = change.files[str(path)]
@@ -110,7 +104,7 @@ def test_state_rm_strategy_drops_the_block_and_proves_the_removed_equivalent(tmp
 
 def test_ignore_changes_strategy_adds_a_lifecycle_rule(tmp_path):
     path = tmp_path / "dynamodb.tf"
-    change = migrate_edit.plan_change([_finding(path)], "ignore_changes", {str(path): SAMPLE})
+    change = edits.plan_change([_finding(path)], "ignore_changes", {str(path): SAMPLE})
     new = change.files[str(path)]
     _, middle, _ = _split(new)
     assert middle.startswith(ITEM[:-1]) and middle.endswith(
@@ -146,7 +140,7 @@ def test_count_instances_share_one_block_edit(tmp_path):
         stackmodel.Finding(address=f"{ADDR}[0]", resource=ADDR, file=str(path), in_state=True),
         stackmodel.Finding(address=f"{ADDR}[1]", resource=ADDR, file=str(path), in_state=True),
     ]
-    change = migrate_edit.plan_change(findings, "removed", {str(path): text + "\n"})
+    change = edits.plan_change(findings, "removed", {str(path): text + "\n"})
     new = change.files[str(path)]
     assert new.count("removed {") == 1 and "create_initial_data" not in new
 
@@ -154,16 +148,16 @@ def test_count_instances_share_one_block_edit(tmp_path):
 def test_a_state_only_leftover_gets_a_removed_block_appended(tmp_path):
     path = tmp_path / "main.tf"
     orphan = stackmodel.Finding(address=ADDR, resource=ADDR, in_config=False, in_state=True)
-    change = migrate_edit.plan_change([orphan], "removed", {str(path): HEAD}, root=tmp_path)
+    change = edits.plan_change([orphan], "removed", {str(path): HEAD}, root=tmp_path)
     assert change.files[str(path)].startswith(HEAD.rstrip("\n"))
     assert hcl2.loads(change.files[str(path)])["removed"][0]["from"] == "${" + ADDR + "}"
     with pytest.raises(InvalidInputError, match="no block to add a lifecycle rule to"):
-        migrate_edit.plan_change([orphan], "ignore_changes", {str(path): HEAD}, root=tmp_path)
+        edits.plan_change([orphan], "ignore_changes", {str(path): HEAD}, root=tmp_path)
 
 
 def test_bad_strategy_and_uneditable_modules_are_refused(tmp_path):
     with pytest.raises(InvalidInputError, match="Valid: removed, state_rm, ignore_changes"):
-        migrate_edit.plan_change([], "count_flag")
+        edits.plan_change([], "count_flag")
     nested = stackmodel.Finding(
         address=f"module.site.{ADDR}",
         resource=f"module.site.{ADDR}",
@@ -172,7 +166,7 @@ def test_bad_strategy_and_uneditable_modules_are_refused(tmp_path):
         module_local=False,
     )
     with pytest.raises(InvalidInputError, match=r"not a local folder.*create it again"):
-        migrate_edit.plan_change([nested], "removed")
+        edits.plan_change([nested], "removed")
 
 
 @pytest.mark.parametrize("strategy", ["removed", "state_rm"])
@@ -182,9 +176,9 @@ def test_a_local_module_item_leaves_the_module_and_is_removed_in_the_root(tmp_pa
     (module_dir / "main.tf").write_text(HEAD + ITEM + "\n")
     root_tf = tmp_path / "main.tf"
     root_tf.write_text('module "site" {\n  source = "./modules/counter"\n}\n')
-    (finding,) = migrate_detect.detect_config(tmp_path)
+    (finding,) = detect.detect_config(tmp_path)
     assert (finding.module, finding.resource) == ("module.site", f"module.site.{ADDR}")
-    change = migrate_edit.plan_change([finding], strategy, root=tmp_path)
+    change = edits.plan_change([finding], strategy, root=tmp_path)
     assert 'resource "aws_dynamodb_table_item"' not in change.files[str(module_dir / "main.tf")]
     assert 'resource "aws_dynamodb_table" "API_table"' in change.files[str(module_dir / "main.tf")]
     root_new = change.files.get(str(root_tf), root_tf.read_text())
@@ -202,7 +196,7 @@ def test_a_block_the_parser_and_braces_disagree_on_is_not_edited():
 
 def test_detect_config_reads_the_legacy_fixture(tmp_path):
     copy = resetdemo.copy_legacy_stack(tmp_path / "stack", bucket_name="unit.example.com")
-    (finding,) = migrate_detect.detect_config(copy)
+    (finding,) = detect.detect_config(copy)
     assert finding.address == ADDR and finding.resource == ADDR
     assert finding.table == "unit.example.com-VisitorCount"
     assert finding.key == {"stat": {"S": "Quantity"}}
@@ -210,11 +204,11 @@ def test_detect_config_reads_the_legacy_fixture(tmp_path):
     assert finding.protected is False and finding.in_state is False
     assert Path(finding.file).name == "dynamodb.tf"
     # and the fixture itself resolves to its own default bucket
-    assert migrate_detect.detect_config(LEGACY)[0].table == "legacy.example.com-VisitorCount"
+    assert detect.detect_config(LEGACY)[0].table == "legacy.example.com-VisitorCount"
 
 
 def test_the_repo_stack_has_no_table_item():
-    assert migrate_detect.detect_config(ROOT / "terraform") == []
+    assert detect.detect_config(ROOT / "terraform") == []
 
 
 def _show(*resources: dict) -> dict:
@@ -237,8 +231,8 @@ def _state_item(address: str, count: int, table: str = "t-VisitorCount") -> dict
 
 def test_merge_state_lists_instances_and_leftovers(tmp_path):
     copy = resetdemo.copy_legacy_stack(tmp_path / "stack")
-    config = migrate_detect.detect_config(copy)
-    merged = migrate_detect.merge_state(
+    config = detect.detect_config(copy)
+    merged = detect.merge_state(
         config,
         _show(
             _state_item(f"{ADDR}[0]", 7),
@@ -253,13 +247,13 @@ def test_merge_state_lists_instances_and_leftovers(tmp_path):
     gone = by["aws_dynamodb_table_item.gone"]
     assert gone.in_config is False and gone.file is None and gone.table == "t-VisitorCount"
     # a block not applied yet is listed from the configuration alone
-    assert migrate_detect.merge_state(config, {}) == config
+    assert detect.merge_state(config, {}) == config
 
 
 def test_protected_items_are_recognised(tmp_path):
     path = tmp_path / "x.tf"
     path.write_text(hcledit.add_ignore_changes(ITEM + "\n", "visitor_count"))
-    (finding,) = migrate_detect.detect_config(tmp_path)
+    (finding,) = detect.detect_config(tmp_path)
     assert finding.protected is True
 
 
@@ -284,20 +278,20 @@ def test_plan_lines_are_parsed_and_item_writes_flagged():
         json.dumps({"type": "change_summary", "@message": "Plan: 0 to add, 0 to change."}),
         "not json",
     ]
-    changes, summary, errors = planguard.parse_plan_lines(lines)
+    changes, summary, errors = planrules.parse_plan_lines(lines)
     assert changes == [{"address": ADDR, "type": hcledit.ITEM_TYPE, "action": "remove"}]
     assert summary.startswith("Plan:") and errors == []
-    assert planguard.unsafe_changes(changes) == []
+    assert planrules.unsafe_changes(changes) == []
     for action in ("update", "delete", "create", "replace"):
-        assert planguard.unsafe_changes([{**changes[0], "action": action}])
+        assert planrules.unsafe_changes([{**changes[0], "action": action}])
     table = {"address": "aws_dynamodb_table.t", "type": stackmodel.TABLE_TYPE}
-    assert planguard.unsafe_changes([{**table, "action": "replace"}])
-    assert not planguard.unsafe_changes([{**table, "action": "update"}])
+    assert planrules.unsafe_changes([{**table, "action": "replace"}])
+    assert not planrules.unsafe_changes([{**table, "action": "update"}])
 
 
 def test_findings_table_shows_configured_beside_live(tmp_path):
     f = _finding(tmp_path / "x.tf", configured_count=0, in_state=True)
-    text = migrate_detect.findings_table([f], 42)
+    text = detect.findings_table([f], 42)
     assert "configured viewCount" in text and ADDR in text and "42" in text
 
 
@@ -340,7 +334,7 @@ def test_a_count_lost_by_an_apply_is_restored_from_the_backup_loudly(target, tmp
     """GIVEN a backup taken before the migration, WHEN an apply resets the count anyway,
     THEN the count is put back from the backup, said loudly, and the result is a problem."""
     from runbook_lib.aws import counter
-    from runbook_lib.steps import itembackup
+    from runbook_lib.steps.backup import itembackup
 
     monkeypatch.setenv("RUNBOOK_BACKUPS", str(tmp_path / "elsewhere"))
     counter.init_counter(target, initial=41)
@@ -351,12 +345,12 @@ def test_a_count_lost_by_an_apply_is_restored_from_the_backup_loudly(target, tmp
             counter.conditional_set(target, 0)
             return True
 
-    result = migrate_result.MigrationResult(str(tmp_path), target.table, "removed", False)
+    result = report.MigrationResult(str(tmp_path), target.table, "removed", False)
     result.count_before = 41
-    item = migrate_items.CounterItem(ADDR, target, True, count_before=41, backup=backup)
+    item = counteritems.CounterItem(ADDR, target, True, count_before=41, backup=backup)
     result.items = [item]
     lines: list[str] = []
-    migrate_apply.apply_step(ResettingApply(), result, "verify 1", None, [item], lines.append)
+    apply.apply_step(ResettingApply(), result, "verify 1", None, [item], lines.append)
     assert result.applies == [{"apply": "verify 1", "changed": True, "count": 0}]
     assert result.restored_from_backup == str(backup.path)
     assert counter.read_count(target) == 41
@@ -402,7 +396,7 @@ def test_a_raw_state_file_reads_like_show_json():
     show = state.state_file_as_show(raw)
     addresses = [r["address"] for r in show["values"]["root_module"]["resources"]]
     assert addresses == [f"{ADDR}[0]", "module.site.x.y"]
-    (finding,) = migrate_detect.merge_state([], show)
+    (finding,) = detect.merge_state([], show)
     assert finding.address == f"{ADDR}[0]" and finding.in_config is False
 
 
@@ -410,7 +404,7 @@ def test_state_rm_puts_state_and_files_back_when_the_final_plan_is_unsafe(tmp_pa
     path = tmp_path / "dynamodb.tf"
     path.write_text(SAMPLE)
     finding = _finding(path, in_state=True)
-    change = migrate_edit.plan_change([finding], "state_rm", root=tmp_path)
+    change = edits.plan_change([finding], "state_rm", root=tmp_path)
     calls: list[str] = []
 
     class FakeWorkspace:
@@ -432,10 +426,10 @@ def test_state_rm_puts_state_and_files_back_when_the_final_plan_is_unsafe(tmp_pa
         calls.append(f"prove (file now: {'resource' not in path.read_text().split(HEAD)[1]})")
         raise TerraformError("ABORTED: the plan would touch the counter (create ...)")
 
-    monkeypatch.setattr(migrate_apply, "prove", unsafe_plan)
-    result = migrate_result.MigrationResult(str(tmp_path), "t", "state_rm", False)
+    monkeypatch.setattr(apply, "prove", unsafe_plan)
+    result = report.MigrationResult(str(tmp_path), "t", "state_rm", False)
     with pytest.raises(TerraformError, match="ABORTED"):
-        migrate_apply.state_rm_and_write(FakeWorkspace(), change, result, lambda _line: None)
+        apply.state_rm_and_write(FakeWorkspace(), change, result, lambda _line: None)
     assert calls == [
         "pull",
         f"rm {ADDR} dry_run=False",
@@ -451,9 +445,9 @@ def test_an_item_of_a_registry_module_is_known_from_the_state_and_never_edited(t
         'module "site" {\n  source  = "someone/counter/aws"\n  version = "1.0.0"\n}\n'
     )
     show = _show(_state_item(f"module.site.{ADDR}", 3))
-    found = migrate_detect.merge_state(migrate_detect.detect_config(tmp_path), show)
-    (finding,) = migrate_detect._mark_remote(found, stackconfig.remote_modules(tmp_path))
+    found = detect.merge_state(detect.detect_config(tmp_path), show)
+    (finding,) = detect._mark_remote(found, stackconfig.remote_modules(tmp_path))
     assert (finding.module, finding.module_local) == ("module.site", False)
     assert finding.module_source == "someone/counter/aws" and finding.in_config is False
     with pytest.raises(InvalidInputError, match=r"someone/counter/aws.*not a local folder"):
-        migrate_edit.plan_change([finding], "removed", root=tmp_path)
+        edits.plan_change([finding], "removed", root=tmp_path)

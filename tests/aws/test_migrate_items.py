@@ -16,8 +16,9 @@ import pytest
 
 from runbook_lib.aws import counter
 from runbook_lib.errors import StackMismatchError
-from runbook_lib.steps import migrate, migrate_apply, migrate_items, migrate_result
-from runbook_lib.target.model import Target
+from runbook_lib.model import Target
+from runbook_lib.steps import migrate
+from runbook_lib.steps.migrate import apply, counteritems, report
 from runbook_lib.tf.stackmodel import Finding
 
 ITEM = "aws_dynamodb_table_item"
@@ -86,37 +87,37 @@ def _findings(target: Target) -> list[Finding]:
 
 
 def test_every_counter_item_is_found_with_its_own_key_attribute_and_type(events):
-    items = migrate_items.counter_items(_findings(events), events)
+    items = counteritems.counter_items(_findings(events), events)
     assert [i.address for i in items] == [f'{ITEM}.counter["prod"]', f'{ITEM}.counter["test"]']
     prod, test = items
     assert prod.target is events, "the target's own item keeps the target"
     assert (test.target.range_key_value, test.target.count_type) == ("test", "S")
-    assert [migrate_items.live_count(i.target) for i in items] == [41, 57]
+    assert [counteritems.live_count(i.target) for i in items] == [41, 57]
 
 
 def test_a_string_count_is_read_as_its_number_and_never_made_one(events, ddb):
     test = replace(events, range_key_value="test", count_type="S")
-    assert migrate_items.live_count(test) == 57
+    assert counteritems.live_count(test) == 57
     assert ddb.get_item(TableName=events.table, Key=test.key)["Item"]["count"] == {"S": "57"}
-    assert migrate_items.stored_count({"c": {"N": "7"}}, "c") == 7
-    assert migrate_items.stored_count({"c": {"S": "0"}}, "c") == 0
-    assert migrate_items.stored_count({}, "c") is None
+    assert counteritems.stored_count({"c": {"N": "7"}}, "c") == 7
+    assert counteritems.stored_count({"c": {"S": "0"}}, "c") == 0
+    assert counteritems.stored_count({}, "c") is None
     for bad in ({"S": "abc"}, {"S": "-1"}, {"N": "-3"}, {"N": "1.5"}, {"BOOL": True}):
         with pytest.raises(counter.CountValueError):
-            migrate_items.stored_count({"c": bad}, "c")
+            counteritems.stored_count({"c": bad}, "c")
     missing = replace(events, range_key_value="nope")
-    assert migrate_items.live_count(missing) is None
-    assert migrate_items.live_count(replace(events, table="no-such-table-here")) is None
+    assert counteritems.live_count(missing) is None
+    assert counteritems.live_count(replace(events, table="no-such-table-here")) is None
 
 
-def _protected(events: Target) -> migrate_result.MigrationResult:
+def _protected(events: Target) -> report.MigrationResult:
     """GIVEN a real run's result with every counter item read and backed up (migrate's
     steps 2 and 4: _protect_step's reads, then _backup)."""
-    result = migrate_result.MigrationResult("stack", events.table, "removed", False)
+    result = report.MigrationResult("stack", events.table, "removed", False)
     result.findings = _findings(events)
-    result.items = migrate_items.counter_items(result.findings, events)
+    result.items = counteritems.counter_items(result.findings, events)
     for item in result.items:
-        item.count_before = migrate_items.live_count(item.target)
+        item.count_before = counteritems.live_count(item.target)
     result.count_before = result.items[0].count_before
     migrate._backup("removed", result, lambda _line: None)
     return result
@@ -143,7 +144,7 @@ def test_an_apply_that_lowers_one_item_puts_back_exactly_that_item(events, ddb, 
             return True
 
     lines: list[str] = []
-    migrate_apply.apply_step(ResettingApply(), result, "verify 1", None, result.items, lines.append)
+    apply.apply_step(ResettingApply(), result, "verify 1", None, result.items, lines.append)
     (record,) = result.applies
     assert record["count"] == 41
     assert record["counts"] == {f'{ITEM}.counter["prod"]': 41, f'{ITEM}.counter["test"]': 0}
@@ -154,7 +155,7 @@ def test_an_apply_that_lowers_one_item_puts_back_exactly_that_item(events, ddb, 
     assert result.restored_from_backup == str(test.backup.path)
     assert any("COUNT LOST" in line and "test" in line for line in lines)
     for item in result.items:
-        item.count_after = migrate_items.live_count(item.target)
+        item.count_after = counteritems.live_count(item.target)
     assert result.problem is True, "restored, but the migration did not protect the count"
     listed = result.to_dict()["items"]
     assert [(i["count_before"], i["count_after"], i["count_type"]) for i in listed] == [
@@ -163,26 +164,26 @@ def test_an_apply_that_lowers_one_item_puts_back_exactly_that_item(events, ddb, 
     ]
 
 
-def _read(findings: list[Finding], target: Target) -> list[migrate_items.CounterItem]:
-    items = migrate_items.counter_items(findings, target)
+def _read(findings: list[Finding], target: Target) -> list[counteritems.CounterItem]:
+    items = counteritems.counter_items(findings, target)
     for item in items:
-        item.count_before = migrate_items.live_count(item.target)
+        item.count_before = counteritems.live_count(item.target)
     return items
 
 
 def test_an_item_the_state_holds_but_no_count_was_read_for_stops_the_run(events):
     findings = [*_findings(events), _finding(events, "gone", {"N": "0"})]
     with pytest.raises(StackMismatchError, match=r'"gone"\].*has no item site=home, event=gone'):
-        migrate_items.require_live_items(_read(findings, events), findings, events)
+        counteritems.require_live_items(_read(findings, events), findings, events)
     # not applied yet (not in the state): nothing to stop for
     findings[-1] = _finding(events, "gone", {"N": "0"}, in_state=False)
-    migrate_items.require_live_items(_read(findings, events), findings, events)
+    counteritems.require_live_items(_read(findings, events), findings, events)
 
 
 def test_a_real_run_that_read_no_count_is_never_a_success():
-    result = migrate_result.MigrationResult("stack", "t", "removed", False)
+    result = report.MigrationResult("stack", "t", "removed", False)
     result.migrated = True
-    result.items = [migrate_items.CounterItem("a", Target(table="t"))]
+    result.items = [counteritems.CounterItem("a", Target(table="t"))]
     assert result.unchecked and result.problem
     assert result.to_dict()["unchecked"] is True
     result.nothing_to_protect = True  # nothing applied yet: said, not a problem

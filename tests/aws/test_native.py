@@ -20,7 +20,7 @@ from runbook_lib.errors import (
     RunbookError,
     TableMissingError,
 )
-from runbook_lib.steps import copyback, nativebackup, nativerestore
+from runbook_lib.steps.backup import copyback, nativebackup, nativerestore
 from tests.conftest import make_table
 
 UTC = dt.timezone.utc

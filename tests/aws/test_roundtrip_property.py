@@ -7,7 +7,7 @@ import tempfile
 
 from hypothesis import HealthCheck, given, settings
 
-from runbook_lib.steps import export, tablerestore
+from runbook_lib.steps.backup import export, tablerestore
 from tests.conftest import make_table
 from tests.itemstrategies import tables
 

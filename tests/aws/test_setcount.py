@@ -23,8 +23,11 @@ from runbook_lib.errors import (
     InvalidInputError,
     ItemMissingError,
 )
-from runbook_lib.steps import itembackup, setcount, setplan, setrecord
-from runbook_lib.target.model import Target
+from runbook_lib.model import Target
+from runbook_lib.steps import setcount
+from runbook_lib.steps.backup import itembackup
+from runbook_lib.steps.setcount import auditlog as setrecord
+from runbook_lib.steps.setcount import plan as setplan
 from tests.conftest import files_under
 
 AWS_CLI = Path(sys.executable).parent / "aws"

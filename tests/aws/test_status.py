@@ -11,7 +11,8 @@ import pytest
 
 from runbook_lib import aws
 from runbook_lib.aws import counter
-from runbook_lib.steps import status, statusreport
+from runbook_lib.steps import status
+from runbook_lib.steps.status import report as statusreport
 from tests.conftest import make_table
 
 
@@ -70,7 +71,7 @@ def test_missing_item_and_no_pitr_say_what_to_do(target):
 def test_missing_table_is_a_failed_check_that_lists_the_tables_there(moto_url):
     """A misspelled table name: the next step names the tables that exist (in the target's
     region) before it suggests creating one."""
-    from runbook_lib.target.model import Target
+    from runbook_lib.model import Target
 
     region = "ap-southeast-4"  # a region of this test's own on the shared server
     ddb = aws.client("dynamodb", aws.session(region))
@@ -93,7 +94,7 @@ def test_string_count_is_a_failed_check(target, ddb):
 
 
 def test_wrong_key_schema_fails(ddb, moto_url):
-    from runbook_lib.target.model import Target
+    from runbook_lib.model import Target
 
     name = make_table(ddb, key="id")
     report = status.run_status(Target(table=name, endpoint=moto_url))

@@ -19,13 +19,14 @@ from runbook_lib.aws import counter
 from runbook_lib.errors import EXIT_CODES
 from runbook_lib.formats import itemfile
 from runbook_lib.formats.countvalue import CountAttributeError, CountElsewhereError
+from runbook_lib.model import Target
 from runbook_lib.sandbox import recoverdemo
 from runbook_lib.sandbox import server as sandbox
-from runbook_lib.steps import copyback, export, itembackup, setcount, status, tablerestore
+from runbook_lib.steps import setcount, status
+from runbook_lib.steps.backup import copyback, export, itembackup, tablerestore
 from runbook_lib.steps.init import init_step
 from runbook_lib.steps.recover import recover
-from runbook_lib.steps.setrecord import read_audit
-from runbook_lib.target.model import Target
+from runbook_lib.steps.setcount.auditlog import read_audit
 from tests.conftest import files_under, make_table
 
 SITE_ITEM = {"id": {"S": "Counter"}, "count": {"S": "57"}}

@@ -12,8 +12,8 @@ import pytest
 
 from runbook_lib.aws import counter
 from runbook_lib.errors import InvalidInputError, StackMismatchError, TargetConflictError
-from runbook_lib.target.keys import typed_value
-from runbook_lib.target.model import Target, resolve_target
+from runbook_lib.model import Target, typed_value
+from runbook_lib.resolve import resolve_target
 
 
 def _name(prefix: str = "t") -> str:

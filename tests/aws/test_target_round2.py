@@ -16,10 +16,10 @@ import pytest
 from runbook_lib import aws, cli
 from runbook_lib.aws import counter
 from runbook_lib.notebook.banner import target_banner
+from runbook_lib.resolve import resolve_target
 from runbook_lib.steps import status
-from runbook_lib.steps.statuschecks import TABLE_CHECK
-from runbook_lib.steps.statusreport import FAIL
-from runbook_lib.target.model import resolve_target
+from runbook_lib.steps.status.checks import TABLE_CHECK
+from runbook_lib.steps.status.report import FAIL
 
 STACK_REGION = "us-east-2"
 

@@ -26,8 +26,8 @@ import pytest
 
 from runbook_lib import aws
 from runbook_lib.aws import counter
+from runbook_lib.model import Target
 from runbook_lib.sandbox import recoverdemo
-from runbook_lib.target.model import Target
 from tests.conftest import ROOT, make_table, scan_for_secrets
 from tests.e2e.test_scheduler_readme import SRV, report_keys, run_shell, sandbox_shell
 from tests.faultproxy import FaultProxy

@@ -15,10 +15,10 @@ import pytest
 
 from runbook_lib import cli
 from runbook_lib.aws import counter
+from runbook_lib.model import Target
+from runbook_lib.onboarding import resetdemo
 from runbook_lib.sandbox import server as sandbox
 from runbook_lib.sandbox.lostanswer import apply_fresh_stack
-from runbook_lib.steps import resetdemo
-from runbook_lib.target.model import Target
 from runbook_lib.tf import hcledit
 from runbook_lib.tf import workspace as tfworkspace
 from runbook_lib.tf.binary import find_terraform

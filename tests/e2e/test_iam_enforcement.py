@@ -75,7 +75,7 @@ from botocore.exceptions import ClientError
 from runbook_lib.notebook import runner
 from runbook_lib.sandbox import provision
 from runbook_lib.sandbox import server as sandbox
-from runbook_lib.steps import setrecord
+from runbook_lib.steps.setcount import auditlog
 from runbook_lib.tf.binary import find_terraform
 
 pytestmark = [
@@ -489,7 +489,7 @@ def test_set_count_as_report_is_denied_and_writes_nothing(stack, act_as, tmp_pat
     )
     assert stack.item() == before, "the item is unchanged"
     backups = tmp_path / "backups"
-    assert not (backups / setrecord.AUDIT_FILE).exists(), "no audit record for a write that failed"
+    assert not (backups / auditlog.AUDIT_FILE).exists(), "no audit record for a write that failed"
     # The item backup is taken before the write is attempted: a copy of the unchanged item.
     copies = [p for p in backups.rglob("*.json") if not p.name.endswith(".meta.json")]
     assert all(json.loads(p.read_text()) == before for p in copies)
@@ -508,7 +508,7 @@ def test_set_count_as_operator_succeeds(stack, act_as, tmp_path):
         live + 1000,
     )
     assert stack.item()["viewCount"] == {"N": str(live + 1000)}
-    (record,) = setrecord.read_audit(tmp_path / "backups" / setrecord.AUDIT_FILE)
+    (record,) = auditlog.read_audit(tmp_path / "backups" / auditlog.AUDIT_FILE)
     assert record["actor"] == stack.users["operator"].arn
 
 

@@ -23,10 +23,10 @@ from nbclient import NotebookClient
 from nbformat import v4
 
 from runbook_lib.errors import EXIT_CODES, RunbookError, TargetConflictError
+from runbook_lib.model import Target
 from runbook_lib.notebook import execution
 from runbook_lib.notebook.kernel import _Kernel
-from runbook_lib.steps.setplan import plan_set
-from runbook_lib.target.model import Target
+from runbook_lib.steps.setcount.plan import plan_set
 
 pytestmark = pytest.mark.notebook
 START_TIMEOUT_S = 60  # a deadline for a loaded machine, not a measurement
@@ -40,8 +40,8 @@ INSTALL = (
 )
 # the real path of Run All on 03_set_count with its defaults: frames through steps/setplan.py
 SET_WITHOUT_VALUE = (
-    "from runbook_lib.steps.setplan import plan_set\n"
-    "from runbook_lib.target.model import Target\n"
+    "from runbook_lib.steps.setcount.plan import plan_set\n"
+    "from runbook_lib.model import Target\n"
     "def run():\n"
     "    return plan_set(Target(table='t-VisitorCount'), new_value)\n"
     "run()"

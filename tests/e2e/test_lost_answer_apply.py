@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from runbook_lib.aws import counter
+from runbook_lib.model import Target
+from runbook_lib.onboarding import resetdemo
 from runbook_lib.sandbox.lostanswer import apply_fresh_stack
-from runbook_lib.steps import resetdemo
-from runbook_lib.target.model import Target
 from runbook_lib.tf import workspace as tfworkspace
 from runbook_lib.tf.binary import find_terraform
 

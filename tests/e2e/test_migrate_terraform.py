@@ -20,10 +20,12 @@ import pytest
 from runbook_lib import cli
 from runbook_lib.aws import counter
 from runbook_lib.errors import TerraformError
+from runbook_lib.model import Target
 from runbook_lib.notebook import runner
+from runbook_lib.onboarding import resetdemo
 from runbook_lib.sandbox.lostanswer import apply_fresh_stack
-from runbook_lib.steps import migrate_edit, migrate_prove, resetdemo, status
-from runbook_lib.target.model import Target
+from runbook_lib.steps import status
+from runbook_lib.steps.migrate import edits, proof
 from runbook_lib.tf import hcledit
 from runbook_lib.tf import workspace as tfworkspace
 from runbook_lib.tf.binary import find_terraform
@@ -198,7 +200,7 @@ def test_a_plan_that_would_delete_the_item_aborts_and_writes_nothing(legacy, tmp
     before = _tree_hash(folder)
 
     with pytest.raises(TerraformError, match=f"ABORTED.*delete {ADDR}"):
-        migrate_prove.prove(folder)
+        proof.prove(folder)
     assert _tree_hash(folder) == before
     assert counter.read_count(target) == live
 
@@ -206,7 +208,7 @@ def test_a_plan_that_would_delete_the_item_aborts_and_writes_nothing(legacy, tmp
 # ---- 3. each strategy, then three more applies ----------------------------------------------
 
 
-@pytest.mark.parametrize("strategy", migrate_edit.STRATEGIES)
+@pytest.mark.parametrize("strategy", edits.STRATEGIES)
 def test_migrate_then_every_apply_keeps_the_count(strategy, moto_url, tmp_path, capsys):
     folder, target = _applied_stack(tmp_path / "stack", strategy.replace("_", "-"))
     out = tmp_path / "reports"

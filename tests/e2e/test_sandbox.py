@@ -96,8 +96,8 @@ def test_up_env_reuse_down_without_terraform(clean_env):
         _assert_unset_round_trip(clean_env, exported)
 
         # the seeded sandbox is healthy as the status check sees it
+        from runbook_lib.model import Target
         from runbook_lib.steps import status
-        from runbook_lib.target.model import Target
 
         old = dict(os.environ)
         os.environ.update(exported)

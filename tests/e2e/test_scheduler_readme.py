@@ -22,9 +22,9 @@ import pytest
 
 from runbook_lib import aws
 from runbook_lib.aws import counter
+from runbook_lib.model import Target
 from runbook_lib.sandbox import recoverdemo
 from runbook_lib.sandbox import server as sandbox
-from runbook_lib.target.model import Target
 from tests.conftest import ROOT, make_table
 
 pytestmark = pytest.mark.notebook

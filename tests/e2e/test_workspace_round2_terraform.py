@@ -20,7 +20,7 @@ import pytest
 
 from runbook_lib import aws
 from runbook_lib.errors import EXIT_CODES, StackMismatchError
-from runbook_lib.steps import migrate_prove
+from runbook_lib.steps.migrate import proof
 from runbook_lib.tf.binary import find_terraform
 
 pytestmark = [
@@ -96,7 +96,7 @@ def _real_backend(base: Path, name: str) -> dict[str, Any]:
     folder = _backend_stack(base, name, "")
     before = _tree(folder)
     try:
-        migrate_prove.prove(folder)
+        proof.prove(folder)
     except StackMismatchError as exc:
         refused: Exception | None = exc
     else:

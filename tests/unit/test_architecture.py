@@ -5,10 +5,19 @@
 - only runbook_lib/aws/ imports boto3 or botocore, calls a client the factory made (code
   above it may make one and hand it down) or reads a ClientError's `Error` itself;
   `from_client_error` is named only in aws/errors.py (the one mapping);
-- layers: formats/ imports nothing from aws/, steps/, notebook/; tf/ and aws/ nothing from
-  steps/ or notebook/; target/ nothing from steps/;
+- layers (issue 18): `model` (the counter model) imports nothing of the project; formats/
+  nothing from aws/, tf/ or anything above; aws/ and tf/ nothing from resolve/ (resolution)
+  or above; resolve/ nothing from steps/ or above; steps/ nothing from the runner, the
+  onboarding, the sandbox, the fleet or the CLI;
 - no import cycle between runbook_lib modules, counting module-level AND function-level
-  imports (a function-level import only hides a cycle until someone moves it up).
+  imports (a function-level import only hides a cycle until someone moves it up), and none
+  between packages either (steps/<step>/ each a package of its own): two packages that
+  import each other are one layer in two folders;
+- steps/ holds only packages (one per runbook step) and its __init__.
+
+One more test imports for real, in a fresh interpreter: `runbook_lib.formats` and every
+module in it load no boto3 or botocore ("formats is pure" in practice, not only in the
+import lines).
 
 The package test reports every violation in one message, so one run shows the whole to-do
 list. The checks themselves are tested on small packages written to tmp_path, so a check
@@ -18,6 +27,8 @@ that silently finds nothing fails here too.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,13 +39,19 @@ MAX_FUNCTION_LINES = 60
 AWS_PACKAGE = f"{PACKAGE}.aws"
 ERROR_MAPPING_MODULE = f"{PACKAGE}.aws.errors"
 AWS_SDKS = ("boto3", "botocore")
-# folder -> folders it must not import from
+# What sits above the steps: the runner, the onboarding, the sandbox, the fleet, the CLI.
+_ABOVE_STEPS = ("notebook", "onboarding", "sandbox", "fleet", "cli")
+# folder (or module) -> folders and modules it must not import from
 FORBIDDEN_LAYERS = {
-    "formats": ("aws", "steps", "notebook"),
-    "tf": ("steps", "notebook"),
-    "aws": ("steps", "notebook"),
-    "target": ("steps",),
+    "formats": ("aws", "tf", "resolve", "steps", *_ABOVE_STEPS),
+    "aws": ("tf", "resolve", "steps", *_ABOVE_STEPS),
+    "tf": ("aws", "resolve", "steps", *_ABOVE_STEPS),
+    "resolve": ("steps", *_ABOVE_STEPS),
+    "steps": _ABOVE_STEPS,
 }
+# The bottom layer: it imports nothing of the project.
+BOTTOM_MODULE = f"{PACKAGE}.model"
+STEPS_PACKAGE = f"{PACKAGE}.steps"
 
 
 @dataclass(frozen=True)
@@ -215,6 +232,12 @@ def aws_boundary_violations(modules: dict[str, Module]) -> list[str]:
 def layer_violations(modules: dict[str, Module]) -> list[str]:
     found = []
     for m in modules.values():
+        if _in(m.name, BOTTOM_MODULE):
+            found += [
+                f"{m.name} (line {line}) imports {target} (the model imports nothing of ours)"
+                for line, target in imports_of(m, modules)
+                if _in(target, PACKAGE)
+            ]
         for layer, forbidden in FORBIDDEN_LAYERS.items():
             if not _in(m.name, f"{PACKAGE}.{layer}"):
                 continue
@@ -299,12 +322,49 @@ def cycle_violations(modules: dict[str, Module]) -> list[str]:
     return found
 
 
+def package_of(module: Module) -> str:
+    """The package a module belongs to: its folder (a package's __init__ is the package);
+    a module at the top of runbook_lib is a package of its own."""
+    if module.is_package:
+        return module.name
+    parent = module.name.rpartition(".")[0]
+    return module.name if parent == PACKAGE else parent
+
+
+def package_cycle_violations(modules: dict[str, Module]) -> list[str]:
+    """Cycles between packages: aws -> resolve -> aws is a loop even when no two modules
+    import each other."""
+    graph: dict[str, set[str]] = {}
+    for m in modules.values():
+        edges = graph.setdefault(package_of(m), set())
+        for _, target in imports_of(m, modules):
+            if target in modules and package_of(modules[target]) != package_of(m):
+                edges.add(package_of(modules[target]))
+    found = []
+    for component in _strongly_connected(graph):
+        if len(component) > 1:
+            cycle = _cycle_through(component[0], set(component), graph)
+            found.append(f"{' -> '.join(cycle)} (packages: {', '.join(component)})")
+    return found
+
+
+def steps_layout_violations(modules: dict[str, Module]) -> list[str]:
+    """steps/ holds one package per runbook step and its own __init__, no loose modules."""
+    return [
+        f"{m.name}: a module loose in steps/ (put it in its step's package)"
+        for m in modules.values()
+        if not m.is_package and m.name.rpartition(".")[0] == STEPS_PACKAGE
+    ]
+
+
 RULES = {
     f"modules over {MAX_MODULE_LINES} lines": module_size_violations,
     f"functions over {MAX_FUNCTION_LINES} lines": function_size_violations,
     "AWS SDK, AWS calls or ClientError outside runbook_lib/aws/": aws_boundary_violations,
     "imports against the layers": layer_violations,
     "import cycles": cycle_violations,
+    "import cycles between packages": package_cycle_violations,
+    "steps/ layout": steps_layout_violations,
 }
 
 
@@ -381,17 +441,84 @@ def test_imports_against_the_layers_are_found(tmp_path: Path):
     modules = write_package(
         tmp_path,
         {
+            "model.py": "import dataclasses\nfrom runbook_lib.errors import E\n",
+            "errors.py": "",
             "formats/itemfile.py": "from runbook_lib import aws\n",
+            "formats/count.py": "from runbook_lib.tf import plan\nfrom runbook_lib import model\n",
             "tf/plan.py": "def f():\n    from runbook_lib.steps import migrate\n",
-            "target/model.py": "from runbook_lib.tf import plan\n",
+            "tf/env.py": "from runbook_lib.resolve import resolve_target\n",
+            "aws/counter.py": "from runbook_lib.resolve import sources\n",
+            "resolve/__init__.py": "from runbook_lib.tf import plan\nfrom runbook_lib import aws\n",
+            "resolve/sources.py": "from runbook_lib.steps.init import run\n",
             "steps/migrate.py": "from runbook_lib.formats import itemfile\n",
+            "steps/init/__init__.py": "from runbook_lib.notebook import results\n",
             "aws/__init__.py": "",
         },
     )
     assert sorted(layer_violations(modules)) == [
+        f"{PACKAGE}.aws.counter (line 1) imports {PACKAGE}.resolve.sources",
+        f"{PACKAGE}.formats.count (line 1) imports {PACKAGE}.tf.plan",
         f"{PACKAGE}.formats.itemfile (line 1) imports {PACKAGE}.aws",
+        f"{PACKAGE}.model (line 2) imports {PACKAGE}.errors (the model imports nothing of ours)",
+        f"{PACKAGE}.resolve.sources (line 1) imports {PACKAGE}.steps.init",
+        f"{PACKAGE}.steps.init (line 1) imports {PACKAGE}.notebook",
+        f"{PACKAGE}.tf.env (line 1) imports {PACKAGE}.resolve",
         f"{PACKAGE}.tf.plan (line 2) imports {PACKAGE}.steps.migrate",
     ]
+
+
+def test_a_cycle_between_packages_is_found_though_no_two_modules_form_one(tmp_path: Path):
+    """aws -> resolve -> aws through four different modules: no module cycle, a package one."""
+    modules = write_package(
+        tmp_path,
+        {
+            "aws/counter.py": "from runbook_lib.resolve import model\n",
+            "aws/clients.py": "",
+            "resolve/model.py": "",
+            "resolve/build.py": "from runbook_lib.aws import clients\n",
+            "steps/init/__init__.py": "from runbook_lib.steps.backup import item\n",
+            "steps/backup/item.py": "from runbook_lib.steps.common import confirm\n",
+            "steps/common/confirm.py": "",
+            "cli.py": "from runbook_lib.steps import init\n",
+        },
+    )
+    assert cycle_violations(modules) == []
+    assert package_cycle_violations(modules) == [
+        f"{PACKAGE}.aws -> {PACKAGE}.resolve -> {PACKAGE}.aws"
+        f" (packages: {PACKAGE}.aws, {PACKAGE}.resolve)"
+    ]
+
+
+def test_a_module_loose_in_steps_is_found(tmp_path: Path):
+    modules = write_package(
+        tmp_path,
+        {
+            "steps/status.py": "",
+            "steps/backup/itembackup.py": "",
+            "steps/init/__init__.py": "",
+        },
+    )
+    assert steps_layout_violations(modules) == [
+        f"{PACKAGE}.steps.status: a module loose in steps/ (put it in its step's package)"
+    ]
+
+
+def test_importing_formats_loads_no_aws_sdk():
+    """For real, in a fresh interpreter: every module of formats/ imported, then boto3 and
+    botocore must still be absent. A module of formats/ that imported the model's old home
+    (resolution, which makes sessions) loaded boto3 and twenty modules with it."""
+    names = sorted(m.name for m in load_package(ROOT).values() if _in(m.name, f"{PACKAGE}.formats"))
+    code = (
+        "import importlib, sys\n"
+        f"for name in {names!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert len(names) > 5
+    assert out.stdout.strip() == "[]", f"formats/ loads the AWS SDK: {out.stdout.strip()}"
 
 
 def test_an_import_cycle_hidden_in_a_function_is_found(tmp_path: Path):

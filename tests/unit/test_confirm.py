@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from runbook_lib.errors import ConfirmationError, DecreaseRefusedError, InvalidInputError
-from runbook_lib.steps.confirm import refuse_decrease, require_confirmation, require_flag
-from runbook_lib.target.model import Target
+from runbook_lib.model import Target
+from runbook_lib.steps.common.confirm import refuse_decrease, require_confirmation, require_flag
 
 TARGET = Target(table="resume-VisitorCount")
 

@@ -564,7 +564,7 @@ def test_the_configuration_alone_names_the_counter_expect_json_gives(stack):
     the author's var files, locals, references, heredocs, jsonencode, local modules (outside
     the folder too), count and for_each (one instance per key) to the same counter, in the
     region the table's provider names. With several counter items it names one of them."""
-    from runbook_lib.target.model import resolve_target
+    from runbook_lib.resolve import resolve_target
 
     exp = expect(stack)
     target = resolve_target(

@@ -23,10 +23,13 @@ from runbook_lib.formats.countvalue import (
     requested_type,
     stored_count,
 )
-from runbook_lib.steps import setrecord, setresult, statuschecks, statusreport
-from runbook_lib.steps.recovertext import recover_command
-from runbook_lib.steps.setplan import SetPlan
-from runbook_lib.target.model import Target
+from runbook_lib.model import Target
+from runbook_lib.steps.recover.text import recover_command
+from runbook_lib.steps.setcount import auditlog as setrecord
+from runbook_lib.steps.setcount import outcome as setresult
+from runbook_lib.steps.setcount.plan import SetPlan
+from runbook_lib.steps.status import checks as statuschecks
+from runbook_lib.steps.status import report as statusreport
 
 SITE = {"id": {"S": "Counter"}, "count": {"S": "57"}}  # the item, verbatim
 TARGET = Target(table="visitors", key_name="id", key_value="Counter", count_attribute="count")

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from runbook_lib.aws import counter
 from runbook_lib.errors import BackupFileError
 from runbook_lib.formats import itemfile, itemstore
-from runbook_lib.steps import itembackup
-from runbook_lib.target.model import Target
+from runbook_lib.model import Target
+from runbook_lib.steps.backup import itembackup
 
 TARGET = Target(table="unit-VisitorCount")
 TAKEN = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)

@@ -26,11 +26,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runbook_lib.errors import ConfirmationError, InvalidInputError, RunbookError
+from runbook_lib.model import Target
 from runbook_lib.notebook import labmessages
 from runbook_lib.notebook.labmessages import error_lines, for_here, for_notebook
 from runbook_lib.notebook.paramcheck import check_times
-from runbook_lib.steps import confirm, setplan, setrecord
-from runbook_lib.target.model import Target
+from runbook_lib.steps.common import confirm
+from runbook_lib.steps.setcount import auditlog, plan
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = Target(table="resume-VisitorCount")
@@ -66,7 +67,7 @@ SHAPES = [
         'in the parameters cell set `new_value = 4700`, `dry_run = False`, `confirm = "T"`, '
         "then run all",
     ),
-    # steps/setplan.py
+    # steps/plan.py
     (
         "pass -p new_value N; a reset to 0 is -p new_value 0 -p allow_decrease True.",
         "set `new_value = N` in the parameters cell and run all; a reset to 0 is "
@@ -164,7 +165,7 @@ SHAPES = [
         "set `new_value = <int>` in the parameters cell and run all; see `runbook params NAME` "
         "for every parameter.",
     ),
-    # steps/setrecord.py, shlex.join's bare words: a "." inside a command is the value's
+    # steps/auditlog.py, shlex.join's bare words: a "." inside a command is the value's
     (
         "To apply: runbook run 03_set_count -p table_name site.v2. -p new_value 5 -p reason fixed.",
         'To apply: in the parameters cell set `table_name = "site.v2."`, `new_value = 5`, '
@@ -208,7 +209,7 @@ def test_what_it_does_not_understand_stays_as_it_is(ns, text):
 
 
 def test_the_set_hint_of_a_missing_new_value(ns):
-    exc = raised(setplan.plan_set, TARGET, None)
+    exc = raised(plan.plan_set, TARGET, None)
     assert for_notebook(exc.hint, ns).startswith(
         "set `new_value = N` in the parameters cell and run all; "
     )
@@ -224,7 +225,7 @@ def test_a_confirmation_refusal(ns):
 
 
 def test_a_dry_runs_apply_command_with_a_quoted_reason(ns):
-    command = setrecord.set_command(
+    command = auditlog.set_command(
         Target(table="t-VisitorCount", key_name="id", key_value="0", count_attribute="hits"),
         4700,
         expected_current=4,
@@ -243,7 +244,7 @@ def test_a_dry_runs_apply_command_with_a_quoted_reason(ns):
 
 def test_an_undo_block_rewrites_the_runbook_line_only(ns, tmp_path):
     path = tmp_path / "a backup.json"
-    cli, runbook = setrecord.undo_commands(TARGET, path, lowers=True)
+    cli, runbook = auditlog.undo_commands(TARGET, path, lowers=True)
     text = f"Backup: {path}\nUndo (AWS CLI): {cli}\nUndo (runbook, conditional): {runbook}"
     lines = for_notebook(text, ns).splitlines()
     assert lines[:2] == text.splitlines()[:2]  # the AWS CLI line is for a shell, as it is
@@ -320,7 +321,7 @@ def plain(lines: list[str]) -> str:
 
 
 def test_error_lines_in_a_notebook(ns):
-    exc = raised(setplan.plan_set, TARGET, None)
+    exc = raised(plan.plan_set, TARGET, None)
     text = plain(error_lines(exc, ns, in_notebook=True))
     assert text.splitlines() == [
         "InvalidInputError: new_value is required: the count to set. Nothing was written.",
@@ -331,7 +332,7 @@ def test_error_lines_in_a_notebook(ns):
 
 
 def test_error_lines_headless_keep_the_text_exactly(ns):
-    exc = raised(setplan.plan_set, TARGET, None)
+    exc = raised(plan.plan_set, TARGET, None)
     text = plain(error_lines(exc, ns, in_notebook=False))
     assert text == f"InvalidInputError: {exc.args[0]}\nNext step: {exc.hint}"
     assert text.partition(": ")[2].replace("\n", " ") == str(exc)  # evalue, on two lines
@@ -431,7 +432,7 @@ REASONS = st.text(
 @settings(max_examples=200, deadline=None)
 def test_every_apply_command_round_trips_as_python_literals(table, new_value, expected, reason):
     ns = parameters("03_set_count")
-    command = setrecord.set_command(
+    command = auditlog.set_command(
         Target(table=table), new_value, expected_current=expected, reason=reason
     )
     rewritten = for_notebook(command, ns)

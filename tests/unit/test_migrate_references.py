@@ -13,7 +13,7 @@ import hcl2
 import pytest
 
 from runbook_lib.errors import EXIT_CODES, StackMismatchError
-from runbook_lib.steps import migrate_detect, migrate_edit
+from runbook_lib.steps.migrate import detect, edits
 from runbook_lib.tf import hcledit, refedit, references, siblings
 
 TABLE = """resource "aws_dynamodb_table" "t" {
@@ -42,11 +42,11 @@ def _write(folder: Path, **files: str) -> Path:
     return folder
 
 
-def _change(root: Path, strategy: str = "removed") -> migrate_edit.Change:
-    return migrate_edit.plan_change(migrate_detect.detect_config(root), strategy, root=root)
+def _change(root: Path, strategy: str = "removed") -> edits.Change:
+    return edits.plan_change(detect.detect_config(root), strategy, root=root)
 
 
-def _parsed(change: migrate_edit.Change, path: Path) -> dict:
+def _parsed(change: edits.Change, path: Path) -> dict:
     return hcl2.loads(change.files[str(path)])
 
 
@@ -156,9 +156,9 @@ def test_a_module_outside_the_folder_is_edited_there_and_removed_in_the_root(tmp
         'output "count" {\n  value = module.db.items_count\n}\n\n'
         'output "kept" {\n  value = "x"\n}\n',
     )
-    (finding,) = migrate_detect.detect_config(root)
+    (finding,) = detect.detect_config(root)
     assert finding.file == str(module / "main.tf")
-    change = migrate_edit.plan_change([finding], "removed", root=root)
+    change = edits.plan_change([finding], "removed", root=root)
     assert sorted(change.files) == sorted(
         str(p) for p in (module / "main.tf", module / "outputs.tf", root / "main.tf")
     )
@@ -290,9 +290,9 @@ def test_several_items_of_one_table_each_get_their_removed_block(tmp_path):
         + '\noutput "ids" {\n  value = [aws_dynamodb_table_item.prod.id,\n'
         + "    aws_dynamodb_table_item.test.id]\n}\n",
     )
-    findings = migrate_detect.detect_config(root)
+    findings = detect.detect_config(root)
     assert sorted(f.key["id"]["S"] for f in findings) == ["prod", "test"]
-    change = migrate_edit.plan_change(findings, "removed", root=root)
+    change = edits.plan_change(findings, "removed", root=root)
     doc = _parsed(change, root / "main.tf")
     assert sorted(b["from"] for b in doc["removed"]) == [
         "${aws_dynamodb_table_item.prod}",
@@ -319,7 +319,7 @@ def test_attributes_and_list_edits_on_text():
 
 def test_no_reference_plan_for_a_stack_without_references(tmp_path):
     root = _write(tmp_path, main=TABLE + ITEM)
-    findings = migrate_detect.detect_config(root)
+    findings = detect.detect_config(root)
     plan = references.find(findings, root, lambda p: Path(p).read_text())
     assert plan.uses == []
     change = _change(root)
@@ -328,10 +328,10 @@ def test_no_reference_plan_for_a_stack_without_references(tmp_path):
 
 def test_findings_table_shows_each_items_own_live_count(tmp_path):
     root = _write(tmp_path, main=TABLE + ITEM)
-    (finding,) = migrate_detect.detect_config(root)
-    text = migrate_detect.findings_table([finding], {finding.address: 57})
+    (finding,) = detect.detect_config(root)
+    text = detect.findings_table([finding], {finding.address: 57})
     assert text.splitlines()[1].split()[3] == "57"
-    assert "  -" in migrate_detect.findings_table([finding], {})
+    assert "  -" in detect.findings_table([finding], {})
 
 
 def _shared_module(tmp_path: Path) -> tuple[Path, Path, Path]:
@@ -350,7 +350,7 @@ def test_a_module_another_stack_calls_too_is_never_taken_out_of_it(tmp_path):
     prod's next `terraform apply` DELETE prod's counter item: refused (exit 3), naming prod's
     call with file and line, handing over the strategy that protects every caller."""
     module, dev, prod = _shared_module(tmp_path)
-    (finding,) = migrate_detect.detect_config(dev)
+    (finding,) = detect.detect_config(dev)
     (caller,) = siblings.other_callers(dev, [module])
     assert (caller.file, caller.line, caller.name) == (prod / "main.tf", 2, "db")
     with pytest.raises(StackMismatchError) as refused:
@@ -383,15 +383,15 @@ def test_an_item_already_protected_in_a_shared_module_is_already_safe(tmp_path):
     (module / "main.tf").write_text(
         TABLE + ITEM.replace("})\n}", "})\n  lifecycle {\n    ignore_changes = [item]\n  }\n}")
     )
-    (finding,) = migrate_detect.detect_config(dev)
+    (finding,) = detect.detect_config(dev)
     assert finding.protected
-    shared = migrate_detect.protected_in_shared_module(dev, [finding])
+    shared = detect.protected_in_shared_module(dev, [finding])
     assert "../prod/main.tf:2 (module 'db')" in shared
-    message = migrate_detect.safe_message(dev, "visitors", [finding], shared)
+    message = detect.safe_message(dev, "visitors", [finding], shared)
     assert message.startswith("Already safe: module.db.aws_dynamodb_table_item.seed_items")
     assert "(removed, state_rm) is not done here" in message
     assert "would take it out of Terraform entirely" not in message
     # unprotected, the same module is the refusal's case, not an all-clear
     (module / "main.tf").write_text(TABLE + ITEM)
-    (bare,) = migrate_detect.detect_config(dev)
-    assert migrate_detect.protected_in_shared_module(dev, [bare]) == ""
+    (bare,) = detect.detect_config(dev)
+    assert detect.protected_in_shared_module(dev, [bare]) == ""

@@ -12,18 +12,19 @@ from types import SimpleNamespace
 
 import pytest
 
+from runbook_lib import onboarding
 from runbook_lib.errors import InvalidInputError
-from runbook_lib.notebook import onboarding, questions
-from runbook_lib.notebook.onboarding import (
+from runbook_lib.model import Target
+from runbook_lib.onboarding import (
     RIGHT,
     UNANSWERED,
     WRONG,
     Quiz,
     check_answer,
+    questions,
+    resetstory,
     same_answer,
 )
-from runbook_lib.steps import resetstory
-from runbook_lib.target.model import Target
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from runbook_lib.notebook import plots
 from runbook_lib.sandbox import seed
-from runbook_lib.steps import historyframe
+from runbook_lib.steps.history import frame as historyframe
 
 END = pd.Timestamp("2024-05-01T00:00:00Z")
 

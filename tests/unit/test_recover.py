@@ -7,11 +7,11 @@ import matplotlib.dates as mdates
 import pandas as pd
 import pytest
 
+from runbook_lib.model import Target
 from runbook_lib.notebook import recoverplot
 from runbook_lib.sandbox import recoverdemo, seed
-from runbook_lib.steps import historyframe
-from runbook_lib.steps import recoverest as est
-from runbook_lib.target.model import Target
+from runbook_lib.steps.history import frame as historyframe
+from runbook_lib.steps.recover import estimate as est
 
 END = pd.Timestamp("2026-05-04T12:00:00Z")
 

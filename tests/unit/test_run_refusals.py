@@ -16,8 +16,8 @@ from runbook_lib import cli, paths
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.notebook import foldercheck, paramcheck, runner
 from runbook_lib.notebook.summary import summary_lines
-from runbook_lib.steps import guardplan
-from runbook_lib.steps.migrate_result import MigrationResult
+from runbook_lib.steps import guard
+from runbook_lib.steps.migrate.report import MigrationResult
 
 ROOT = Path(__file__).resolve().parents[2]
 ROOT_SKIP = (
@@ -325,14 +325,14 @@ def test_guard_plan_names_the_stack_folder_as_given(
     (tmp_path / "infra" / "main.tf").write_text("# the stack\n")
     (tmp_path / "out").mkdir()
     monkeypatch.chdir(tmp_path)
-    assert guardplan.stack_folder("infra/tfplan") == "infra"
-    assert guardplan.stack_folder(str(tmp_path / "infra" / "tfplan")) == "infra", "no machine path"
-    assert guardplan.stack_folder("out/plan.json") == "DIR", "no stack there to name"
-    assert guardplan.stack_folder("out/plan.json", chdir="infra") == "infra"
+    assert guard.stack_folder("infra/tfplan") == "infra"
+    assert guard.stack_folder(str(tmp_path / "infra" / "tfplan")) == "infra", "no machine path"
+    assert guard.stack_folder("out/plan.json") == "DIR", "no stack there to name"
+    assert guard.stack_folder("out/plan.json", chdir="infra") == "infra"
     monkeypatch.chdir(tmp_path / "infra")
-    assert guardplan.stack_folder("tfplan") == "."
+    assert guard.stack_folder("tfplan") == "."
     unsafe = {"address": "a", "type": "aws_dynamodb_table_item", "action": "update"}
-    verdict = guardplan.GuardResult("tfplan", stack="infra", unsafe=[unsafe]).verdict()
+    verdict = guard.GuardResult("tfplan", stack="infra", unsafe=[unsafe]).verdict()
     assert verdict.endswith(
         "take the item out of Terraform first: runbook run 05_migrate -p terraform_dir infra"
     )

@@ -8,7 +8,7 @@ import pytest
 from runbook_lib.aws import metrics
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.sandbox import seed
-from runbook_lib.steps import historyframe
+from runbook_lib.steps.history import frame as historyframe
 
 END = pd.Timestamp("2024-05-01T00:00:00Z")  # a Wednesday
 

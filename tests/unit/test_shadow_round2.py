@@ -12,7 +12,7 @@ import hcl2
 import pytest
 
 from runbook_lib.errors import TerraformError
-from runbook_lib.tf import backends, commands, override, planguard, providerclean, shadowcopy
+from runbook_lib.tf import backends, commands, override, planrules, providerclean, shadowcopy
 from runbook_lib.tf import workspace as tfworkspace
 
 SANDBOX = "http://127.0.0.1:5055"
@@ -312,9 +312,9 @@ def test_a_new_table_is_the_proofs_concern_only_not_the_ci_guards():
         {"address": "aws_dynamodb_table.u", "type": "aws_dynamodb_table", "action": "update"},
         {"address": "aws_dynamodb_table.v", "type": "aws_dynamodb_table", "action": "replace"},
     ]
-    assert [c["address"] for c in planguard.new_tables(changes)] == [
+    assert [c["address"] for c in planrules.new_tables(changes)] == [
         "aws_dynamodb_table.t",
         "aws_dynamodb_table.v",
     ]
     # guard-plan's rule is unchanged: creating a table does not touch an item
-    assert [c["address"] for c in planguard.unsafe_changes(changes)] == ["aws_dynamodb_table.v"]
+    assert [c["address"] for c in planrules.unsafe_changes(changes)] == ["aws_dynamodb_table.v"]

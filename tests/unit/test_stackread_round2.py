@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from runbook_lib.errors import InvalidInputError, TerraformError
+from runbook_lib.model import Target
 from runbook_lib.notebook.banner import sources_text, target_banner
-from runbook_lib.steps import tfguard
-from runbook_lib.target.model import Target, resolve_target
+from runbook_lib.resolve import resolve_target
+from runbook_lib.steps.status import stateguard
 from runbook_lib.tf import hclconfig, stackconfig, stackmodel, stackread
 
 ITEM = "aws_dynamodb_table_item"
@@ -239,7 +240,7 @@ def test_for_each_over_tf_var_and_var_files_makes_one_finding_per_key(tmp_path, 
     (empty,) = stackconfig.read_config(folder)[1]  # no sites: the block alone, writing none
     assert stackread.read_stack(folder).findings == [], "it writes no item"
     assert empty.no_instance and empty.address == f"{ITEM}.views"
-    assert tfguard.guard(folder, Target(table="visitors"))[0] == tfguard.OK
+    assert stateguard.guard(folder, Target(table="visitors"))[0] == stateguard.OK
     monkeypatch.setenv("TF_VAR_sites", '["b.example", "a.example"]')
     found = stackread.read_stack(folder).findings
     assert [f.address for f in found] == [
@@ -372,8 +373,8 @@ def test_tfguard_names_each_item_that_would_reset(tmp_path):
         state_item("prod", "prod", {"S": "57"}),
         state_item("test", "test", {"S": "3"}),
     )
-    state, detail, step = tfguard.guard(folder, Target(table="visitors", count_type="S"))
-    assert state == tfguard.FAIL
+    state, detail, step = stateguard.guard(folder, Target(table="visitors", count_type="S"))
+    assert state == stateguard.FAIL
     assert f"{ITEM}.prod (visitors item id=prod, count = 57)" in detail
     assert f"{ITEM}.test (visitors item id=test, count = 3)" in detail
     assert "resets the count of each" in detail and "05_migrate" in step
@@ -460,7 +461,7 @@ def test_an_unreadable_var_file_is_bad_input_and_an_automatic_one_a_note(tmp_pat
 
 
 def test_guard_plan_says_a_string_count_as_a_string():
-    from runbook_lib.steps.guardplan import item_effects
+    from runbook_lib.steps.guard import item_effects
 
     side = {"table_name": "visitors", "hash_key": "id"}
     change = {

@@ -10,8 +10,11 @@ import pytest
 from runbook_lib import paths
 from runbook_lib.aws.backups import PitrStatus
 from runbook_lib.errors import AccessDeniedError
-from runbook_lib.steps import resets, status, statuschecks, statusreport
-from runbook_lib.target.model import Target
+from runbook_lib.model import Target
+from runbook_lib.steps import status
+from runbook_lib.steps.history import resets
+from runbook_lib.steps.status import checks as statuschecks
+from runbook_lib.steps.status import report as statusreport
 
 
 @pytest.mark.parametrize(

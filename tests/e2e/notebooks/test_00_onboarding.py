@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from runbook_lib.aws import counter
+from runbook_lib.model import Target
 from runbook_lib.notebook import runner
 from runbook_lib.sandbox import server as sandbox
-from runbook_lib.target.model import Target
 from tests.conftest import own_sandbox
 
 pytestmark = pytest.mark.notebook

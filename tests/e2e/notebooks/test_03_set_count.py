@@ -19,7 +19,9 @@ from runbook_lib.aws import counter
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.notebook import runner
 from runbook_lib.notebook.results import result_from_notebook
-from runbook_lib.steps import itembackup, setcount, setrecord
+from runbook_lib.steps import setcount
+from runbook_lib.steps.backup import itembackup
+from runbook_lib.steps.setcount import auditlog
 from tests.conftest import files_under
 
 pytestmark = pytest.mark.notebook
@@ -95,7 +97,7 @@ def test_confirmed_run_sets_backs_up_and_audits(live42, ddb, backups, tmp_path):
     assert (result["applied"], result["old"], result["new"]) == (True, 42, 100)
     assert counter.read_count(live42, ddb=ddb) == 100
     assert itembackup.load_backup(result["backup_path"], target=live42).count == 42
-    (record,) = setrecord.read_audit(backups / "audit.jsonl")
+    (record,) = auditlog.read_audit(backups / "audit.jsonl")
     assert (record["old"], record["new"], record["reason"]) == (42, 100, "restore after reset")
     assert record["backup_path"] == result["backup_path"]
     assert result["undo_command"].startswith(f"aws dynamodb put-item --table-name {live42.table}")
@@ -186,7 +188,7 @@ def test_refused_decrease_exits_3_in_one_line_and_its_command_does_it(
     # THEN the reset is done, backed up and audited
     assert done.exit_code == 0, done.summary()
     assert counter.read_count(live42, ddb=ddb) == 0
-    assert [(r["old"], r["new"]) for r in setrecord.read_audit()] == [(42, 0)]
+    assert [(r["old"], r["new"]) for r in auditlog.read_audit()] == [(42, 0)]
 
 
 def test_printed_runbook_undo_runs_as_is(live42, ddb, backups, tmp_path):

@@ -12,7 +12,8 @@ import pytest
 from runbook_lib.aws import counter
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.notebook.results import result_from_notebook
-from runbook_lib.steps import backup, nativebackup
+from runbook_lib.steps import backup
+from runbook_lib.steps.backup import nativebackup
 
 pytestmark = pytest.mark.notebook
 ROOT = Path(__file__).resolve().parents[3]

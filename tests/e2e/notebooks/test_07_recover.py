@@ -16,11 +16,12 @@ import pytest
 from runbook_lib import aws
 from runbook_lib.aws import counter
 from runbook_lib.errors import InvalidInputError
+from runbook_lib.model import Target
 from runbook_lib.notebook import recoverplot, runner
 from runbook_lib.sandbox import demo, recoverdemo, seed
 from runbook_lib.sandbox import server as sandbox
-from runbook_lib.steps import recover, setrecord
-from runbook_lib.target.model import Target
+from runbook_lib.steps import recover
+from runbook_lib.steps.setcount import auditlog
 from tests.conftest import files_under
 
 pytestmark = pytest.mark.notebook
@@ -94,7 +95,7 @@ def test_confirmed_run_sets_it_and_a_second_run_finds_nothing(planted, ddb, back
     assert out.exit_code == 0, out.summary()
     assert (result["applied"], result["recovered"]) == (True, 5037)
     assert counter.read_count(planted, ddb=ddb) == 5037
-    (record,) = setrecord.read_audit(backups / "audit.jsonl")
+    (record,) = auditlog.read_audit(backups / "audit.jsonl")
     assert (record["old"], record["new"]) == (37, 5037)
     assert record["reason"].startswith("07_recover: count rebuilt from the count metric")
     assert result["undo_command"] == record["undo_command"]
@@ -107,7 +108,7 @@ def test_confirmed_run_sets_it_and_a_second_run_finds_nothing(planted, ddb, back
     assert "<th>repaired already: the live count holds the repair</th>" in html, "figures"
     assert "<th>recovered = before + (live - after)</th>" not in html
     assert counter.read_count(planted, ddb=ddb) == 5037
-    assert len(setrecord.read_audit(backups / "audit.jsonl")) == 1
+    assert len(auditlog.read_audit(backups / "audit.jsonl")) == 1
 
 
 def test_a_visit_during_the_write_is_not_lost(planted, ddb, backups):
@@ -168,7 +169,7 @@ def test_the_plot_and_the_figures_agree_with_the_result_before_and_after_the_rep
     (row,) = [label for label in table.index if "repaired already" in label]
     assert table.loc[row, "value"] == table.loc["live: the count now", "value"] == 5037
     assert counter.read_count(planted, ddb=ddb) == 5037
-    assert len(setrecord.read_audit(backups / "audit.jsonl")) == 1
+    assert len(auditlog.read_audit(backups / "audit.jsonl")) == 1
 
 
 def test_a_wrong_confirm_is_refused_and_writes_nothing(planted, ddb, backups, tmp_path):

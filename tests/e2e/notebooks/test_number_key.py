@@ -15,10 +15,10 @@ from runbook_lib import aws
 from runbook_lib.aws import counter
 from runbook_lib.aws.writetoken import WRITE_TOKEN
 from runbook_lib.formats import itemfile
+from runbook_lib.model import Target
 from runbook_lib.notebook import runner
 from runbook_lib.sandbox import seed
-from runbook_lib.steps import itembackup
-from runbook_lib.target.model import Target
+from runbook_lib.steps.backup import itembackup
 
 pytestmark = pytest.mark.notebook
 KEY = {"id": {"N": "0"}}

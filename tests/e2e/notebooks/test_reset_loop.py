@@ -21,10 +21,11 @@ import pytest
 
 from runbook_lib import aws
 from runbook_lib.aws import counter, metrics
+from runbook_lib.model import Target
 from runbook_lib.notebook import runner
 from runbook_lib.sandbox import recoverdemo
-from runbook_lib.steps import setcount, setrecord
-from runbook_lib.target.model import Target
+from runbook_lib.steps import setcount
+from runbook_lib.steps.setcount import auditlog
 
 pytestmark = pytest.mark.notebook
 DAYS = 3
@@ -95,7 +96,7 @@ def test_the_whole_loop_ends_green_with_one_reset_time(moto_url, ddb, backups, f
     assert code == 3 and (dry["reset_time"], dry["recovered"]) == (reset_at.isoformat(), 5037)
     code, done = _run("07_recover", target, tmp_path, dry_run=False, confirm=target.table)
     assert code == 0 and (done["applied"], counter.read_count(target, ddb=ddb)) == (True, 5037)
-    (record,) = setrecord.read_audit(backups / "audit.jsonl")
+    (record,) = auditlog.read_audit(backups / "audit.jsonl")
 
     code, after = _run("02_status", target, tmp_path)
     row = _drop_row(after)
@@ -155,7 +156,7 @@ def test_without_an_audit_log_the_metrics_climb_back_proves_the_repair(
     assert hist["visits"] <= int(climbed["visits"].sum()), "the climb back is no visits"
     code, rec = _run("07_recover", target, tmp_path)
     assert code == 0 and rec["repaired"] and rec["applied"] is False
-    assert setrecord.read_audit(backups / "audit.jsonl") == []
+    assert auditlog.read_audit(backups / "audit.jsonl") == []
 
 
 def test_a_partial_repair_is_still_a_reset_everywhere(moto_url, ddb, backups, frame, tmp_path):

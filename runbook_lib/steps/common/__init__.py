@@ -1,0 +1,1 @@
+"""common: see the modules beside this one."""

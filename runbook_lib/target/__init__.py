@@ -1,1 +1,0 @@
-"""The one counter model (Target) and where each of its fields comes from."""
