@@ -8,8 +8,9 @@ from typing import Any
 
 from runbook_lib.errors import EXIT_CODES, ONE_LINE_ERRORS
 from runbook_lib.notebook.summary import summary_lines
+from runbook_lib.steps.common.result import EXIT_OK, EXIT_PROBLEM
 
-EXIT_OK, EXIT_FAILED, EXIT_PROBLEM, EXIT_INTERRUPTED = 0, 1, 3, 130
+EXIT_FAILED, EXIT_INTERRUPTED = 1, 130
 FOLDER_ERROR = "UnwritableFolderError"  # paths.py: a report or backups folder failed mid-run
 
 

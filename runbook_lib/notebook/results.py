@@ -12,6 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from runbook_lib.steps.common.result import Result
+
 RESULT_MIME = "application/vnd.counter-runbook.result+json"
 
 
@@ -36,19 +38,22 @@ def to_jsonable(result: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(result, default=_default))
 
 
-def record_result(result: dict[str, Any], *, problem: bool = False) -> dict[str, Any]:
+def record_result(result: Result | dict[str, Any], *, problem: bool = False) -> dict[str, Any]:
     """Show the verdict and attach the result to the notebook for the runner.
 
-    `problem=True` means the notebook ran but found something an operator must act on;
-    the runner then exits 3 so a scheduler alerts. A reader sees the verdict block (here,
-    and filled in under the banner); the whole result travels under RESULT_MIME, which no
-    front end renders, and becomes result.json.
+    A step's `Result` carries its own `problem` (every product notebook ends with
+    `record_result(result)`); a plain dict (a test's or a bench's own notebook) says it with
+    `problem=`. A problem means the notebook ran but found something an operator must act
+    on: the runner then exits 3 (`steps.common.result.exit_code_of`) so a scheduler alerts.
+    A reader sees the verdict block (here, and filled in under the banner); the whole result
+    travels under RESULT_MIME, which no front end renders, and becomes result.json.
     """
     from IPython.display import display
 
     from runbook_lib.notebook import verdictblock
 
-    payload = to_jsonable({**result, "problem": bool(problem)})
+    fields = result.to_dict() if isinstance(result, Result) else {**result, "problem": problem}
+    payload = to_jsonable({**fields, "problem": bool(fields["problem"])})
     page, text = verdictblock.update(payload)
     display({RESULT_MIME: payload, "text/html": page, "text/plain": text}, raw=True)
     return payload

@@ -37,16 +37,11 @@ from runbook_lib.notebook import (
     templates,
 )
 from runbook_lib.notebook.kernel import _Kernel, notebook_imports
-from runbook_lib.notebook.outcome import (
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_PROBLEM,
-    RunOutcome,
-)
+from runbook_lib.notebook.outcome import EXIT_FAILED, EXIT_INTERRUPTED, RunOutcome
 from runbook_lib.notebook.results import result_from_notebook
 from runbook_lib.notebook.workarounds import quiet_dead_kernel_tasks, skip_unused_schema_formats
 from runbook_lib.redact import refuse_secret_parameters
+from runbook_lib.steps.common.result import exit_code_of
 
 skip_unused_schema_formats()  # before anything imports jsonschema (nbformat, papermill)
 
@@ -246,7 +241,7 @@ def _outcome(
     elif result is None:
         exit_code, error = EXIT_FAILED, "the notebook recorded no result (record_result)"
     else:
-        exit_code = EXIT_PROBLEM if result.get("problem") else EXIT_OK
+        exit_code = exit_code_of(result)
     return RunOutcome(
         name=run.path.stem,
         exit_code=exit_code,

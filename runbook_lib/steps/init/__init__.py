@@ -1,6 +1,6 @@
 """01_init: create the counter item if it is missing, the guide's `init-dynamodb.sh` made
 safe. A dry run reads once; a confirmed run is ONE conditional PutItem, a no-op on an
-existing item (aws/counter.py `init_counter`)."""
+existing item (aws/counter.py `init_counter`). The notebook's entry is `run`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from runbook_lib.aws import counter
 from runbook_lib.formats import countshape
 from runbook_lib.model import Target
 from runbook_lib.steps.common.confirm import require_confirmation
+from runbook_lib.steps.common.result import Result
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,22 @@ class InitOutcome:
 
     def __str__(self) -> str:
         return self.message
+
+
+def run(
+    target: Target,
+    initial_value: int = 0,
+    *,
+    dry_run: bool = True,
+    confirm: str | None = None,
+    ddb: Any = None,
+) -> Result:
+    """01_init's one entry: `init_step`, as the step's Result. Creating or finding the item
+    is never a problem (exit 0); a count held elsewhere or of another type raises."""
+    outcome = init_step(target, initial_value, dry_run=dry_run, confirm=confirm, ddb=ddb)
+    verdict = "DRY RUN" if outcome.dry_run else "CREATED" if outcome.created else "NO-OP"
+    fields = {**outcome.to_dict(), "table": target.table}
+    return Result("init", verdict, False, outcome.message, fields, detail=outcome)
 
 
 def init_step(
