@@ -6,13 +6,17 @@
   one cell), the tool's own cost with next to nothing to run.
 
 Every round runs the three commands in a rotating order against the same sandbox; each
-ratio is taken per round (runbook seconds / floor seconds), then its median, min and max.
-The breakdown comes from `bench.timeline` runs of the same notebook.
+ratio is taken per round (runbook seconds / floor seconds: a paired run, the two commands
+seconds apart under the same load), then its median, min and max over at least
+MIN_ROUNDS rounds, with the load average at the start and end and at each round: the
+machine is shared, and a ratio means little without it. The breakdown comes from
+`bench.timeline` runs of the same notebook.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -28,6 +32,7 @@ KERNEL_TARGET = 1.3
 PAPERMILL_TARGET = 0.7
 HEAVY = ("pandas", "matplotlib")
 TIMEOUT_S = 300
+MIN_ROUNDS = 9  # paired rounds for a full run: a median with a spread, on a shared machine
 
 KERNEL_ROUND_TRIP = """
 from jupyter_client.manager import start_new_kernel
@@ -109,29 +114,42 @@ def _timed_run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     return seconds, cpu
 
 
+def _load() -> list[float]:
+    """The 1, 5 and 15 minute load averages now."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def rounds(
     env: dict[str, str], runs: int, work: str, log: Any = print
-) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Wall and CPU seconds of each command, `runs` rounds, the order rotated every round."""
+) -> tuple[dict[str, list[float]], dict[str, list[float]], list[float]]:
+    """Wall and CPU seconds of each command, `runs` rounds, the order rotated every round;
+    and the 1-minute load average at the end of each round."""
     cmds = commands(work)
     names = list(cmds)
     wall: dict[str, list[float]] = {name: [] for name in names}
     cpu: dict[str, list[float]] = {name: [] for name in names}
+    load: list[float] = []
     for r in range(runs):
         for name in names[r % 3 :] + names[: r % 3]:
             seconds, used = _timed_run(cmds[name], env)
             wall[name].append(seconds)
             cpu[name].append(used)
+        load.append(_load()[0])
         shown = ", ".join(f"{name} {wall[name][-1]:.2f}s" for name in names)
-        log(f"  round {r + 1}: {shown}")
-    return wall, cpu
+        log(f"  round {r + 1}: {shown} (load {load[-1]:.2f})")
+    return wall, cpu, load
 
 
-def measure(env: dict[str, str], runs: int, log: Any = print) -> dict[str, Any]:
-    """status_vs_kernel_floor and status_vs_papermill_floor, from the same rounds."""
+def measure(
+    env: dict[str, str], runs: int, log: Any = print, timelines: int | None = None
+) -> dict[str, Any]:
+    """status_vs_kernel_floor and status_vs_papermill_floor, from the same `runs` paired
+    rounds; the breakdown from `timelines` runs (default: as many)."""
     with tempfile.TemporaryDirectory(prefix="bench-floors-") as work:
-        got, cpu = rounds(env, runs, work, log)
-        steps = [_timeline(env, f"{work}/timeline") for _ in range(runs)]
+        load_start = _load()
+        got, cpu, load = rounds(env, runs, work, log)
+        load_average = {"start": load_start, "end": _load(), "1min_per_round": load}
+        steps = [_timeline(env, f"{work}/timeline") for _ in range(timelines or runs)]
     status = got["runbook"]
     breakdown = {
         key: round(statistics.median(s[key] for s in steps), 3)
@@ -147,6 +165,8 @@ def measure(env: dict[str, str], runs: int, log: Any = print) -> dict[str, Any]:
         floor_s=summary(got["kernel"], "s"),
         status_cpu_s=summary(cpu["runbook"], "s"),
         floor_cpu_s=summary(cpu["kernel"], "s"),
+        load_average=load_average,
+        cpus=os.cpu_count(),
         breakdown_s=breakdown,
         runner_heavy_imports=steps[0]["runner_heavy_imports"],
         status_notebook_heavy_imports=_status_imports(env),
@@ -161,6 +181,8 @@ def measure(env: dict[str, str], runs: int, log: Any = print) -> dict[str, Any]:
         floor_s=summary(got["papermill"], "s"),
         status_cpu_s=summary(cpu["runbook"], "s"),
         floor_cpu_s=summary(cpu["papermill"], "s"),
+        load_average=load_average,
+        cpus=os.cpu_count(),
         commands={"status": "runbook run 02_status", "floor": "papermill two_cells.ipynb"},
     )
     return {"status_vs_kernel_floor": kernel, "status_vs_papermill_floor": papermill}

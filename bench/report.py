@@ -32,6 +32,14 @@ def _row(name: str, fig: dict[str, Any]) -> str:
     return f"| {name} | {measured(fig)} | {target} | {_met(fig.get('met'))} |"
 
 
+def _load(fig: dict[str, Any]) -> str:
+    """ " (load L1–L2)": the 1-minute load average over the rounds, when it was recorded."""
+    per_round = (fig.get("load_average") or {}).get("1min_per_round")
+    if not per_round:
+        return ""
+    return f" (load {min(per_round):.2f}–{max(per_round):.2f} on {fig.get('cpus', '?')} CPUs)"
+
+
 def _calls_row(name: str, op: dict[str, Any]) -> str:
     ops = ", ".join(f"{k.split(':')[1]} {v}" for k, v in op["operations"].items())
     depth = op.get("sequential_depth")
@@ -56,7 +64,7 @@ def _history_row(fig: dict[str, Any]) -> str:
 def markdown_table(results: dict[str, Any]) -> str:
     rows = ["| figure | measured | target | met |", "|---|---|---|---|"]
     for key in ("status_vs_kernel_floor", "status_vs_papermill_floor"):
-        rows.append(_row(key, results[key]))
+        rows.append(_row(key + _load(results[key]), results[key]))
     calls = results["api_calls"]
     for name in ("init", "read", "set", "status"):
         rows.append(_calls_row(name, calls[name]))

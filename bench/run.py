@@ -42,6 +42,7 @@ SECTIONS = ["runner", "sandbox", "tables", "commands", "history"]
 @dataclass(frozen=True)
 class Sizes:
     runs: int
+    runner_rounds: int  # paired rounds of the runner section (floors.MIN_ROUNDS at least)
     export_items: int  # the large table: export, scan floor, dynamodump, RSS
     rss_small_items: int
     restore_items: int
@@ -50,8 +51,8 @@ class Sizes:
     history_days: int = 14  # seeded and read by the history section (06's default window)
 
 
-FULL = Sizes(5, 100_000, 10_000, 20_000, 5, True)
-QUICK = Sizes(2, 300, 100, 200, 1, False, history_days=1)
+FULL = Sizes(5, 11, 100_000, 10_000, 20_000, 5, True)
+QUICK = Sizes(2, 2, 300, 100, 200, 1, False, history_days=1)
 
 
 def _log(message: str) -> None:
@@ -106,7 +107,7 @@ def runner_section(sizes: Sizes) -> dict[str, Any]:
 
     _log("== status_vs_kernel_floor, status_vs_papermill_floor (sandbox without Terraform)")
     with _sandbox():
-        return floors.measure(dict(os.environ), sizes.runs, log=_log)
+        return floors.measure(dict(os.environ), sizes.runner_rounds, log=_log, timelines=sizes.runs)
 
 
 def sandbox_section(sizes: Sizes) -> dict[str, Any]:

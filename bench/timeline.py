@@ -1,7 +1,7 @@
 """Where the time of one `runbook run 02_status` goes: `python -m bench.timeline --out DIR`.
 
 Runs the runner's own `run_notebook` with its phases wrapped in timers and prints one JSON
-line: kernel launch, the preload request, parameter check (papermill's import), execution
+line: kernel launch, parameter check (papermill's import), execution
 (the wait for the kernel, the cells), the HTML template warm-up (in its thread) and render,
 the kernel's shutdown; the cells' own times from papermill's metadata; and whether pandas
 or matplotlib were imported by the runner.
@@ -61,12 +61,12 @@ def main(argv: list[str] | None = None) -> int:
 
     imported = time.perf_counter() - T0
     spans: dict[str, float] = {}
-    _wrap(runner, "prepare_parameters", spans)
+    _wrap(runner, "declared_parameters", spans)
     _wrap(execution, "execute", spans)
     for name in ("render_html", "html_exporter"):
         _wrap(render, name, spans)
-    for name in ("__init__", "preload", "close"):
-        _wrap(kernel._Kernel, name, spans)
+    for name in ("__init__", "close"):
+        _wrap(kernel.Kernel, name, spans)
     started = time.perf_counter()
     outcome = runner.run_notebook("02_status", {}, args.out)
     total = time.perf_counter() - started
@@ -74,8 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         "exit_code": outcome.exit_code,
         "import_runner_s": imported,
         "kernel_launch_s": spans["__init__"],
-        "kernel_preload_request_s": spans["preload"],
-        "parameters_and_papermill_import_s": spans["prepare_parameters"],
+        "parameters_and_papermill_import_s": spans["declared_parameters"],
         "execute_s": spans["execute"],
         **_cells(outcome.notebook_path),
         "html_warm_up_s": spans["html_exporter"],  # in a thread, overlapping execute_s

@@ -124,13 +124,10 @@ def cmd_lambda_zip(args: argparse.Namespace) -> int:
 def cmd_guard_plan(args: argparse.Namespace) -> int:
     import json
 
-    from runbook_lib.steps.guard import guard_plan
+    from runbook_lib.steps import guard
 
-    result = guard_plan(args.plan, chdir=args.chdir, live=not args.no_live, var_files=args.var_file)
-    if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
-    else:
-        print("\n".join(result.lines()))
+    result = guard.run(args.plan, chdir=args.chdir, live=not args.no_live, var_files=args.var_file)
+    print(json.dumps(dict(result.fields), indent=2) if args.json else result.message)
     return result.exit_code
 
 

@@ -11,9 +11,15 @@ from urllib.parse import urlparse
 
 
 class RunbookError(Exception):
-    """Base class: a problem the operator can act on. `hint` is the next step."""
+    """Base class: a problem the operator can act on. `hint` is the next step.
+
+    `exit_code` is what `runbook run` exits with when a notebook raises it: 1 (execution
+    failed) unless a class says 2 (bad usage: nothing was read or written) or 3 (a finding).
+    A subclass inherits its parent's: a class that means otherwise says so.
+    """
 
     hint: str = ""
+    exit_code: int = 1
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         self.hint = hint if hint is not None else type(self).hint
@@ -161,29 +167,33 @@ class TargetConflictError(InvalidInputError):
     as terraform_dir does not manage). Nothing was read or written: bad usage, exit 2."""
 
     hint = "pass only terraform_dir, or a table_name that stack manages; nothing was written."
+    exit_code = 2
 
 
 class StackMismatchError(RunbookError):
     """The live table disagrees with the stack that manages it (exit 3: a finding)."""
 
     hint = "the stack and the live table differ: check the stack's state and the table."
+    exit_code = 3
 
 
 class TerraformPinError(InvalidInputError):
     """The stack pins a Terraform or provider version that cannot be had here."""
 
     hint = "install a Terraform version the stack's required_version allows; nothing was written."
+    exit_code = 2
 
 
-# Error class names whose exit code is not 1 ("execution failed") when a notebook raises them.
-EXIT_CODES = {
-    "TargetConflictError": 2,
-    "TerraformPinError": 2,
-    "StackMismatchError": 3,
-    "SandboxCredentialsError": 2,  # aws/endpoint.py: the sandbox's dummy keys off loopback
-    # formats/countvalue.py: a write that would change the count's type (N <-> S), or add a
-    # second count beside the item's own (2: under a count_attribute the user passed)
-    "CountTypeError": 3,
-    "CountElsewhereError": 3,
-    "CountAttributeError": 2,
-}
+def exit_code_for(ename: str) -> int:
+    """The exit code of the RunbookError class named `ename`: a notebook's exception lives in
+    its kernel, and the runner gets its class name only (papermill's `ename`). Any other name
+    (a plain bug, a KeyError) is 1. Classes are found among those this process has imported:
+    `runbook_lib.notebook.headline` imports every module that defines one with a code of its
+    own (tests/unit/test_runner_exit_codes.py holds it so)."""
+    pending: list[type[RunbookError]] = [RunbookError]
+    while pending:
+        cls = pending.pop()
+        if cls.__name__ == ename:
+            return cls.exit_code
+        pending += cls.__subclasses__()
+    return RunbookError.exit_code

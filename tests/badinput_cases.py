@@ -186,11 +186,11 @@ def _set(new: Any, **kw: Any) -> Callable[[Ctx], Any]:
 
 
 def _action(action: str, **kw: Any) -> Callable[[Ctx], Any]:
-    """backup.run_action, as 04_backup_restore calls it; a callable value gets the ctx."""
+    """backup.run, as 04_backup_restore calls it; a callable value gets the ctx."""
 
     def act(c: Ctx) -> Any:
         params = {k: v(c) if callable(v) else v for k, v in c.kw(kw).items()}
-        return backup.run_action(action, c.target, progress=False, **params)
+        return backup.run(c.target, action=action, progress=False, **params)
 
     return act
 
@@ -216,20 +216,20 @@ def _restore_table(target: Callable[[Ctx], Target] | None = None, **kw: Any):
 
 
 def _status(**kw: Any) -> Callable[[Ctx], Any]:
-    return lambda c: status.run_status(c.target, **kw)
+    return lambda c: status.run(c.target, **kw)
 
 
 def _history(days: Any, **kw: Any) -> Callable[[Ctx], Any]:
-    return lambda c: history.load_history(days, table=c.target.table, **kw)
+    return lambda c: history.run(c.target, days=days, **kw)
 
 
 def _csv(name: str) -> Callable[[Ctx], Any]:
-    """06_history's last cells: the history, then its CSV next to the report."""
+    """06_history's read, its CSV next to the report (the path is made before the read)."""
 
     def act(c: Ctx) -> Any:
         from runbook_lib.notebook.results import artifact_path
 
-        return history.load_history(1, table=c.target.table).to_csv(artifact_path(name))
+        return history.run(c.target, days=1, csv_path=artifact_path(name))
 
     return act
 
@@ -253,7 +253,7 @@ def _migrate(terraform_dir: str = "terraform", **kw: Any) -> Callable[[Ctx], Any
     def act(c: Ctx) -> Any:
         from runbook_lib.steps import migrate  # 05_migrate: landed in this tree, owned elsewhere
 
-        return migrate.migrate(terraform_dir, c.target, **c.kw(kw))
+        return migrate.run(c.target, terraform_dir=terraform_dir, **c.kw(kw))
 
     return act
 

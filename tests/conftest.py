@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -125,8 +126,10 @@ def target(table: str, moto_url: str) -> Target:
 
 
 @pytest.fixture
-def backups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Item backups and the audit log of this test, in its own folder."""
+def backups(_no_runbook_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Item backups and the audit log of this test, in its own folder, not the checkout's
+    (a notebook's kernel inherits it too). After `_no_runbook_env`, which would unset it.
+    A module whose every test writes backups uses it with pytest.mark.usefixtures."""
     folder = tmp_path / "backups"
     monkeypatch.setenv("RUNBOOK_BACKUPS", str(folder))
     return folder
@@ -143,6 +146,23 @@ def live42(target: Target, ddb, backups: Path) -> Target:
 
 def files_under(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def tree_hash(folder: Path) -> dict[str, str]:
+    """Every file under folder (a state file included) -> sha256 of its bytes: a folder
+    that must come out of a run byte for byte as it went in."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def write_file(path: Path, text: str) -> Path:
+    """`text` written at `path`, its folders made first."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
 
 
 @pytest.fixture(autouse=True)

@@ -24,6 +24,7 @@ What moto 5.2 (the sandbox) does, checked against a moto server:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -31,6 +32,12 @@ from botocore.exceptions import WaiterError
 
 from runbook_lib.aws import tables
 from runbook_lib.aws.errors import mapped
+from runbook_lib.aws.types import (
+    BackupDescriptionTypeDef,
+    DynamoDBClient,
+    PaginatorConfigTypeDef,
+    RestoreTableToPointInTimeInputTypeDef,
+)
 from runbook_lib.errors import RunbookError, TableMissingError
 
 WAIT_DELAY_S = 10  # between DescribeTable polls while a restored table is CREATING
@@ -78,7 +85,7 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def _info(summary: dict[str, Any], now: dt.datetime) -> BackupInfo:
+def _info(summary: Mapping[str, Any], now: dt.datetime) -> BackupInfo:
     created = utc(summary["BackupCreationDateTime"])
     return BackupInfo(
         name=summary["BackupName"],
@@ -95,7 +102,7 @@ def _info(summary: dict[str, Any], now: dt.datetime) -> BackupInfo:
 # --------------------------------------------------------------------------- backups
 
 
-def create_backup(ddb: Any, table: str, name: str) -> BackupInfo:
+def create_backup(ddb: DynamoDBClient, table: str, name: str) -> BackupInfo:
     """CreateBackup of the whole table (on-demand, full)."""
     with mapped("CreateBackup", table=table):
         details = ddb.create_backup(TableName=table, BackupName=name)["BackupDetails"]
@@ -103,21 +110,21 @@ def create_backup(ddb: Any, table: str, name: str) -> BackupInfo:
 
 
 def list_backups(
-    ddb: Any, table: str, *, now: dt.datetime, page_size: int | None = None
+    ddb: DynamoDBClient, table: str, *, now: dt.datetime, page_size: int | None = None
 ) -> list[BackupInfo]:
     """Every native backup of the table, all pages of ListBackups (boto3's paginator)."""
-    config = {"PageSize": page_size} if page_size else {}
+    config: PaginatorConfigTypeDef = {"PageSize": page_size} if page_size else {}
     with mapped("ListBackups", table=table):
         pages = ddb.get_paginator("list_backups").paginate(TableName=table, PaginationConfig=config)
         return [_info(s, now) for page in pages for s in page.get("BackupSummaries", [])]
 
 
-def describe_backup(ddb: Any, backup_arn: str) -> dict[str, Any]:
+def describe_backup(ddb: DynamoDBClient, backup_arn: str) -> BackupDescriptionTypeDef:
     with mapped("DescribeBackup"):
         return ddb.describe_backup(BackupArn=backup_arn)["BackupDescription"]
 
 
-def restore_from_backup(ddb: Any, backup_arn: str, new_table: str) -> None:
+def restore_from_backup(ddb: DynamoDBClient, backup_arn: str, new_table: str) -> None:
     with mapped("RestoreTableFromBackup", table=new_table):
         ddb.restore_table_from_backup(TargetTableName=new_table, BackupArn=backup_arn)
 
@@ -125,7 +132,7 @@ def restore_from_backup(ddb: Any, backup_arn: str, new_table: str) -> None:
 # --------------------------------------------------------------------------- PITR
 
 
-def pitr_status(ddb: Any, table: str) -> PitrStatus:
+def pitr_status(ddb: DynamoDBClient, table: str) -> PitrStatus:
     with mapped("DescribeContinuousBackups", table=table):
         resp = ddb.describe_continuous_backups(TableName=table)
     pitr = resp.get("ContinuousBackupsDescription", {}).get("PointInTimeRecoveryDescription", {})
@@ -141,7 +148,7 @@ def pitr_status(ddb: Any, table: str) -> PitrStatus:
     )
 
 
-def enable_pitr(ddb: Any, table: str) -> None:
+def enable_pitr(ddb: DynamoDBClient, table: str) -> None:
     """UpdateContinuousBackups: PITR on (this runbook never turns it off)."""
     with mapped("UpdateContinuousBackups", table=table):
         ddb.update_continuous_backups(
@@ -151,10 +158,13 @@ def enable_pitr(ddb: Any, table: str) -> None:
 
 
 def restore_to_point_in_time(
-    ddb: Any, table: str, new_table: str, moment: dt.datetime | None
+    ddb: DynamoDBClient, table: str, new_table: str, moment: dt.datetime | None
 ) -> None:
     """RestoreTableToPointInTime into new_table; moment None = the latest restorable time."""
-    req: dict[str, Any] = {"SourceTableName": table, "TargetTableName": new_table}
+    req: RestoreTableToPointInTimeInputTypeDef = {
+        "SourceTableName": table,
+        "TargetTableName": new_table,
+    }
     if moment is None:
         req["UseLatestRestorableTime"] = True
     else:
@@ -166,7 +176,7 @@ def restore_to_point_in_time(
 # --------------------------------------------------------------------------- tables
 
 
-def table_exists(ddb: Any, table: str) -> bool:
+def table_exists(ddb: DynamoDBClient, table: str) -> bool:
     try:
         tables.describe_table(ddb, table)
     except TableMissingError:
@@ -175,7 +185,11 @@ def table_exists(ddb: Any, table: str) -> bool:
 
 
 def wait_active(
-    ddb: Any, table: str, *, delay_s: int = WAIT_DELAY_S, max_attempts: int = WAIT_MAX_ATTEMPTS
+    ddb: DynamoDBClient,
+    table: str,
+    *,
+    delay_s: int = WAIT_DELAY_S,
+    max_attempts: int = WAIT_MAX_ATTEMPTS,
 ) -> str:
     """Wait (bounded) until the table is ACTIVE; returns its status."""
     try:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from runbook_lib.aws.errors import mapped
+from runbook_lib.aws.types import DynamoDBClient
 from runbook_lib.errors import ThrottledError
 
 MAX_BATCH_WRITE = 25  # DynamoDB limit: put requests per BatchWriteItem
@@ -24,9 +25,6 @@ BACKOFF_BASE_S = 0.05  # first retry waits up to 50 ms ...
 BACKOFF_CAP_S = 5.0  # ... doubling, full jitter, never more than 5 s per wait
 
 Item = dict[str, Any]
-
-# Tests replace this to skip real waits between retries.
-_sleep: Callable[[float], None] = time.sleep
 
 
 def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -47,13 +45,13 @@ def _backoff(attempt: int) -> float:
 
 
 def _until_processed(
-    call: Callable[..., dict[str, Any]],
+    call: Callable[..., Mapping[str, Any]],  # the client's method: a stub TypedDict answer
     pending: dict[str, Any],
     *,
     left_key: str,
     action: str,
     table: str,
-    on_answer: Callable[[dict[str, Any]], None] = lambda _resp: None,
+    on_answer: Callable[[Mapping[str, Any]], None] = lambda _resp: None,
 ) -> tuple[int, dict[str, Any]]:
     """Send `pending`, then what each answer left under `left_key`, waiting a backoff before
     each retry, at most MAX_BATCH_ATTEMPTS calls. Returns (retry rounds, what is still
@@ -66,11 +64,11 @@ def _until_processed(
         if not pending:
             return attempt, {}
         if attempt + 1 < MAX_BATCH_ATTEMPTS:
-            _sleep(_backoff(attempt))
+            time.sleep(_backoff(attempt))  # looked up now: a test stubs time.sleep
     return MAX_BATCH_ATTEMPTS, pending
 
 
-def put_items(ddb: Any, table: str, items: list[Item]) -> int:
+def put_items(ddb: DynamoDBClient, table: str, items: list[Item]) -> int:
     """BatchWriteItem of <= 25 wire-format items, unprocessed ones retried. Returns the
     number of retry rounds."""
     pending = {table: [{"PutRequest": {"Item": item}} for item in items]}
@@ -91,7 +89,7 @@ def put_items(ddb: Any, table: str, items: list[Item]) -> int:
     return retries
 
 
-def get_items(ddb: Any, table: str, keys: list[Item]) -> list[Item]:
+def get_items(ddb: DynamoDBClient, table: str, keys: list[Item]) -> list[Item]:
     """BatchGetItem (consistent reads) of <= 100 keys, unprocessed keys retried. Returns the
     items found, in no particular order."""
     found: list[Item] = []

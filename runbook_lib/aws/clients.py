@@ -10,7 +10,7 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 import boto3
 import botocore.loaders
@@ -28,6 +28,9 @@ from runbook_lib.aws.endpoint import (  # noqa: F401 - part of the factory's API
     refuse_sandbox_keys,
 )
 from runbook_lib.aws.errors import mapped
+
+if TYPE_CHECKING:
+    from runbook_lib.aws.types import CloudWatchClient, DynamoDBClient, S3Client, STSClient
 
 # Standard mode: exponential backoff with jitter and retry quotas, the AWS SDK default
 # for new code; 5 retries (6 attempts) ride out throttling bursts without hiding a dead
@@ -71,6 +74,40 @@ def _session(profile: str | None, region: str | None) -> boto3.session.Session:
     return sess
 
 
+# One overload per service the runbook calls: each returns boto3-stubs' client class, so a
+# wrong request key or answer field fails mypy. Another service needs its overload here.
+@overload
+def client(
+    service: Literal["dynamodb"],
+    sess: boto3.session.Session | None = ...,
+    *,
+    region: str | None = ...,
+    **kwargs: Any,
+) -> DynamoDBClient: ...
+@overload
+def client(
+    service: Literal["cloudwatch"],
+    sess: boto3.session.Session | None = ...,
+    *,
+    region: str | None = ...,
+    **kwargs: Any,
+) -> CloudWatchClient: ...
+@overload
+def client(
+    service: Literal["s3"],
+    sess: boto3.session.Session | None = ...,
+    *,
+    region: str | None = ...,
+    **kwargs: Any,
+) -> S3Client: ...
+@overload
+def client(
+    service: Literal["sts"],
+    sess: boto3.session.Session | None = ...,
+    *,
+    region: str | None = ...,
+    **kwargs: Any,
+) -> STSClient: ...
 def client(
     service: str,
     sess: boto3.session.Session | None = None,
@@ -83,7 +120,7 @@ def client(
     keyword arguments go to boto3 (endpoint_url, credentials)."""
     sess = sess or session(region)
     # cast: boto3-stubs type Session.client with one overload per literal service name; a
-    # name known only at run time matches none (this factory returns Any for every service)
+    # name known only at run time matches none (callers get their type from the overloads)
     made = sess.client(cast(Any, service), config=RETRY_CONFIG, **kwargs)
     # made, not yet used: a refusal here comes before any request is sent
     refuse_sandbox_keys(made.meta.endpoint_url, _static_key_id(sess, kwargs))
@@ -161,7 +198,10 @@ class Identity:
 
 
 def caller_identity(
-    sess: boto3.session.Session | None = None, sts: Any = None, *, region: str | None = None
+    sess: boto3.session.Session | None = None,
+    sts: STSClient | None = None,
+    *,
+    region: str | None = None,
 ) -> Identity:
     """Who the runbook acts as (STS GetCallerIdentity); mapped errors on failure."""
     sts = sts or client("sts", sess, region=region)

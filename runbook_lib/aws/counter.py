@@ -14,8 +14,9 @@ from typing import Any
 from runbook_lib import aws
 from runbook_lib.aws import countset
 from runbook_lib.aws.errors import mapped
+from runbook_lib.aws.types import DynamoDBClient
 from runbook_lib.aws.writetoken import Item, WriteToken, Written, grown_from, write_once
-from runbook_lib.errors import CountConflictError
+from runbook_lib.errors import CountConflictError, ItemMissingError
 from runbook_lib.formats.countvalue import MAX_COUNT as MAX_COUNT
 from runbook_lib.formats.countvalue import (  # the count's rules, pure; callers name them here
     CountTypeError,
@@ -40,12 +41,14 @@ class InitResult:
     raw: dict[str, Any] | None = None
 
 
-def dynamodb(target: Target | None = None) -> Any:
+def dynamodb(target: Target | None = None) -> DynamoDBClient:
     """The DynamoDB client for the target's region (the factory's, aws/clients.py)."""
     return aws.client("dynamodb", region=target.region if target else None)
 
 
-def init_counter(target: Target, initial: int = 0, *, ddb: Any = None) -> InitResult:
+def init_counter(
+    target: Target, initial: int = 0, *, ddb: DynamoDBClient | None = None
+) -> InitResult:
     """Create the item only if it is missing: ONE conditional PutItem, no read first. When
     the item exists, DynamoDB hands it back with the failed condition: its value, for free."""
     initial = validate_count(initial, "initial")
@@ -54,15 +57,16 @@ def init_counter(target: Target, initial: int = 0, *, ddb: Any = None) -> InitRe
     done = put_item_if_missing(target, item, ddb=ddb, action="PutItem (init)")
     if done.applied:
         return InitResult(created=True, value=initial)
-    try:
-        value = parse_count(done.live, target.count_attribute) if done.live else None
-    except CountValueError:
-        value = None
+    value = count_of(done.live, target.count_attribute)
     return InitResult(created=False, value=value, raw=done.live)
 
 
 def put_item_if_missing(
-    target: Target, item: Item, *, ddb: Any = None, action: str = "PutItem (restore)"
+    target: Target,
+    item: Item,
+    *,
+    ddb: DynamoDBClient | None = None,
+    action: str = "PutItem (restore)",
 ) -> Written:
     """ONE conditional PutItem of `item` (with a write token): only if the counter item is
     missing. `applied` is True when it was written (a lost answer included); otherwise
@@ -84,7 +88,7 @@ def put_item_if_missing(
     )
 
 
-def get_item(target: Target, *, ddb: Any = None) -> Item | None:
+def get_item(target: Target, *, ddb: DynamoDBClient | None = None) -> Item | None:
     """The counter item (wire format), strongly consistent; None if it is missing."""
     ddb = ddb or dynamodb(target)
     with mapped("GetItem", table=target.table):
@@ -92,17 +96,41 @@ def get_item(target: Target, *, ddb: Any = None) -> Item | None:
     return resp.get("Item")
 
 
-def read_count(target: Target, *, ddb: Any = None) -> int:
+def read_count(target: Target, *, ddb: DynamoDBClient | None = None) -> int:
     """The live count; ItemMissingError / CountValueError say what to do otherwise."""
     return parse_count(get_item(target, ddb=ddb), target.count_attribute)
 
 
-def read_stored(target: Target, *, ddb: Any = None) -> StoredCount:
+def read_stored(target: Target, *, ddb: DynamoDBClient | None = None) -> StoredCount:
     """The live count and the type it is stored as (N, or S for a site writing str(n))."""
     return stored_count(get_item(target, ddb=ddb), target.count_attribute)
 
 
-def increment(target: Target, by: int = 1, *, ddb: Any = None) -> int:
+def count_of(item: Item | None, attribute: str) -> int | None:
+    """The count an item holds, or None: THE rule of every "count or None" reader.
+
+    - the item is missing (None): None;
+    - the item has no `attribute`: None;
+    - a number (N) holding a whole, non-negative number: that int;
+    - a string (S) holding one as `str(n)` writes it ("57"; not "057", " 5" or "-3"): its int;
+    - anything else (another type, a fraction, a negative, other text): None.
+
+    None says only "no count to read": a caller that must tell those cases apart (a missing
+    item is refused, a value that is no count is repaired or refused) reads the item and
+    asks `parse_count`, which raises saying which it is. Pure: the item as already read."""
+    try:
+        return parse_count(item, attribute)
+    except (CountValueError, ItemMissingError):
+        return None
+
+
+def read_count_or_none(target: Target, *, ddb: DynamoDBClient | None = None) -> int | None:
+    """The live count by `count_of`'s rule (None: no item, no count, or no valid count);
+    `read_count` is the same read when anything but a count is an error."""
+    return count_of(get_item(target, ddb=ddb), target.count_attribute)
+
+
+def increment(target: Target, by: int = 1, *, ddb: DynamoDBClient | None = None) -> int:
     """Atomic ADD, as the Lambda does it; creates the item on first use. DynamoDB refuses an
     ADD on a string: a string count (`count_type` S) is counted as a site writing str(n)
     counts, read then write, with a compare-and-set on the value read."""
@@ -121,7 +149,7 @@ def increment(target: Target, by: int = 1, *, ddb: Any = None) -> int:
     return int(resp["Attributes"][target.count_attribute]["N"])
 
 
-def _increment_string(target: Target, by: int, ddb: Any) -> int:
+def _increment_string(target: Target, by: int, ddb: DynamoDBClient) -> int:
     attr = target.count_attribute
     for _ in range(MAX_INCREMENT_ROUNDS):
         item = get_item(target, ddb=ddb)
@@ -156,16 +184,20 @@ def conditional_set(
     *,
     expected_current: int | None = None,
     read_value: int | None = None,
-    allow_decrease: bool = True,
+    allow_decrease: bool = False,
     count_type: str | None = None,
     over_type: str | None = None,
     replaces: Item | None = None,
-    ddb: Any = None,
+    ddb: DynamoDBClient | None = None,
 ) -> Item:
     """ONE UpdateItem: SET count = new, only if the item exists (and holds
     expected_current when given; and, unless allow_decrease is True, only if the live count
     is not above new: a count that rose since the caller read it is never lowered). Returns
     the old item (ReturnValues=ALL_OLD): the value the write actually replaced.
+
+    allow_decrease defaults to False, as every caller's own flag does: a write lowers the
+    count only when its caller says so on purpose (DecreaseRefusedError otherwise, nothing
+    written), so a forgotten argument can never lose visits.
 
     The write keeps the count's type: `count_type` (None: the target's) is written, and the
     condition requires the live count to be absent or of `over_type` (the type the caller
@@ -205,7 +237,9 @@ def conditional_set(
     raise countset.set_refused(target, spec, allow_decrease, done.live)
 
 
-def put_counter_item(target: Target, item: Item, live: Item | None, *, ddb: Any = None) -> None:
+def put_counter_item(
+    target: Target, item: Item, live: Item | None, *, ddb: DynamoDBClient | None = None
+) -> None:
     """A table restore's counter item: ONE conditional PutItem of the exported item, only
     if the counter still holds what was read (`live`; or is still missing), so a visit
     counted meanwhile is never silently overwritten; CountConflictError otherwise.

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from runbook_lib.aws.types import UpdateItemInputTypeDef
 from runbook_lib.aws.writetoken import Item, WriteToken
 from runbook_lib.errors import (
     CountConflictError,
@@ -52,7 +53,9 @@ def spec(
     replaces: dict[str, Any] | None = None,
 ) -> SetSpec:
     """The set asked for, checked: whole numbers, a count type, no N <-> S change, and no
-    string count lowered without allow_decrease (its condition cannot compare numbers)."""
+    count the request knows lowered without allow_decrease: expected_current (its condition
+    pins the live count to it, so "not above new" is decided here) or a string count as read
+    (its condition cannot compare numbers)."""
     kind = count_type or target.count_type
     if kind not in COUNT_TYPES:
         raise ValueError(f"a count is written as N or S, not {kind!r}")
@@ -69,10 +72,10 @@ def spec(
     done = SetSpec(
         validate_count(new), expected, read, allow_decrease is True, kind, over, read_wire
     )
-    if kind == "S" and not done.may_lower and holds_count(read_wire):
-        assert read_wire is not None
-        was = int(read_wire["S"])
-        if was > done.new:
+    string = read_wire if kind == "S" and read_wire and holds_count(read_wire) else None
+    string_read = int(string["S"]) if string else None
+    for was in (done.expected, string_read):
+        if not done.may_lower and was is not None and was > done.new:
             raise DecreaseRefusedError(
                 f"Refusing to lower {target.count_attribute} in {target.table} from {was} to "
                 f"{done.new}: the visits would be lost. Nothing was written."
@@ -80,7 +83,7 @@ def spec(
     return done
 
 
-def set_request(target: Target, spec: SetSpec, token: WriteToken) -> dict[str, Any]:
+def set_request(target: Target, spec: SetSpec, token: WriteToken) -> UpdateItemInputTypeDef:
     """The UpdateItem of a conditional set: its condition is the whole safety rule."""
     names = {"#k": target.key_name, "#c": target.count_attribute, **token.names}
     values: dict[str, Any] = {":new": wire(spec.new, spec.kind), **token.values}

@@ -28,6 +28,7 @@ class SandboxCredentialsError(InvalidInputError):
     left over from `eval "$(runbook sandbox env)"`. Bad usage (exit 2); nothing was sent."""
 
     hint = ""  # the message says what to do: one line
+    exit_code = 2
 
 
 UNSET_COMMAND = 'eval "$(runbook sandbox env --unset)"'

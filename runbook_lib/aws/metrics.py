@@ -23,6 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runbook_lib.aws.errors import mapped
+from runbook_lib.aws.types import (
+    CloudWatchClient,
+    MetricAlarmTypeDef,
+    MetricDataQueryTypeDef,
+    MetricTypeDef,
+    ScanByType,
+)
 from runbook_lib.errors import InvalidInputError
 
 MAX_DATAPOINTS_PER_CALL = 100_800  # GetMetricData: data points returned per call
@@ -86,14 +93,14 @@ class MetricSpec:
                     f"metric {self.id!r}: dimension {name!r}={value!r} needs a name and a value."
                 )
 
-    def query(self, period: int) -> dict[str, Any]:
+    def query(self, period: int) -> MetricDataQueryTypeDef:
         """This metric as one MetricDataQuery."""
-        metric = {
+        metric: MetricTypeDef = {
             "Namespace": self.namespace,
             "MetricName": self.metric_name,
             "Dimensions": [{"Name": n, "Value": v} for n, v in self.dimensions],
         }
-        q: dict[str, Any] = {
+        q: MetricDataQueryTypeDef = {
             "Id": self.id,
             "MetricStat": {"Metric": metric, "Period": int(period), "Stat": self.stat},
             "ReturnData": True,
@@ -140,7 +147,7 @@ def default_specs(
     return specs
 
 
-def build_queries(specs: Sequence[MetricSpec], period: int) -> list[dict[str, Any]]:
+def build_queries(specs: Sequence[MetricSpec], period: int) -> list[MetricDataQueryTypeDef]:
     """MetricDataQueries for GetMetricData, one per spec, all returning data."""
     _check_period(period)
     if not specs:
@@ -234,12 +241,12 @@ class MetricData:
 
 
 def get_metric_data(
-    cloudwatch: Any,
-    queries: Sequence[Mapping[str, Any]],
+    cloudwatch: CloudWatchClient,
+    queries: Sequence[MetricDataQueryTypeDef],
     start: dt.datetime,
     end: dt.datetime,
     *,
-    scan_by: str = "TimestampAscending",
+    scan_by: ScanByType = "TimestampAscending",
     table: str | None = None,
 ) -> MetricData:
     """GetMetricData over [start, end), split into calls of at most 100,800 points and 500
@@ -264,7 +271,7 @@ def get_metric_data(
 
 
 def put_metric_data(
-    cloudwatch: Any, requests: Iterable[Mapping[str, Any]], *, table: str | None = None
+    cloudwatch: CloudWatchClient, requests: Iterable[Mapping[str, Any]], *, table: str | None = None
 ) -> int:
     """PutMetricData each request (Namespace + MetricData, at most MAX_DATUMS_PER_PUT datums:
     the caller batches); returns the number of calls."""
@@ -276,9 +283,11 @@ def put_metric_data(
     return calls
 
 
-def metric_alarms(cloudwatch: Any, *, table: str | None = None) -> list[dict[str, Any]]:
+def metric_alarms(
+    cloudwatch: CloudWatchClient, *, table: str | None = None
+) -> list[MetricAlarmTypeDef]:
     """Every metric alarm in the region (all pages of DescribeAlarms)."""
-    out: list[dict[str, Any]] = []
+    out: list[MetricAlarmTypeDef] = []
     with mapped("cloudwatch:DescribeAlarms", table=table):
         for page in cloudwatch.get_paginator("describe_alarms").paginate(
             AlarmTypes=["MetricAlarm"]

@@ -4,14 +4,15 @@ callers refuse anything but the sandbox first."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from runbook_lib.aws import tables
 from runbook_lib.aws.errors import mapped
+from runbook_lib.aws.types import DynamoDBClient, ScalarAttributeTypeType
 from runbook_lib.errors import TableMissingError
 
 
-def create_table_if_missing(ddb: Any, table: str, key_name: str, key_type: str) -> bool:
+def create_table_if_missing(ddb: DynamoDBClient, table: str, key_name: str, key_type: str) -> bool:
     """CreateTable (on-demand, hash key only) unless it exists; True when it was created."""
     try:
         tables.describe_table(ddb, table)
@@ -22,19 +23,25 @@ def create_table_if_missing(ddb: Any, table: str, key_name: str, key_type: str) 
         ddb.create_table(
             TableName=table,
             KeySchema=[{"AttributeName": key_name, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": key_name, "AttributeType": key_type}],
+            # cast: key_type is a str (Target.key_type, model.py): S, N or B, as the stub's literal
+            AttributeDefinitions=[
+                {
+                    "AttributeName": key_name,
+                    "AttributeType": cast(ScalarAttributeTypeType, key_type),
+                }
+            ],
             BillingMode="PAY_PER_REQUEST",
         )
     return True
 
 
-def put_item(ddb: Any, table: str, item: dict[str, Any]) -> None:
+def put_item(ddb: DynamoDBClient, table: str, item: dict[str, Any]) -> None:
     """An unconditional PutItem: the planted state replaces whatever was there."""
     with mapped("PutItem", table=table):
         ddb.put_item(TableName=table, Item=item)
 
 
-def create_table(ddb: Any, request: dict[str, Any]) -> None:
+def create_table(ddb: DynamoDBClient, request: dict[str, Any]) -> None:
     """CreateTable exactly as requested (the sandbox's, from terraform/*.tf), then wait
     until it exists."""
     table = request["TableName"]

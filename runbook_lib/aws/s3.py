@@ -8,6 +8,7 @@ from typing import Any
 
 from runbook_lib.aws.clients import client
 from runbook_lib.aws.errors import mapped
+from runbook_lib.aws.types import S3Client
 from runbook_lib.errors import RunbookError
 
 
@@ -38,15 +39,21 @@ def _s3_call(action: str) -> Iterator[None]:
 
 
 def put_object(
-    bucket: str, key: str, body: bytes, *, content_type: str | None = None, s3: Any = None
+    bucket: str,
+    key: str,
+    body: bytes,
+    *,
+    content_type: str | None = None,
+    s3: S3Client | None = None,
 ) -> None:
     s3 = s3 or client("s3")
-    extra = {"ContentType": content_type} if content_type else {}
+    # Any: a `**` of dict[str, str] is checked against every keyword of put_object (stubs)
+    extra: dict[str, Any] = {"ContentType": content_type} if content_type else {}
     with _s3_call("s3:PutObject"):
         s3.put_object(Bucket=bucket, Key=key, Body=body, **extra)
 
 
-def delete_object(bucket: str, key: str, *, s3: Any = None) -> None:
+def delete_object(bucket: str, key: str, *, s3: S3Client | None = None) -> None:
     s3 = s3 or client("s3")
     with _s3_call("s3:DeleteObject"):
         s3.delete_object(Bucket=bucket, Key=key)

@@ -22,12 +22,13 @@ import contextlib
 import json
 import queue
 import threading
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 
 import ijson
 
 from runbook_lib.aws.errors import mapped
+from runbook_lib.aws.types import DynamoDBClient, PaginatorConfigTypeDef
 from runbook_lib.formats.dynamojson import item_to_json
 
 RAW_BODY = "RunbookRawPage"  # where the kept body travels in the parsed response
@@ -43,7 +44,7 @@ Page = bytes | list[dict[str, Any]]  # the server's JSON (raw_pages), or parsed 
 _active = threading.local()  # botocore runs handlers in the calling thread
 
 
-def install(ddb: Any) -> None:
+def install(ddb: DynamoDBClient) -> None:
     """Let `raw_pages()` work on this client (idempotent; other calls are unaffected)."""
     ddb.meta.events.register(_EVENT, _keep_body, unique_id=_HANDLER_ID)
 
@@ -79,7 +80,8 @@ def _keep_body(
     customized_response_dict[RAW_BODY] = body
 
 
-def page_of(response: dict[str, Any]) -> bytes | list[dict[str, Any]]:
+# Mapping, not the stub's ScanOutputTypeDef: a raw page carries RAW_BODY, a key of our own
+def page_of(response: Mapping[str, Any]) -> bytes | list[dict[str, Any]]:
     """A Scan response's page: the kept bytes, or the parsed Items when there are none."""
     raw = response.get(RAW_BODY)
     return raw if raw is not None else response.get("Items", [])
@@ -109,11 +111,11 @@ def scan_request(
 
 
 def segment_pages(
-    ddb: Any, request: dict[str, Any], page_size: int | None = None
+    ddb: DynamoDBClient, request: dict[str, Any], page_size: int | None = None
 ) -> Iterator[Page]:
     """Pages of one scan (segment), through boto3's Scan paginator (it follows
     LastEvaluatedKey; Segment/TotalSegments pass through it to each call)."""
-    config = {"PageSize": page_size} if page_size else {}
+    config: PaginatorConfigTypeDef = {"PageSize": page_size} if page_size else {}
     responses = iter(ddb.get_paginator("scan").paginate(**request, PaginationConfig=config))
     with raw_pages():
         while True:
@@ -130,7 +132,7 @@ _DONE = object()
 
 
 def scan_pages(
-    ddb: Any, table: str, *, segments: int = 1, page_size: int | None = None
+    ddb: DynamoDBClient, table: str, *, segments: int = 1, page_size: int | None = None
 ) -> Generator[Page, None, None]:
     """Every page of the table, each segment scanned by a thread of its own.
 

@@ -17,7 +17,7 @@ the export), so its own write is recognised by the item itself (`grown_from`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,7 +62,7 @@ class Written:
     arrived. `live`: when the condition failed, the item as it is (None: it is missing)."""
 
     applied: bool
-    response: dict[str, Any] | None = None
+    response: Mapping[str, Any] | None = None  # a TypedDict of boto3-stubs: a Mapping
     live: Item | None = None
 
     @property
@@ -88,7 +88,7 @@ def grown_from(put: Item, count_attribute: str) -> Callable[[Item | None], bool]
 
 
 def write_once(
-    send: Callable[[], dict[str, Any]],
+    send: Callable[[], Mapping[str, Any]],
     ours: Callable[[Item | None], bool],
     *,
     reread: Callable[[], Item | None],

@@ -37,6 +37,7 @@ class CountTypeError(RunbookError):
     `count_type`: the type the item holds, the one a write may use."""
 
     hint = ""
+    exit_code = 3
 
     def __init__(self, message: str, count_type: str, hint: str | None = None) -> None:
         self.count_type = count_type
@@ -48,12 +49,14 @@ class CountElsewhereError(RunbookError):
     writing the target's would give the item a second count (exit 3: a finding)."""
 
     hint = ""
+    exit_code = 3
 
 
 class CountAttributeError(CountElsewhereError, InvalidInputError):
     """The same, with a count_attribute the user passed: bad usage (exit 2)."""
 
     hint = ""
+    exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib import aws
+from runbook_lib.aws.types import STSClient
 from runbook_lib.model import Target
 
 
@@ -51,7 +52,7 @@ class Banner:
         )
 
 
-def target_banner(target: Target, sts: Any = None) -> Banner:
+def target_banner(target: Target, sts: STSClient | None = None) -> Banner:
     """Describe the target. Real AWS is named by account and region (STS GetCallerIdentity);
     the sandbox needs no call, its endpoint says it all."""
     key = f"{target.key_label} ({'/'.join(_key_types(target))})"

@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from runbook_lib import paths
-from runbook_lib.notebook.kernel import _Kernel
+from runbook_lib.notebook.kernel import Kernel
 
 ENGINE_NAME = "runbook"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why the cells did not all run. `name` is the exception's class name as the kernel
+    gave it (papermill's structured `ename`), the runner's own KernelError, or None (Ctrl-C);
+    the exit code and the one-line summaries are decided from it, never from the text."""
+
+    name: str | None
+    message: str
+    cell: int | None  # the failing (or interrupted) cell, numbered as papermill numbers it
+
+    def __str__(self) -> str:
+        """As the report, result.json and the terminal show it: "Class: message"."""
+        return f"{self.name}: {self.message}" if self.name else self.message
 
 
 def throttled_saves(nb_man: Any) -> None:
@@ -45,9 +61,9 @@ def _engine() -> str:
 
 
 def execute(
-    path: Path, nb_out: Path, params: dict[str, Any], kernel: _Kernel, kernel_name: str
-) -> tuple[Any, str | None, int | None]:
-    """papermill on the runner's kernel: (executed notebook, error, failing cell). A cell
+    path: Path, nb_out: Path, params: dict[str, Any], kernel: Kernel, kernel_name: str
+) -> tuple[Any, Failure | None]:
+    """papermill on the runner's kernel: (executed notebook, why it stopped or None). A cell
     error is not raised: papermill has written the notebook with its error banner."""
     import nbformat
     import papermill
@@ -66,26 +82,23 @@ def execute(
             engine_name=_engine(),
         )
     except PapermillExecutionError as exc:
-        return (
-            nbformat.read(str(nb_out), as_version=4),
-            f"{exc.ename}: {exc.evalue}",
-            exc.exec_count,
-        )
+        failure = Failure(exc.ename, exc.evalue, exc.exec_count)
+        return nbformat.read(str(nb_out), as_version=4), failure
     except RuntimeError as exc:
         # nbclient's own (a kernel that died or never answered before the first cell): the
         # run failed to look, exit 1 with its report, never a traceback in a scheduler's mail
         source = nb_out if nb_out.exists() else path
-        error = (
-            f"KernelError: the notebook's kernel stopped before running it ({exc}); nothing "
-            "ran. Run it again; if it happens again, check memory and the kernel's Python"
+        message = (
+            f"the notebook's kernel stopped before running it ({exc}); nothing ran. Run it "
+            "again; if it happens again, check memory and the kernel's Python"
         )
-        return nbformat.read(str(source), as_version=4), error, None
-    return nb, None, None
+        return nbformat.read(str(source), as_version=4), Failure("KernelError", message, None)
+    return nb, None
 
 
-def partial(path: Path, nb_out: Path) -> tuple[Any, int | None]:
-    """The notebook as papermill last saved it, marked as interrupted, and the number of
-    the cell that was running."""
+def partial(path: Path, nb_out: Path) -> tuple[Any, Failure]:
+    """The notebook as papermill last saved it, marked as interrupted, and the interruption
+    (in the cell that was running)."""
     import nbformat
 
     source = nb_out if nb_out.exists() else path
@@ -100,7 +113,7 @@ def partial(path: Path, nb_out: Path) -> tuple[Any, int | None]:
     ]
     nb.metadata["runbook"] = {"interrupted": True}
     nbformat.write(nb, str(nb_out))
-    return nb, (started[-1] if started else None)
+    return nb, Failure(None, "interrupted (Ctrl-C)", started[-1] if started else None)
 
 
 def local_paths_out(nb: Any, path: Path, nb_out: Path) -> None:

@@ -5,23 +5,61 @@ from __future__ import annotations
 
 from typing import Any
 
+from runbook_lib.aws.endpoint import SandboxCredentialsError
+from runbook_lib.errors import ONE_LINE_ERRORS, RunbookError, exit_code_for
+from runbook_lib.formats.countvalue import (
+    CountAttributeError,
+    CountElsewhereError,
+    CountTypeError,
+)
+
+# errors.exit_code_for finds a class by name among the classes this process has imported.
+# These are the ones with an exit code of their own defined outside errors.py, imported here
+# because every reader of a run's error comes through this module (the runner's exit code
+# and summary, the HTML report, the fleet's rows). Neither module loads boto3.
+# tests/unit/test_runner_exit_codes.py reads the package for any other.
+CODED_ELSEWHERE = (
+    SandboxCredentialsError,
+    CountTypeError,
+    CountElsewhereError,
+    CountAttributeError,
+)
+
+
+def message_alone(error: str | None, error_name: str | None = None) -> str | None:
+    """The error's message without its class name, when that message is the whole story
+    (what to do included) and is shown alone: a class that says so (ONE_LINE_ERRORS) or one
+    with an exit code of its own (a refusal or a finding). None otherwise.
+
+    `error_name` is the exception's class name as the kernel gave it (papermill's `ename`).
+    A caller holding only the text (a result.json record: the fleet's rows, the HTML report)
+    passes none: the name is then the text before the first ": ", as the runner wrote it."""
+    if not error:
+        return None
+    name = error_name if error_name is not None else error.partition(": ")[0]
+    prefix = f"{name}: "
+    if not error.startswith(prefix):  # the text is no longer that exception's (an upload's)
+        return None
+    if name in ONE_LINE_ERRORS or exit_code_for(name) != RunbookError.exit_code:
+        return error[len(prefix) :]
+    return None
+
 
 def verdict_of(
     result: dict[str, Any] | None,
     exit_code: int,
     error: str | None = None,
     failed_cell: int | None = None,
+    error_name: str | None = None,
 ) -> str:
     """The one line a reader needs: the notebook's own headline when it gave one."""
     if exit_code == 130:
         where = f" during cell {failed_cell}" if failed_cell is not None else ""
         return f"Interrupted (Ctrl-C){where}: this report is partial."
     if error:
-        from runbook_lib.errors import EXIT_CODES, ONE_LINE_ERRORS
-
-        ename, _, message = error.partition(": ")
-        if ename in ONE_LINE_ERRORS or ename in EXIT_CODES:  # its message is the whole story
-            return message
+        alone = message_alone(error, error_name)
+        if alone is not None:  # its message is the whole story
+            return alone
         where = f" in cell {failed_cell}" if failed_cell is not None else ""
         return f"Failed{where}: {error}"
     result = result or {}

@@ -3,8 +3,8 @@ next step, written for where the user is, instead of ~45 lines of frames through
 
 `install()` (called by the notebooks' setup) registers an IPython custom exception display
 for RunbookError only. ipykernel still answers the cell with status "error", ename = the
-class name and evalue = str(exception), so papermill still raises and the runner's exit-code
-mapping (errors.EXIT_CODES, by ename) is untouched; only the displayed `traceback` lines
+class name and evalue = str(exception), so papermill still raises and the runner still takes
+the exit code from ename (errors.exit_code_for); only the displayed `traceback` lines
 change. Every other exception keeps IPython's own traceback.
 
 Where the user is: headless under `runbook run` (RUNBOOK_RUN_DIR is set in the kernel's

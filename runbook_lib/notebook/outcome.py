@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from runbook_lib.errors import EXIT_CODES, ONE_LINE_ERRORS
+from runbook_lib.notebook.headline import message_alone
 from runbook_lib.notebook.summary import summary_lines
 from runbook_lib.steps.common.result import EXIT_OK, EXIT_PROBLEM
 
@@ -27,6 +27,9 @@ class RunOutcome:
     failed_cell: int | None = None
     seconds: float = 0.0
     parameters: dict[str, Any] = field(default_factory=dict)
+    # the exception's class name when a cell raised one (papermill's `ename`, structured:
+    # never read back out of `error`), or the runner's own (KernelError); not in result.json
+    error_name: str | None = None
 
     def summary(self) -> str:
         """What a terminal or a scheduler's mail shows. Strings (messages, commands) are
@@ -41,11 +44,12 @@ class RunOutcome:
         if self.exit_code == EXIT_INTERRUPTED:  # one line: the user stopped it, knows why
             cell = f" in cell {self.failed_cell}" if self.failed_cell is not None else ""
             return f"{self.name}: {state}{cell} (Ctrl-C, exit 130); partial report: {self.where()}"
-        ename, _, message = (self.error or "").partition(": ")
-        if ename in ONE_LINE_ERRORS or ename in EXIT_CODES:  # the message says what to do
-            return f"{self.name}: {message}"
-        if ename == FOLDER_ERROR and not self.result:  # the folder and the fix: one line
-            return f"{self.name}: FAILED (exit {self.exit_code}): {message}"
+        alone = message_alone(self.error, self.error_name)
+        if alone is not None:  # the message says what to do
+            return f"{self.name}: {alone}"
+        folder = f"{FOLDER_ERROR}: "  # reportfiles' own error, in its text only
+        if self.error and self.error.startswith(folder) and not self.result:  # one line
+            return f"{self.name}: FAILED (exit {self.exit_code}): {self.error[len(folder) :]}"
         lines = [f"{self.name}: {state} (exit {self.exit_code}, {self.seconds:.1f}s)"]
         if self.error:
             where = f" in cell {self.failed_cell}" if self.failed_cell is not None else ""

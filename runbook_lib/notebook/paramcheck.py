@@ -201,7 +201,10 @@ def _missing(value: Any) -> bool:
 
 
 def _whole(value: Any) -> int | None:
-    """The value as an int when it is one (CLI text included); None otherwise."""
+    """The value as an int when it is one; None otherwise. CLI text is read as `coerce`
+    reads it for an int parameter (`int(text.strip())`: "1_000" is 1000), so `check` says
+    the same of the text as it would of the coerced value, and `runbook run` checks once,
+    before the kernel starts."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -209,10 +212,10 @@ def _whole(value: Any) -> int | None:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str):
-        text = value.strip()
-        digits = text[1:] if text[:1] in "+-" else text
-        if digits.isdigit() and len(digits) <= 4000:  # int()'s own limit is 4300 digits
-            return int(text)
+        try:
+            return int(value.strip())
+        except ValueError:  # not a whole number (or past int()'s 4300 digits): `coerce` says
+            return None
     return None
 
 

@@ -13,9 +13,9 @@ import contextlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from runbook_lib import paths
+from runbook_lib.aws.types import S3Client
 from runbook_lib.errors import InvalidInputError, RunbookError
 from runbook_lib.notebook.outcome import EXIT_FAILED, RunOutcome
 
@@ -68,7 +68,7 @@ def parse(url: str) -> S3Location:
 WRITE_CHECK = ".runbook-write-check"
 
 
-def check_writable(where: S3Location, s3: Any = None) -> None:
+def check_writable(where: S3Location, s3: S3Client | None = None) -> None:
     """Put an empty marker where the report will go (the upload's own permission, nothing
     more: the report role may not list or delete), then delete it where allowed."""
     from runbook_lib.aws import s3 as aws_s3
@@ -85,7 +85,7 @@ def check_writable(where: S3Location, s3: Any = None) -> None:
         aws_s3.delete_object(where.bucket, marker, s3=s3)
 
 
-def _client() -> Any:
+def _client() -> S3Client:
     from runbook_lib import aws
 
     return aws.client("s3")
@@ -97,7 +97,9 @@ def _scrubbed(text: str, replacements: dict[str, str]) -> str:
     return text
 
 
-def upload(folder: Path, where: S3Location, replacements: dict[str, str], s3: Any = None) -> str:
+def upload(
+    folder: Path, where: S3Location, replacements: dict[str, str], s3: S3Client | None = None
+) -> str:
     """Upload every file of the report folder under where/<folder name>; returns its URL.
 
     Text files get `replacements` (local path -> what the reader sees) applied first; longer

@@ -8,9 +8,12 @@ Where a run's time goes (`make bench` measures it; 02_status on the sandbox): th
 own start (~0.5 s: a second Python, ipykernel, IPython), the runner's imports (papermill
 ~0.4 s), the cells (mostly their imports), the HTML export (~0.4 s the first time in a
 process: nbconvert and its template) and the kernel's shutdown. So the kernel is started
-first and boots while papermill loads, then imports the notebook's modules while the runner
-is still busy (`_Kernel.preload`), the HTML template is compiled in a thread while the cells
-run, and the kernel shuts down while the report is written.
+first and boots while papermill loads (kernel.py), the HTML template is compiled in a thread
+while the cells run, and the kernel shuts down while the report is written. Each of the
+runner's shortcuts through a library's internals says what it was measured to save, in
+paired runs (kernel.py, execution.py, workarounds.py); those that saved nothing measurable
+were removed (issue 18: the kernel's early imports of the notebook's modules, and a kernel
+spec manager that skipped importing IPython).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib import paths
-from runbook_lib.errors import EXIT_CODES, InvalidInputError, NotebookNotFoundError
+from runbook_lib.errors import InvalidInputError, NotebookNotFoundError, exit_code_for
 from runbook_lib.notebook import (
     execution,
     foldercheck,
@@ -36,14 +39,13 @@ from runbook_lib.notebook import (
     reportfiles,
     templates,
 )
-from runbook_lib.notebook.kernel import _Kernel, notebook_imports
+from runbook_lib.notebook.execution import Failure
+from runbook_lib.notebook.kernel import Kernel
 from runbook_lib.notebook.outcome import EXIT_FAILED, EXIT_INTERRUPTED, RunOutcome
 from runbook_lib.notebook.results import result_from_notebook
 from runbook_lib.notebook.workarounds import quiet_dead_kernel_tasks, skip_unused_schema_formats
 from runbook_lib.redact import refuse_secret_parameters
 from runbook_lib.steps.common.result import exit_code_of
-
-skip_unused_schema_formats()  # before anything imports jsonschema (nbformat, papermill)
 
 
 def available_notebooks() -> list[str]:
@@ -82,16 +84,29 @@ def notebook_path(name: str) -> Path:
 
 def declared_parameters(path: Path) -> dict[str, dict[str, Any]]:
     """The notebook's parameters cell, as papermill documents it (name, type, default, help)."""
+    # `runbook params` and the fleet's checks import papermill here without a run
+    skip_unused_schema_formats()
     import papermill
 
     return papermill.inspect_notebook(str(path))
 
 
 def prepare_parameters(path: Path, params: dict[str, Any]) -> dict[str, Any]:
-    """Validate names against the parameters cell and coerce values. Unknown names fail
-    before anything runs, so a typo never silently falls back to a default."""
+    """Every check `runbook run` makes of the parameters, in one call (the fleet checks each
+    counter's with it): secrets, names, types, then ranges and required values."""
     refuse_secret_parameters(params)
     declared = declared_parameters(path)
+    coerced = _typed(path, params, declared)
+    paramcheck.check(path.stem, coerced, set(declared))  # ranges, required values: exit 2
+    return coerced
+
+
+def _typed(
+    path: Path, params: dict[str, Any], declared: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """Names checked against the parameters cell, values coerced to their declared types.
+    Unknown names fail before anything runs, so a typo never silently falls back to a
+    default."""
     unknown = sorted(set(params) - set(declared))
     if unknown:
         raise InvalidInputError(
@@ -99,9 +114,7 @@ def prepare_parameters(path: Path, params: dict[str, Any]) -> dict[str, Any]:
             f"Valid: {', '.join(declared) or 'none'}.",
             hint=f"check the spelling; `runbook params {path.stem}` lists them with help.",
         )
-    coerced = {k: paramcheck.coerce(k, v, declared[k], path.stem) for k, v in params.items()}
-    paramcheck.check(path.stem, coerced, set(declared))  # ranges, required values: exit 2
-    return coerced
+    return {k: paramcheck.coerce(k, v, declared[k], path.stem) for k, v in params.items()}
 
 
 def _timestamp() -> str:
@@ -135,12 +148,17 @@ def run_notebook(
     Bad input (unknown notebook or parameter, wrong type, a secret) raises before anything
     is written. An execution failure still writes the executed notebook, the HTML and a
     result.json naming the failing cell: the output is the log.
+
+    The parameters are checked once each, as `prepare_parameters` checks them, in two parts:
+    what needs no papermill before the kernel starts, names and types while it boots.
     """
+    skip_unused_schema_formats()  # a run's first step: nothing has imported jsonschema yet
     path = notebook_path(name)
     # a template saved with an edited parameters cell (lab autosave) would not run safe
     templates.refuse_unsafe(path)
     refuse_secret_parameters(dict(parameters or {}))  # before a kernel process exists
-    # so are ranges and required values (bad usage, exit 2: no kernel, no report folder)
+    # so are ranges and required values (bad usage, exit 2: no kernel, no report folder);
+    # checked on the CLI's text, which paramcheck reads as `coerce` will type it
     paramcheck.check(path.stem, dict(parameters or {}), paramcheck.declared_names(path))
     # folders that cannot be written: one line and exit 2 now, not a traceback afterwards
     foldercheck.check_backups(path.stem, dict(parameters or {}))
@@ -179,18 +197,18 @@ def _run_in_kernel(
     try:
         # RUNBOOK_RUN_DIR: the kernel's artifact_path() writes into the report folder
         env = {**os.environ, "RUNBOOK_RUN_DIR": str(run.run_dir)}
-        kernel = _Kernel(kernel_name, paths.project_root(), env)
-        kernel.preload(notebook_imports(run.path))
+        kernel = Kernel(kernel_name, paths.project_root(), env)
         # checked while the kernel boots: a refusal kills it and removes the report folder,
         # like a bad parameter (environment only: the runner never imports boto3)
         from runbook_lib.aws.endpoint import refuse_sandbox_keys
 
         refuse_sandbox_keys()  # the sandbox's dummy keys off loopback: exit 2
-        params = prepare_parameters(run.path, parameters)  # imports papermill
+        # names and types (secrets, ranges: checked before the kernel); imports papermill
+        params = _typed(run.path, parameters, declared_parameters(run.path))
         exporter = render.warm_up(hide_code) if html_report else None
         executed = True
-        nb, error, failed_cell, interrupted = _execute(run, params, kernel, kernel_name)
-        outcome = _outcome(run, nb, error, failed_cell, interrupted, params)
+        nb, failure, interrupted = _execute(run, params, kernel, kernel_name)
+        outcome = _outcome(run, nb, failure, interrupted, params)
         # a folder that stopped taking files mid-run: exit 1, the result still shown
         reportfiles.save(outcome, nb, exporter, run.path, run.started_at, hide_code, interrupted)
         return outcome
@@ -204,40 +222,36 @@ def _run_in_kernel(
 
 
 def _execute(
-    run: _Run, params: dict[str, Any], kernel: _Kernel, kernel_name: str
-) -> tuple[Any, str | None, int | None, bool]:
-    """(notebook, error, failed cell, interrupted). Ctrl-C: the cells so far become a
-    partial report. The kernel is asked to exit as soon as the cells are done."""
+    run: _Run, params: dict[str, Any], kernel: Kernel, kernel_name: str
+) -> tuple[Any, Failure | None, bool]:
+    """(notebook, why it stopped, interrupted). Ctrl-C: the cells so far become a partial
+    report. The kernel is asked to exit as soon as the cells are done."""
     try:
-        nb, error, failed_cell = execution.execute(
-            run.path, run.nb_out, params, kernel, kernel_name
-        )
+        nb, failure = execution.execute(run.path, run.nb_out, params, kernel, kernel_name)
         kernel.request_shutdown()  # it exits while the report is written
         interrupted = False
     except KeyboardInterrupt:
         quiet_dead_kernel_tasks()
         kernel.close(kill=True)  # busy in a cell: it would not answer a shutdown
-        nb, failed_cell = execution.partial(run.path, run.nb_out)
-        interrupted, error = True, "interrupted (Ctrl-C)"
+        nb, failure = execution.partial(run.path, run.nb_out)
+        interrupted = True
     execution.local_paths_out(nb, run.path, run.nb_out)
-    return nb, error, failed_cell, interrupted
+    return nb, failure, interrupted
 
 
 def _outcome(
-    run: _Run,
-    nb: Any,
-    error: str | None,
-    failed_cell: int | None,
-    interrupted: bool,
-    params: dict[str, Any],
+    run: _Run, nb: Any, failure: Failure | None, interrupted: bool, params: dict[str, Any]
 ) -> RunOutcome:
     """The verdict: exit code from the interruption, the error or the recorded result."""
     seconds = time.monotonic() - run.started
     result = result_from_notebook(nb)
+    error = str(failure) if failure else None
     if interrupted:
         exit_code = EXIT_INTERRUPTED
-    elif error:  # a refusal or a contradiction has its own code; anything else failed
-        exit_code = EXIT_CODES.get(error.partition(": ")[0], EXIT_FAILED)
+    elif failure:  # the exception's own code: a refusal (2) or a finding (3); else 1
+        # (a class defined outside errors.py resolves too: headline.py, which outcome.py
+        # imports, imports every such class)
+        exit_code = exit_code_for(failure.name or "")
     elif result is None:
         exit_code, error = EXIT_FAILED, "the notebook recorded no result (record_result)"
     else:
@@ -251,7 +265,8 @@ def _outcome(
         result_path=str(run.run_dir / "result.json"),
         result=result,
         error=error,
-        failed_cell=failed_cell,
+        failed_cell=failure.cell if failure else None,
         seconds=seconds,
         parameters=params,
+        error_name=failure.name if failure else None,
     )

@@ -110,24 +110,6 @@ async def _idle_after(channel: Any, msg_id: str, wait_s: float) -> bool:
             return True
 
 
-def kernel_spec_manager() -> Any:
-    """jupyter_client's KernelSpecManager, its kernel folders listed as its own default lists
-    them (jupyter_path("kernels"), then IPython's folder's "kernels") but without importing
-    IPython for that folder's name: ~0.1 s before the kernel can be launched, and the runner
-    has no other use for IPython. IPYTHONDIR or ~/.ipython, as IPython's get_ipython_dir
-    gives it for a home folder one can write to."""
-    import os
-
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_core.paths import jupyter_path
-
-    if "IPython" in sys.modules:  # nothing to save: the default, exactly
-        return KernelSpecManager()
-    ipython_dir = os.environ.get("IPYTHONDIR") or os.path.join("~", ".ipython")
-    ipython_kernels = os.path.join(os.path.normpath(os.path.expanduser(ipython_dir)), "kernels")
-    return KernelSpecManager(kernel_dirs=[*jupyter_path("kernels"), ipython_kernels])
-
-
 def quiet_dead_kernel_tasks() -> None:
     """After Ctrl-C, nbclient's task for the running cell ends with DeadKernelError (the
     kernel is killed) and asyncio would print that traceback when the task is collected:

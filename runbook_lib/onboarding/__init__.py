@@ -4,7 +4,8 @@
 - "now you try" answers (the questions are `questions.QUESTIONS`), checked by
   `check_answer` (pure); `Quiz` keeps the tally the notebook records;
 - whether the guide's reset can be reproduced live (the reset itself: `onboarding.resetstory`);
-- the guard that keeps the walkthrough on the sandbox.
+- the guard that keeps the walkthrough on the sandbox;
+- the notebook's one Result (`result`), from what its cells found and the reader's answers.
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ import html
 import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runbook_lib import paths
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.model import Target
 from runbook_lib.onboarding.questions import QUESTIONS
+from runbook_lib.steps.common.result import Result
+
+if TYPE_CHECKING:
+    from runbook_lib.onboarding.resetstory import ResetStory
 
 ARCHITECTURE_SVG = Path("docs") / "architecture.svg"
 RIGHT, WRONG, UNANSWERED = "right", "wrong", "unanswered"
@@ -227,3 +232,55 @@ def require_sandbox(target: Target) -> None:
                 'env)"`; for real AWS use the numbered notebooks (README: "Point it at real AWS").'
             ),
         )
+
+
+# ---- the notebook's result -----------------------------------------------------------------
+
+
+def result(
+    target: Target,
+    *,
+    report: Any,
+    story: ResetStory,
+    init: Any,
+    proposal: Any,
+    saved: Any,
+    hist: Any,
+    rec: Any,
+    quiz: Quiz,
+) -> Result:
+    """00_onboarding's Result: what each step of the walkthrough found, and the answers.
+
+    `report`, `init`, `proposal`, `saved`, `hist` and `rec` are what the cells hold: a step's
+    Result or its own object (the StatusReport, InitOutcome, SetResult, backup dict, History,
+    Recovery); each is recorded as its own object's dict, so result.json keeps its shape. A
+    problem (exit 3) when the sandbox counter is not healthy (02_status's verdict): the reader
+    walked through a sandbox that needs repair first."""
+    status = _detail(report)
+    answers = quiz.summary()
+    fields = {
+        "healthy": status.healthy,
+        "count": status.count,
+        "table": target.table,
+        "reset_story": story.to_dict(),
+        "init": _detail(init).to_dict(),
+        "set": _detail(proposal).to_dict(),
+        "backup": _detail(saved),
+        "resets": len(_detail(hist).resets),
+        "recovered": _detail(rec).result(),
+        "answers": answers,
+    }
+    score = f"{answers[RIGHT]} of {answers['total']} answers right"
+    if status.healthy:
+        message = f"Walkthrough done on {target.table}: {score}; the sandbox counter is healthy."
+        return Result("onboarding", "DONE", False, message, fields, detail=quiz)
+    message = (
+        f"Walkthrough done on {target.table} ({score}), but the sandbox counter is not "
+        f"healthy: {status.verdict} Open 02_status for the checks and what to do."
+    )
+    return Result("onboarding", "SANDBOX UNHEALTHY", True, message, fields, detail=quiz)
+
+
+def _detail(step: Any) -> Any:
+    """A step's own object: a step's Result carries it as `detail` (a cell may hold either)."""
+    return step.detail if isinstance(step, Result) else step

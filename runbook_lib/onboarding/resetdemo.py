@@ -17,7 +17,6 @@ from runbook_lib import aws, paths
 from runbook_lib.aws import counter, tables
 from runbook_lib.errors import InvalidInputError, TerraformError
 from runbook_lib.model import Target
-from runbook_lib.steps.migrate.apply import live_count
 from runbook_lib.tf.hcledit import ITEM_TYPE, locate_block
 from runbook_lib.tf.process import Stream
 from runbook_lib.tf.workspace import Workspace, workspace
@@ -48,7 +47,11 @@ def copy_legacy_stack(dest: str | Path, *, bucket_name: str | None = None) -> Pa
 
 
 def demonstrate_reset(
-    workdir: str | Path | None = None, *, visits: int = 3, stream: Stream | None = print
+    workdir: str | Path | None = None,
+    *,
+    visits: int = 3,
+    stream: Stream | None = print,
+    open_workspace: Callable[..., Workspace] = workspace,
 ) -> dict[str, Any]:
     """Reproduce the guide's reset live on the sandbox: apply the legacy stack (a copy, with
     a table of its own), count `visits` visits, apply again: the count is back to 0.
@@ -57,7 +60,8 @@ def demonstrate_reset(
     demo table removed). A given (empty) workdir keeps the applied legacy stack there, so
     05_migrate can be tried on it. Sandbox only. Returns {"before", "after", "reset",
     "visits", "table", "peak", "count_after", "steps": [{title, output, count}], "note",
-    "workdir", "cleanup", "live": True}.
+    "workdir", "cleanup", "live": True}. `open_workspace` makes the shadow workspace
+    (tf.workspace.workspace; a test passes one whose terraform fails).
     """
     visits = _check_demo(visits)
     temporary = workdir is None
@@ -74,7 +78,7 @@ def demonstrate_reset(
         region=aws.session().region_name,
     )
     lines: list[str] = []
-    ws = workspace(folder, stream=_tee(lines, stream))
+    ws = open_workspace(folder, stream=_tee(lines, stream))
     steps = [_configuration_step(folder)]
     try:
         steps += _reset_steps(ws, target, visits, lines)
@@ -130,7 +134,7 @@ def _reset_steps(
     first = {
         "title": "terraform apply: the first deploy",
         "output": _apply_lines(lines),
-        "count": live_count(target),
+        "count": counter.read_count_or_none(target),
     }
     for _ in range(visits):
         count = counter.increment(target)
@@ -144,7 +148,7 @@ def _reset_steps(
     again = {
         "title": "terraform apply: the next deploy; the visits are gone",
         "output": _apply_lines(lines),
-        "count": live_count(target),
+        "count": counter.read_count_or_none(target),
     }
     return [first, counted, again]
 

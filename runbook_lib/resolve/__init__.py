@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib import aws
+from runbook_lib.aws.types import Session
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.model import Target
 from runbook_lib.resolve import sources as src
@@ -154,7 +155,7 @@ def _stack(
     return files
 
 
-def _target(found: src.Resolution, sess: Any, files: tuple[Path, ...] = ()) -> Target:
+def _target(found: src.Resolution, sess: Session, files: tuple[Path, ...] = ()) -> Target:
     values = found.values
     return Target(
         table=values["table"],

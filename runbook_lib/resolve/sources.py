@@ -14,6 +14,7 @@ from typing import Any
 
 from runbook_lib import aws, paths
 from runbook_lib.aws import tables
+from runbook_lib.aws.types import DynamoDBClient, Session
 from runbook_lib.errors import EndpointUnreachableError, StackMismatchError, TargetConflictError
 from runbook_lib.model import typed_value
 from runbook_lib.tf import stackmodel
@@ -105,7 +106,7 @@ def _terraform_outputs(folder: Path) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the live table
 
 
-def from_live_table(found: Resolution, sess: Any) -> None:
+def from_live_table(found: Resolution, sess: Session) -> None:
     """Key names and types from DescribeTable (never guessed); then the count attribute and
     key value from the addressed item or the table's only item, when nothing said them."""
     ddb = aws.client("dynamodb", sess)
@@ -117,7 +118,10 @@ def from_live_table(found: Resolution, sess: Any) -> None:
     except Exception as exc:  # only "cannot reach" stops the resolution
         found.notes.append(f"key schema not read from the live table: {str(exc).split('. ')[0]}")
         return
-    types = {a["AttributeName"]: a["AttributeType"] for a in desc.get("AttributeDefinitions", [])}
+    # keyed str | None: looked up with roles.get("HASH") too, None when the table has none
+    types: dict[str | None, str] = {
+        a["AttributeName"]: a["AttributeType"] for a in desc.get("AttributeDefinitions", [])
+    }
     roles = {k["KeyType"]: k["AttributeName"] for k in desc.get("KeySchema", [])}
     _reconcile(found, "key_name", roles.get("HASH"), "hash key", types)
     found.values["key_type"], found.sources["key_type"] = types.get(roles.get("HASH"), "S"), LIVE
@@ -131,7 +135,7 @@ def from_live_table(found: Resolution, sess: Any) -> None:
 
 
 def _reconcile(
-    found: Resolution, name: str, live: str | None, role: str, types: dict[str, str]
+    found: Resolution, name: str, live: str | None, role: str, types: dict[str | None, str]
 ) -> None:
     current = found.values.get(name)
     if current is None or current == live:
@@ -141,7 +145,7 @@ def _reconcile(
 
 
 def _conflict(
-    found: Resolution, name: str, live: str | None, role: str, types: dict[str, str]
+    found: Resolution, name: str, live: str | None, role: str, types: dict[str | None, str]
 ) -> None:
     table, current, source = found.values["table"], found.values.get(name), found.sources[name]
     live_text = f"{live!r} ({types.get(live or '', '?')})" if live else "none"
@@ -156,7 +160,7 @@ def _conflict(
     found.values[name], found.sources[name] = live, LIVE
 
 
-def _from_live_item(found: Resolution, ddb: Any) -> None:
+def _from_live_item(found: Resolution, ddb: DynamoDBClient) -> None:
     """The addressed item's one count attribute and its type (a number, or a whole number
     written as a string); or, in a table that holds exactly one item, that item's key and
     count. Reads only; an unreadable table answers nothing."""
@@ -181,7 +185,9 @@ def _from_live_item(found: Resolution, ddb: Any) -> None:
         found.values["count_type"], found.sources["count_type"] = kind, "live item"
 
 
-def _addressed_item(found: Resolution, ddb: Any, names: list[str]) -> dict[str, Any] | None:
+def _addressed_item(
+    found: Resolution, ddb: DynamoDBClient, names: list[str]
+) -> dict[str, Any] | None:
     values = found.values
     if "key_value" not in values or (len(names) > 1 and "range_key_value" not in values):
         return None

@@ -29,6 +29,7 @@ import pandas as pd
 from runbook_lib.aws import counter, metrics
 from runbook_lib.aws import provision as aws_provision
 from runbook_lib.aws.endpoint import is_sandbox
+from runbook_lib.aws.types import CloudWatchClient, DynamoDBClient
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.model import Target
 from runbook_lib.sandbox import drillplan, seed
@@ -88,7 +89,7 @@ class Planted:
 
 
 def last_datum(
-    cloudwatch: Any, target: Target, names: dict[str, str], now: pd.Timestamp
+    cloudwatch: CloudWatchClient, target: Target, names: dict[str, str], now: pd.Timestamp
 ) -> pd.Timestamp | None:
     """The time of the counter's latest datum in the LOOKBACK before now (any of the four
     metrics), to the minute; None when there is none."""
@@ -159,8 +160,8 @@ def write_drill(
     after: Sequence[pd.Timestamp],
     *,
     names: dict[str, str],
-    ddb: Any,
-    cloudwatch: Any,
+    ddb: DynamoDBClient,
+    cloudwatch: CloudWatchClient,
     reset_value: int = RESET_VALUE,
 ) -> Planted:
     """Write a planned reset (see the module): visits before, the reset's PutItem, visits
@@ -209,7 +210,8 @@ def drill(info: SandboxInfo, *, now: Any = None, log: Callable[[str], None] = pr
     now_ts = utc(now if now is not None else pd.Timestamp.now(tz="UTC"), "now")
     target = sandbox_provision.sandbox_target(info.url, info.region, info.outputs)
     names = sandbox_provision.history_names(target)
-    clients = {
+    # Any: one service per key, each its own client type (a dict holds only their union)
+    clients: dict[str, Any] = {
         s: sandbox_provision.sandbox_client(info.url, info.region, s)
         for s in ("dynamodb", "cloudwatch")
     }

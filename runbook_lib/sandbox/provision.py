@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from runbook_lib.errors import SandboxError
 from runbook_lib.sandbox.server import (
@@ -23,10 +23,17 @@ from runbook_lib.sandbox.server import (
 )
 
 if TYPE_CHECKING:  # the model imports boto3: `sandbox env` and `down` need none of it
+    from runbook_lib.aws.types import CloudWatchClient, DynamoDBClient
     from runbook_lib.model import Target
 
 
-def sandbox_client(url: str, region: str, service: str) -> Any:
+@overload
+def sandbox_client(url: str, region: str, service: Literal["dynamodb"]) -> DynamoDBClient: ...
+@overload
+def sandbox_client(url: str, region: str, service: Literal["cloudwatch"]) -> CloudWatchClient: ...
+def sandbox_client(
+    url: str, region: str, service: Literal["dynamodb", "cloudwatch"]
+) -> DynamoDBClient | CloudWatchClient:
     """A client of the moto server at url, signing with the dummy keys."""
     from runbook_lib import aws
 

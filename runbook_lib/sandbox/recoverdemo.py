@@ -24,6 +24,7 @@ import pandas as pd
 
 from runbook_lib import aws
 from runbook_lib.aws import metrics, provision
+from runbook_lib.aws.types import CloudWatchClient, DynamoDBClient
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.model import Target
 from runbook_lib.sandbox import drill, seed
@@ -85,8 +86,8 @@ def plant_reset(
     frame: pd.DataFrame,
     *,
     with_count_metric: bool = True,
-    ddb: Any = None,
-    cloudwatch: Any = None,
+    ddb: DynamoDBClient | None = None,
+    cloudwatch: CloudWatchClient | None = None,
 ) -> int:
     """Create the target's table if missing, seed the frame's history (the count metric
     left out with `with_count_metric=False`), and set the live item to the frame's last

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from runbook_lib.aws import metrics
+from runbook_lib.aws.types import CloudWatchClient
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.steps.history.frame import COLUMNS, time_index, utc
 
@@ -224,7 +225,7 @@ def put_requests(
 
 
 def seed_history(
-    cloudwatch: Any,
+    cloudwatch: CloudWatchClient,
     frame: pd.DataFrame,
     *,
     table: str,

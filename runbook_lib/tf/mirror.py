@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from runbook_lib import paths
@@ -156,13 +156,23 @@ def _walkable(path: Path, name: str, root_dev: int) -> bool:
     return st.st_dev == root_dev and not path.is_symlink()
 
 
-def find_provider_mirror(*, refresh: bool = False) -> Path | None:
+def discover_mirror() -> Path | None:
+    """A mirror found on disk, uncached: Terraform's implied mirror dirs, then a bounded
+    search of likely roots."""
+    found = next((d for d in implied_mirror_dirs() if is_aws_mirror(d)), None)
+    return found if found is not None else search_mirror()
+
+
+def find_provider_mirror(
+    *, refresh: bool = False, discover: Callable[[], Path | None] = discover_mirror
+) -> Path | None:
     """The filesystem mirror root (the folder that CONTAINS registry.terraform.io) that
     holds hashicorp/aws, or None.
 
-    Order: RUNBOOK_TF_MIRROR; the cached answer; Terraform's implied mirror dirs; a bounded
-    search of likely roots. Answers are cached in state_dir() (a miss for an hour) because
-    the search costs a moment and every Terraform call needs the answer.
+    Order: RUNBOOK_TF_MIRROR; the cached answer; `discover` (discover_mirror: Terraform's
+    implied mirror dirs, then a bounded search of likely roots). Answers are cached in
+    state_dir() (a miss for an hour) because the search costs a moment and every Terraform
+    call needs the answer.
     """
     env = os.environ.get("RUNBOOK_TF_MIRROR")
     if env:
@@ -182,9 +192,7 @@ def find_provider_mirror(*, refresh: bool = False) -> Path | None:
         cached = _read_mirror_cache(cache)
         if cached is not None:
             return cached if isinstance(cached, Path) else None  # "": a fresh cached miss
-    found = next((d for d in implied_mirror_dirs() if is_aws_mirror(d)), None)
-    if found is None:
-        found = search_mirror()
+    found = discover()
     payload = {"path": str(found) if found else None, "checked_at": time.time()}
     with contextlib.suppress(OSError):
         cache.write_text(json.dumps(payload) + "\n")

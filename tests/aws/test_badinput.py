@@ -88,9 +88,11 @@ def test_wrapped_get_item_backup_is_accepted_and_extra_attributes_survive(
     wrapped = {"Item": {**STATES["counter"], "viewCount": {"N": "25"}, "note": {"S": "old"}}}
     path = ctx.item_file(wrapped, "get-item-output.json")
 
-    result = backup.run_action(
-        "restore", ctx.target, backup_path=str(path), dry_run=False, confirm=ctx.target.table
+    ran = backup.run(
+        ctx.target, action="restore", backup_path=str(path), dry_run=False, confirm=ctx.target.table
     )
+    assert ran.verdict == "RESTORED" and not ran.problem and ran.message == ran.fields["message"]
+    result = ran.fields
 
     assert itemfile.load_item_file(path).wrapped is True
     assert result["kind"] == "item" and result["restored"] is True
@@ -142,8 +144,8 @@ def test_table_in_creating_state_is_reported_not_written(
     target = Target(table=name, endpoint=moto_url)
     ctx = Ctx(ddb, target, folders.src, folders.backups, folders.run_dir, [name])
     before = snapshot(ctx)
-    report = status.run_status(ctx.target)
-    assert "[WARN] table exists and ACTIVE" in str(report) and "wait for ACTIVE" in str(report)
+    said = str(status.run(ctx.target))  # the message: the report as text
+    assert "[WARN] table exists and ACTIVE" in said and "wait for ACTIVE" in said
     assert snapshot(ctx) == before
 
 

@@ -7,6 +7,8 @@ reported back as unprocessed, exactly as DynamoDB does under throttling.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from runbook_lib.aws import batch
@@ -49,7 +51,7 @@ def test_chunks_are_lazy_and_keep_the_remainder():
 
 def test_put_then_get_with_unprocessed_keys_retried(ddb, table, monkeypatch):
     waits: list[float] = []
-    monkeypatch.setattr(batch, "_sleep", waits.append)
+    monkeypatch.setattr(time, "sleep", waits.append)
     items = [_item(i) for i in range(4)]
     assert batch.put_items(ddb, table, items) == 0
     state = _hold_back_keys(ddb, rounds=2)
@@ -61,7 +63,7 @@ def test_put_then_get_with_unprocessed_keys_retried(ddb, table, monkeypatch):
 
 
 def test_get_gives_up_after_bounded_attempts(ddb, table, monkeypatch):
-    monkeypatch.setattr(batch, "_sleep", lambda s: None)
+    monkeypatch.setattr(time, "sleep", lambda s: None)
     batch.put_items(ddb, table, [_item(i) for i in range(3)])
     state = _hold_back_keys(ddb, rounds=None)
     keys = [{"stat": _item(i)["stat"]} for i in range(3)]

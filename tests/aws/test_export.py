@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import json
 import threading
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -68,13 +69,6 @@ def scan_all(ddb, table: str) -> dict[str, dict]:
 def lines(path: Path) -> list[dict]:
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         return [json.loads(line) for line in fh]
-
-
-@pytest.fixture
-def backups(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "backups"
-    monkeypatch.setenv("RUNBOOK_BACKUPS", str(folder))
-    return folder
 
 
 @pytest.fixture
@@ -325,7 +319,7 @@ def test_restore_lowers_with_allow_decrease_after_backing_up(ddb, tmp_path, back
 
 def test_restore_raises_a_reset_counter_back(ddb, tmp_path, backups):
     target, path = _counter_export(ddb, tmp_path, 500)
-    counter.conditional_set(target, 0, ddb=ddb)  # the reset the guide warns about
+    counter.conditional_set(target, 0, allow_decrease=True, ddb=ddb)  # the guide's reset
     ddb.delete_item(TableName=target.table, Key={"stat": {"S": "k00007"}})
     res = tablerestore.restore_table(
         path, target.table, dry_run=False, confirm=target.table, ddb=ddb
@@ -373,7 +367,7 @@ def _inject_unprocessed(ddb, rounds: int | None, drop: int = 5) -> dict:
 
 def test_unprocessed_items_are_retried_until_written(exported, ddb, table, monkeypatch):
     waits = []
-    monkeypatch.setattr(batch, "_sleep", waits.append)
+    monkeypatch.setattr(time, "sleep", waits.append)
     dest = make_table(ddb)
     state = _inject_unprocessed(ddb, rounds=3)
     res = tablerestore.restore_table(
@@ -386,7 +380,7 @@ def test_unprocessed_items_are_retried_until_written(exported, ddb, table, monke
 
 
 def test_unprocessed_items_give_up_after_bounded_attempts(exported, ddb, monkeypatch):
-    monkeypatch.setattr(batch, "_sleep", lambda s: None)
+    monkeypatch.setattr(time, "sleep", lambda s: None)
     dest = make_table(ddb)
     state = _inject_unprocessed(ddb, rounds=None)
     with pytest.raises(ThrottledError, match=r"unprocessed after 8 attempts.*PARTIAL"):

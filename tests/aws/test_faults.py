@@ -70,7 +70,7 @@ from runbook_lib.steps.status import report
 from tests.conftest import make_table
 from tests.faultproxy import AFTER, BEFORE, Fault, FaultProxy, RequestInfo
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.usefixtures("backups")]
 
 ROOT = Path(__file__).resolve().parents[2]
 RATE = 0.3
@@ -82,14 +82,6 @@ WAIT_S = 10.0  # upper bound for any wait on another thread or process
 
 
 # ---- helpers ------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _backups(_no_runbook_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Item backups taken by restores go to the test's folder, not the checkout's."""
-    folder = tmp_path / "backups"
-    monkeypatch.setenv("RUNBOOK_BACKUPS", str(folder))
-    return folder
 
 
 @pytest.fixture

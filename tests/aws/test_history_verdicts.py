@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from runbook_lib import aws
+from runbook_lib.model import Target
 from runbook_lib.notebook import plots
 from runbook_lib.sandbox import seed
 from runbook_lib.steps import history
@@ -33,10 +34,12 @@ def table():
 def test_no_count_data_is_a_problem_that_names_the_metric(cw, table):
     """GIVEN a table name under which nothing was ever published WHEN the history is read
     THEN the verdict says no data was found for that metric: a problem, not "0 resets"."""
-    hist = history.load_history(
-        1, table=table, metric_name="Visits", cloudwatch=cw, now=NOW, period=3600
+    ran = history.run(
+        Target(table=table, metric_name="Visits"), days=1, cloudwatch=cw, now=NOW, period=3600
     )
-    assert not hist.has_count_data and hist.problem
+    hist = ran.detail
+    assert not hist.has_count_data and hist.problem and ran.problem
+    assert ran.verdict == "NO DATA" and ran.fields == hist.result(), "no CSV asked for"
     assert hist.verdict.startswith(
         f"NO DATA: no count data found for VisitorCounter/Visits (TableName={table}) "
         "in the last 1 days"
@@ -66,12 +69,16 @@ def test_a_reset_is_said_as_what_happened(cw, table):
     assert hist.result()["resets"] == [reset.to_dict()]
 
 
-def test_a_clean_window_says_no_reset_in_words(cw, table):
+def test_a_clean_window_says_no_reset_in_words(cw, table, tmp_path):
     now = pd.Timestamp("2022-06-02T00:00:00Z")
     frame = seed.synthetic_history(1, end=now)
     seed.seed_history(cw, frame, table=table, function_name=f"{table}-fn", api_id="a2")
-    hist = history.load_history(1, table=table, cloudwatch=cw, now=now, period=300)
-    assert not hist.problem
+    csv = tmp_path / "report" / "history.csv"
+    ran = history.run(Target(table=table), days=1, cloudwatch=cw, now=now, period=300, csv_path=csv)
+    hist = ran.detail
+    assert not hist.problem and not ran.problem and ran.verdict == "OK"
+    assert ran.fields == {**hist.result(), "csv_path": "history.csv"} and csv.is_file()
+    assert ran.message.startswith(hist.verdict) and " points at 300 s, " in ran.message
     assert hist.verdict.startswith("OK: no reset in the window")
     assert hist.no_resets_text == "No reset in the window."
     assert hist.result()["resets"] == []

@@ -21,6 +21,7 @@ from runbook_lib.errors import (
 from runbook_lib.formats import atomic, itemfile
 from runbook_lib.model import Target
 from runbook_lib.steps.backup import itembackup
+from tests.conftest import files_under
 
 AWS_CLI = Path(sys.executable).parent / "aws"
 
@@ -33,17 +34,6 @@ def aws_cli(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(AWS_CLI), *args], capture_output=True, text=True, env=env, check=False, timeout=120
     )
-
-
-def files_under(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
-
-
-@pytest.fixture
-def backups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "backups"
-    monkeypatch.setenv("RUNBOOK_BACKUPS", str(folder))
-    return folder
 
 
 def write(path: Path, data: object) -> Path:
@@ -136,7 +126,7 @@ def test_every_attribute_type_round_trips(target, ddb, backups):
 def test_aws_cli_put_item_restores_from_the_backup_file(target, ddb, backups, tmp_path):
     counter.init_counter(target, initial=42, ddb=ddb)
     backup = itembackup.backup_item(target, ddb=ddb)
-    counter.conditional_set(target, 7, ddb=ddb)
+    counter.conditional_set(target, 7, allow_decrease=True, ddb=ddb)
 
     # The guide's restore line, exactly.
     done = aws_cli(
@@ -292,7 +282,7 @@ def test_sidecar_and_item_paths_map_both_ways(good_backup):
 
 
 def test_restore_dry_run_writes_nothing(target, ddb, backups, good_backup):
-    counter.conditional_set(target, 2, ddb=ddb)
+    counter.conditional_set(target, 2, allow_decrease=True, ddb=ddb)
     before_item, before_files = counter.get_item(target, ddb=ddb), files_under(backups)
 
     result = itembackup.restore_item(target, good_backup.path)
@@ -304,7 +294,7 @@ def test_restore_dry_run_writes_nothing(target, ddb, backups, good_backup):
 
 
 def test_restore_with_wrong_confirm_writes_nothing(target, ddb, backups, good_backup):
-    counter.conditional_set(target, 2, ddb=ddb)
+    counter.conditional_set(target, 2, allow_decrease=True, ddb=ddb)
     before = files_under(backups)
     with pytest.raises(ConfirmationError, match="confirm must equal the table name"):
         itembackup.restore_item(target, good_backup.path, dry_run=False, confirm="prod")

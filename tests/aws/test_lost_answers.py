@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,20 +32,12 @@ from runbook_lib.steps.setcount import auditlog
 from tests.conftest import make_table
 from tests.faultproxy import AFTER, BEFORE, Fault, FaultProxy, RequestInfo
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.usefixtures("backups")]
 
 # the write reached moto, then its answer was lost: a 500, or the connection cut mid-answer
 LOST = [Fault("error500", AFTER), Fault("drop", AFTER)]
 LOST_IDS = ["500-after", "cut-after"]
 VISITS = 3  # visits counted while botocore waits to retry
-
-
-@pytest.fixture(autouse=True)
-def _backups(_no_runbook_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Item backups and audit records go to the test's folder, not the checkout's."""
-    folder = tmp_path / "backups"
-    monkeypatch.setenv("RUNBOOK_BACKUPS", str(folder))
-    return folder
 
 
 @pytest.fixture
@@ -184,13 +175,13 @@ def test_recover_whose_write_answer_was_lost_is_applied_once_not_a_conflict(
 ):
     proxy = lost_once(proxy_for, "dynamodb:UpdateItem", LOST[0])
 
-    rec = recover.recover(
+    rec = recover.run(
         planted, days=3, period=300, dry_run=False, confirm=planted.table,
         audit_path=tmp_path / "audit.jsonl", backup_dir=tmp_path / "b",
-    )  # fmt: skip
+    ).fields  # fmt: skip
 
-    assert rec.applied and rec.attempts == 1, rec.verdict  # done, not re-read as a conflict
-    assert (rec.live, rec.recovered) == (37, 5037)
+    assert rec["applied"] and rec["attempts"] == 1, rec["verdict"]  # done, not a conflict
+    assert (rec["live"], rec["recovered"]) == (37, 5037)
     assert proxy.forwarded["dynamodb:UpdateItem"] == 2
     assert live_count(ddb, planted) == 5037
     audit = auditlog.read_audit(tmp_path / "audit.jsonl")

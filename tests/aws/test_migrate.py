@@ -319,12 +319,21 @@ def test_demonstrate_reset_leaves_nothing_behind_even_when_terraform_fails(
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
-    def broken_init(self):
-        raise TerraformError("terraform init failed (simulated)")
+    class BrokenInit:  # the real shadow workspace, whose `terraform init` fails
+        def __init__(self, folder, **kwargs):
+            self.real = tfworkspace.workspace(folder, **kwargs)
 
-    monkeypatch.setattr(tfworkspace.Workspace, "init", broken_init)
+        def sync(self) -> None:
+            self.real.sync()
+
+        def init(self) -> None:
+            raise TerraformError("terraform init failed (simulated)")
+
+        def discard(self) -> None:
+            self.real.discard()
+
     with pytest.raises(TerraformError, match="simulated"):
-        resetdemo.demonstrate_reset(stream=None)
+        resetdemo.demonstrate_reset(stream=None, open_workspace=BrokenInit)
     assert list(tmp_path.iterdir()) == []
     shadows = tfworkspace.shadow_dir(tmp_path / "x").parent
     assert not any(p.name.startswith("runbook-reset-demo-") for p in shadows.glob("*"))
@@ -342,7 +351,7 @@ def test_a_count_lost_by_an_apply_is_restored_from_the_backup_loudly(target, tmp
 
     class ResettingApply:  # an apply that still writes the configured item back
         def converge(self) -> bool:
-            counter.conditional_set(target, 0)
+            counter.conditional_set(target, 0, allow_decrease=True)
             return True
 
     result = report.MigrationResult(str(tmp_path), target.table, "removed", False)
@@ -365,11 +374,12 @@ def test_a_count_lost_by_an_apply_is_restored_from_the_backup_loudly(target, tmp
 def test_without_terraform_a_safe_stack_is_still_reported_safe(target, monkeypatch, tmp_path):
     """`runbook demo` runs 05_migrate on terraform/ even where Terraform is not installed."""
     monkeypatch.setenv("RUNBOOK_TERRAFORM", str(tmp_path / "absent" / "terraform"))
-    result = migrate.migrate(ROOT / "terraform", target)
-    assert result.found == [] and result.message.startswith("Already safe")
+    result = migrate.run(target, terraform_dir=ROOT / "terraform")
+    assert result.fields["found"] == [] and result.message.startswith("Already safe")
+    assert (result.verdict, result.problem) == ("ALREADY SAFE", False)
     legacy = resetdemo.copy_legacy_stack(tmp_path / "stack")
     with pytest.raises(TerraformError, match="needs the terraform binary"):
-        migrate.migrate(legacy, target)
+        migrate.run(target, terraform_dir=legacy)
 
 
 def test_a_raw_state_file_reads_like_show_json():
@@ -400,7 +410,7 @@ def test_a_raw_state_file_reads_like_show_json():
     assert finding.address == f"{ADDR}[0]" and finding.in_config is False
 
 
-def test_state_rm_puts_state_and_files_back_when_the_final_plan_is_unsafe(tmp_path, monkeypatch):
+def test_state_rm_puts_state_and_files_back_when_the_final_plan_is_unsafe(tmp_path):
     path = tmp_path / "dynamodb.tf"
     path.write_text(SAMPLE)
     finding = _finding(path, in_state=True)
@@ -426,10 +436,11 @@ def test_state_rm_puts_state_and_files_back_when_the_final_plan_is_unsafe(tmp_pa
         calls.append(f"prove (file now: {'resource' not in path.read_text().split(HEAD)[1]})")
         raise TerraformError("ABORTED: the plan would touch the counter (create ...)")
 
-    monkeypatch.setattr(apply, "prove", unsafe_plan)
     result = report.MigrationResult(str(tmp_path), "t", "state_rm", False)
     with pytest.raises(TerraformError, match="ABORTED"):
-        apply.state_rm_and_write(FakeWorkspace(), change, result, lambda _line: None)
+        apply.state_rm_and_write(
+            FakeWorkspace(), change, result, lambda _line: None, prove_final=unsafe_plan
+        )
     assert calls == [
         "pull",
         f"rm {ADDR} dry_run=False",

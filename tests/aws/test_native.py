@@ -20,17 +20,10 @@ from runbook_lib.errors import (
     RunbookError,
     TableMissingError,
 )
-from runbook_lib.steps.backup import copyback, nativebackup, nativerestore
+from runbook_lib.steps.backup import copyback, itembackup, nativebackup, nativerestore
 from tests.conftest import make_table
 
 UTC = dt.timezone.utc
-
-
-@pytest.fixture
-def backups(tmp_path, monkeypatch):
-    folder = tmp_path / "backups"
-    monkeypatch.setenv("RUNBOOK_BACKUPS", str(folder))
-    return folder
 
 
 def _new_name(target) -> str:
@@ -233,7 +226,7 @@ def restored(target, ddb):
 
 
 def test_copy_back_raises_a_reset_count_after_backing_up(target, ddb, restored, backups):
-    counter.conditional_set(target, 0, ddb=ddb)  # the terraform apply reset
+    counter.conditional_set(target, 0, allow_decrease=True, ddb=ddb)  # the terraform apply reset
     dry = copyback.copy_counter_back(restored, target, ddb=ddb)
     assert (dry.before, dry.after, dry.written) == (0, 50, False)
     assert counter.read_count(target, ddb=ddb) == 0
@@ -259,19 +252,24 @@ def test_copy_back_refuses_to_lower_unless_allowed(target, ddb, restored, backup
     assert counter.read_count(target, ddb=ddb) == 50
 
 
-def test_copy_back_loses_no_visit_counted_meanwhile(target, ddb, restored, backups, monkeypatch):
+def test_copy_back_loses_no_visit_counted_meanwhile(target, ddb, restored, backups):
     """A visit between our read and our write makes the conditional write fail loudly."""
-    counter.conditional_set(target, 5, ddb=ddb)
-    real_backup = copyback.itembackup.backup_item
+    counter.conditional_set(target, 5, allow_decrease=True, ddb=ddb)
 
     def backup_then_visit(*args, **kwargs):
-        out = real_backup(*args, **kwargs)
+        out = itembackup.backup_item(*args, **kwargs)
         counter.increment(target, ddb=ddb)
         return out
 
-    monkeypatch.setattr(copyback.itembackup, "backup_item", backup_then_visit)
     with pytest.raises(CountConflictError, match="The count moved"):
-        copyback.copy_counter_back(restored, target, dry_run=False, confirm=target.table, ddb=ddb)
+        copyback.copy_counter_back(
+            restored,
+            target,
+            dry_run=False,
+            confirm=target.table,
+            ddb=ddb,
+            backup_item=backup_then_visit,
+        )
     assert counter.read_count(target, ddb=ddb) == 6
 
 

@@ -242,7 +242,7 @@ def test_setting_a_corrupt_count_repairs_it_keeping_its_type(target, ddb, backup
     assert 'from {"S": "many"} to 0' in setcount.set_count(target, 0).message
     # a number over a string is a type change: refused, the string repair is the command
     refused = setcount.run(target, 0, reason="fix", dry_run=False, confirm=target.table)
-    assert refused.problem and "-p count_type S" in refused.command
+    assert refused.problem and "-p count_type S" in refused.fields["command"]
     assert counter.get_item(target, ddb=ddb)["viewCount"] == {"S": "many"}
     result = real(target, 0, count_type="S")
     assert result.applied and result.old is None
@@ -352,7 +352,9 @@ def test_run_returns_a_refusal_with_the_exact_command(
     live42, ddb, backups, kwargs, refused, command
 ):
     kwargs = {"reason": "fix after reset", "dry_run": False, "confirm": live42.table, **kwargs}
-    result = setcount.run(live42, kwargs.pop("value", 100), ddb=ddb, **kwargs)
+    ran = setcount.run(live42, kwargs.pop("value", 100), ddb=ddb, **kwargs)
+    assert ran.problem and ran.verdict == "REFUSED" and ran.fields["table"] == live42.table
+    result = ran.detail
     assert result.problem and not result.applied and re.match(refused, result.refused)
     assert "Next step" not in result.refused and "\n" not in result.refused, "one line"
     expected = f"runbook run 03_set_count -p table_name {live42.table} " + command.format(
@@ -426,12 +428,13 @@ def test_a_set_that_would_lower_a_count_raised_meanwhile_is_refused_by_the_write
     other = aws.client("dynamodb")
     before_set(ddb, lambda: real(live42, 1000, ddb=other, reason="colleague"))
     # WHEN ours goes ahead without allow_decrease
-    result = setcount.run(live42, 200, reason="ours", dry_run=False, confirm=live42.table, ddb=ddb)
+    ran = setcount.run(live42, 200, reason="ours", dry_run=False, confirm=live42.table, ddb=ddb)
+    result = ran.detail
     # THEN the write's own condition refused it: the colleague's 1000 stands, no audit of ours
     assert result.refused.startswith(
         f"Refusing to lower viewCount in {live42.table} from 1000 (live: it rose before the "
         "write) to 200"
     )
-    assert "-p new_value 200 -p allow_decrease True" in result.command and result.problem
+    assert "-p new_value 200 -p allow_decrease True" in result.command and ran.problem
     assert counter.read_count(live42, ddb=ddb) == 1000
     assert [(r["old"], r["new"]) for r in setrecord.read_audit()] == [(42, 1000)]

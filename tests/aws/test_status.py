@@ -44,9 +44,12 @@ def test_healthy_table_with_backup_pitr_and_clean_history(target, ddb):
     )
     ddb.create_backup(TableName=target.table, BackupName="status-test")
     _put_counts(target, [10, 20, 30, 41])
-    report = status.run_status(target)
+    result = status.run(target)
+    report = result.detail
     states = _states(report)
-    assert report.healthy, str(report)
+    assert report.healthy and not result.problem, str(report)
+    assert result.verdict == "HEALTHY" and result.message == str(report)
+    assert result.fields == report.to_dict()
     assert report.count == 41
     assert states["point-in-time recovery"] == "ok"
     assert states["latest backup age"] == "ok"
@@ -56,9 +59,10 @@ def test_healthy_table_with_backup_pitr_and_clean_history(target, ddb):
 
 
 def test_missing_item_and_no_pitr_say_what_to_do(target):
-    report = status.run_status(target)
+    result = status.run(target)
+    report = result.detail
     states = _states(report)
-    assert not report.healthy
+    assert not report.healthy and result.problem and result.verdict == "UNHEALTHY"
     assert states["counter item present"] == "fail"
     item_check = next(c for c in report.checks if c.name == "counter item present")
     assert "the table is empty" in item_check.detail

@@ -16,16 +16,15 @@ import uuid
 import pytest
 
 from runbook_lib.aws import counter
-from runbook_lib.errors import EXIT_CODES
+from runbook_lib.errors import exit_code_for
 from runbook_lib.formats import itemfile
 from runbook_lib.formats.countvalue import CountAttributeError, CountElsewhereError
 from runbook_lib.model import Target
 from runbook_lib.sandbox import recoverdemo
 from runbook_lib.sandbox import server as sandbox
-from runbook_lib.steps import setcount, status
+from runbook_lib.steps import recover, setcount, status
 from runbook_lib.steps.backup import copyback, export, itembackup, tablerestore
 from runbook_lib.steps.init import init_step
-from runbook_lib.steps.recover import recover
 from runbook_lib.steps.setcount.auditlog import read_audit
 from tests.conftest import files_under, make_table
 
@@ -51,7 +50,7 @@ def site(ddb, moto_url) -> Target:
 
 def _confirmed(target: Target, value: int, **kwargs) -> setcount.SetResult:
     kwargs = {"reason": "issue 16", "dry_run": False, "confirm": target.table, **kwargs}
-    return setcount.run(target, value, **kwargs)
+    return setcount.run(target, value, **kwargs).detail
 
 
 def _item(target: Target, ddb) -> dict:
@@ -121,22 +120,22 @@ def test_count_type_s_writes_60_as_a_string_and_the_undo_puts_57_back(site, ddb,
 
 def test_count_type_n_over_a_string_is_refused_even_in_a_dry_run(site, ddb, backups):
     result = setcount.run(site, 60, count_type="N")
-    assert result.problem and "Writing 60 as a number (count_type N)" in result.refused
-    assert "-p count_type S" in result.command
+    assert result.problem and "Writing 60 as a number (count_type N)" in result.fields["refused"]
+    assert "-p count_type S" in result.fields["command"]
     assert _item(site, ddb) == SITE_ITEM
 
 
 def test_a_dry_run_says_a_confirmed_run_needs_count_type_s(site, ddb):
     result = setcount.run(site, 60)
-    assert not result.problem and result.dry_run
+    assert not result.problem and result.verdict == "DRY RUN" and result.fields["dry_run"]
     assert "A confirmed run is REFUSED without count_type S" in result.message
-    assert "-p count_type S" in result.command
+    assert "-p count_type S" in result.detail.command
 
 
 def test_a_wrong_confirm_hands_over_a_command_that_writes_a_string(site, ddb, backups):
     result = setcount.run(site, 60, reason="x", dry_run=False, confirm="visitors")
-    assert result.problem and "confirm must equal the table name" in result.refused
-    assert "-p count_type S" in result.command  # the command that would do it, as is
+    assert result.problem and "confirm must equal the table name" in result.fields["refused"]
+    assert "-p count_type S" in result.fields["command"]  # the command that would do it, as is
     assert _item(site, ddb) == SITE_ITEM
 
 
@@ -160,7 +159,7 @@ def test_no_second_count_beside_the_sites_from_03_or_01(site, ddb, backups):
     guide = dataclasses.replace(site, count_attribute="viewCount", count_type="N")
     with pytest.raises(CountElsewhereError, match="pass -p count_attribute count") as found:
         _confirmed(guide, 60)
-    assert EXIT_CODES[type(found.value).__name__] == 3
+    assert exit_code_for(type(found.value).__name__) == 3
     with pytest.raises(CountElsewhereError, match=r"holds its count as 'count' \(S \"57\"\)"):
         init_step(guide, 0, dry_run=False, confirm=site.table)
     with pytest.raises(CountElsewhereError):
@@ -168,7 +167,7 @@ def test_no_second_count_beside_the_sites_from_03_or_01(site, ddb, backups):
     passed = dataclasses.replace(guide, sources={"count_attribute": "parameter"})
     with pytest.raises(CountAttributeError, match="passed as count_attribute") as bad:
         _confirmed(passed, 60)
-    assert EXIT_CODES[type(bad.value).__name__] == 2
+    assert exit_code_for(type(bad.value).__name__) == 2
     assert _item(site, ddb) == SITE_ITEM
     assert files_under(backups) == []
 
@@ -204,25 +203,26 @@ def planted(moto_url, ddb) -> Target:
 
 def test_recover_refuses_a_number_over_the_string_then_writes_a_string(planted, ddb, tmp_path):
     io = {"audit_path": tmp_path / "audit.jsonl", "backup_dir": tmp_path / "b"}
-    dry = recover(planted, days=3, period=300, **io)
-    assert (dry.live, dry.recovered) == (37, 5037) and "-p count_type S" in dry.command
-    assert "is a string count (S)" in dry.verdict
+    dry = recover.run(planted, days=3, period=300, **io)
+    assert (dry.fields["live"], dry.fields["recovered"]) == (37, 5037)
+    assert "-p count_type S" in dry.fields["command"]
+    assert "is a string count (S)" in dry.message
 
-    wrong = recover(planted, days=3, period=300, dry_run=False, confirm="visitors", **io)
-    assert wrong.problem and "-p count_type S" in wrong.command
+    wrong = recover.run(planted, days=3, period=300, dry_run=False, confirm="visitors", **io)
+    assert wrong.problem and "-p count_type S" in wrong.fields["command"]
 
-    refused = recover(planted, days=3, period=300, dry_run=False, confirm=planted.table, **io)
-    assert refused.problem and not refused.applied
-    assert refused.verdict.startswith("REFUSED: ") and "as a site whose code writes str(n)" in (
-        refused.verdict
+    refused = recover.run(planted, days=3, period=300, dry_run=False, confirm=planted.table, **io)
+    assert (refused.verdict, refused.problem, refused.fields["applied"]) == ("REFUSED", True, False)
+    assert refused.message.startswith("REFUSED: ") and "as a site whose code writes str(n)" in (
+        refused.message
     )
-    assert "-p count_type S" in refused.command
+    assert "-p count_type S" in refused.fields["command"]
     assert _item(planted, ddb)["count"] == {"S": "37"}
 
-    done = recover(
+    done = recover.run(
         planted, days=3, period=300, dry_run=False, confirm=planted.table, count_type="S", **io
     )
-    assert done.applied and not done.problem, done.verdict
+    assert done.fields["applied"] and not done.problem, done.message
     assert _item(planted, ddb)["count"] == {"S": "5037"}
 
 

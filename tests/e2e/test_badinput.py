@@ -20,6 +20,7 @@ import pytest
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.formats import itemfile
 from runbook_lib.notebook import runner
+from runbook_lib.steps.common.result import EXIT_PROBLEM
 from tests.badinput_cases import Ctx, flip_crc
 from tests.badinput_checks import (
     FIX,
@@ -145,7 +146,7 @@ def test_runbook_run_03_refused_write_is_one_line_and_exit_3(
     table = counter_ctx.target.table
     base = {"table_name": table, "reason": "bad-input test", "dry_run": "False", "confirm": table}
     outcome = run_nb("03_set_count", {**base, **params}, folders)
-    assert outcome.exit_code == runner.EXIT_PROBLEM, outcome.summary()
+    assert outcome.exit_code == EXIT_PROBLEM, outcome.summary()
     assert outcome.error is None and outcome.failed_cell is None
     summary = outcome.summary()
     assert "error in cell" not in summary and "Traceback" not in summary
@@ -216,7 +217,7 @@ def status_of_missing_table(
 @pytest.mark.notebook
 def test_runbook_run_02_status_missing_table(status_of_missing_table, ddb: Any) -> None:
     outcome, table = status_of_missing_table
-    assert outcome.exit_code == runner.EXIT_PROBLEM and outcome.error is None
+    assert outcome.exit_code == EXIT_PROBLEM and outcome.error is None
     summary = outcome.summary()
     assert "02_status: PROBLEM FOUND (exit 3" in summary
     assert f"[FAIL] table exists and ACTIVE: table {table} not found" in summary

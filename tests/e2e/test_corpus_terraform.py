@@ -30,7 +30,6 @@ answers.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -51,6 +50,7 @@ from runbook_lib.sandbox.lostanswer import apply_fresh_stack
 from runbook_lib.tf.binary import find_terraform
 from runbook_lib.tf.sharedprovider import shared_provider
 from runbook_lib.tf.workspace import workspace
+from tests.conftest import tree_hash
 
 pytestmark = [
     pytest.mark.terraform,
@@ -166,14 +166,6 @@ def visit(exp: dict[str, Any], counter: dict[str, Any]) -> None:
         ExpressionAttributeNames={"#c": attribute},
         ExpressionAttributeValues={":new": {"S": str(int(old) + 1)}, ":old": {"S": old}},
     )
-
-
-def tree_hash(folder: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 def items_in_state(doc: dict[str, Any]) -> list[str]:

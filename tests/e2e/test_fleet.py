@@ -166,7 +166,7 @@ def test_each_counter_has_its_report_and_the_index_links_them(morning):
             "02_status.ipynb",
             "result.json",
         ]
-        assert "run_status(" not in (report / "02_status.html").read_text()  # --no-code
+        assert "status.run(" not in (report / "02_status.html").read_text()  # --no-code
     assert scan_for_secrets(fleet_dir) == []
 
 

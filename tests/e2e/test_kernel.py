@@ -1,15 +1,11 @@
-"""The runner's kernel (runbook_lib/notebook/kernel.py): started by the runner, preloaded with
-the notebook's imports, then handed to nbclient as papermill hands it.
+"""The runner's kernel (runbook_lib/notebook/kernel.py): started by the runner, then handed to
+nbclient as papermill hands it.
 
-GIVEN a kernel asked to preload a module (and one that does not exist)
-WHEN the preload has been answered and nbclient executes a notebook on the kernel
-THEN the module is imported, nothing else of the preload shows (no name bound, no execution
-count used, no output), and nbclient's own client is answered (a preload client sharing
-nbclient's ZMQ identity would leave it waiting until its start-up timeout).
-
-Whether the preload runs before the first cell is a matter of speed only (it usually does: the
-runner loads papermill meanwhile); the test waits for its answer so that it never depends on
-timing.
+GIVEN a kernel started as the runner starts it
+WHEN nbclient executes a notebook on it, and the runner asks it to shut down and closes it
+THEN the cells ran on that kernel, nbclient's client was the runner's ready client (its
+wait_for_ready), and the kernel process is gone after close. A kernel that dies before the
+first cell is a failed run with its report, not a traceback.
 """
 
 from __future__ import annotations
@@ -21,52 +17,35 @@ from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbformat import v4
 
-from runbook_lib.notebook.kernel import _Kernel
+from runbook_lib.notebook.kernel import Kernel
+from runbook_lib.notebook.workarounds import ready_client_class
 
 pytestmark = pytest.mark.notebook
 START_TIMEOUT_S = 60  # a deadline for a loaded machine, not a measurement
-
-CHECKS = [
-    "import sys\nprint('colorsys' in sys.modules)",
-    "print('colorsys' in globals(), 'import_quietly' in globals())",
-]
-
-
-def _run(kernel: _Kernel) -> list:
-    nb = v4.new_notebook(cells=[v4.new_code_cell(src) for src in CHECKS])
-    client = NotebookClient(nb, km=kernel.km, startup_timeout=START_TIMEOUT_S, timeout=60)
-    client.execute()
-    return nb.cells
 
 
 def _text(cell) -> str:
     return "".join(o.get("text", "") for o in cell.outputs)
 
 
-def test_preloaded_modules_are_there_and_nothing_else_is(tmp_path):
-    kernel = _Kernel("python3", tmp_path, dict(os.environ))
+def test_nbclient_runs_the_cells_on_the_runners_kernel_and_it_is_gone_after(tmp_path):
+    kernel = Kernel("python3", tmp_path, {**os.environ, "RUNBOOK_RUN_DIR": str(tmp_path)})
     try:
-        kernel.preload(["colorsys", "no_such_module_for_the_runbook"])
-        (preloader,) = kernel.clients
-        reply = run_sync(preloader.shell_channel.get_msg)(timeout=START_TIMEOUT_S)
-        assert reply["msg_type"] == "execute_reply" and reply["content"]["status"] == "ok"
-        cells = _run(kernel)
+        nb = v4.new_notebook(
+            cells=[
+                v4.new_code_cell("import os\nprint(os.environ['RUNBOOK_RUN_DIR'])"),
+                v4.new_code_cell("print(os.getcwd())"),
+            ]
+        )
+        client = NotebookClient(nb, km=kernel.km, startup_timeout=START_TIMEOUT_S, timeout=60)
+        client.execute()
+        assert [type(c).__mro__[1] for c in kernel.clients] == [ready_client_class()]
+        kernel.request_shutdown()
     finally:
-        kernel.close(kill=True)
-    assert _text(cells[0]) == "True\n"
-    assert _text(cells[1]) == "False False\n"
-    assert [c.execution_count for c in cells] == [1, 2]
-
-
-def test_without_a_preload_the_module_is_not_there(tmp_path):
-    """The check above can fail: a kernel that preloads nothing has not imported it."""
-    kernel = _Kernel("python3", tmp_path, dict(os.environ))
-    try:
-        kernel.preload([])
-        cells = _run(kernel)
-    finally:
-        kernel.close(kill=True)
-    assert _text(cells[0]) == "False\n"
+        kernel.close(kill=False)
+    assert _text(nb.cells[0]) == f"{tmp_path}\n" and _text(nb.cells[1]) == f"{tmp_path}\n"
+    assert [c.execution_count for c in nb.cells] == [1, 2]
+    assert not run_sync(kernel.km.is_alive)() and kernel.clients == []
 
 
 def test_a_kernel_that_dies_before_the_first_cell_is_a_failed_run_not_a_traceback(

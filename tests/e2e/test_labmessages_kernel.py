@@ -22,10 +22,10 @@ import pytest
 from nbclient import NotebookClient
 from nbformat import v4
 
-from runbook_lib.errors import EXIT_CODES, RunbookError, TargetConflictError
+from runbook_lib.errors import RunbookError, TargetConflictError, exit_code_for
 from runbook_lib.model import Target
 from runbook_lib.notebook import execution
-from runbook_lib.notebook.kernel import _Kernel
+from runbook_lib.notebook.kernel import Kernel
 from runbook_lib.steps.setcount.plan import plan_set
 
 pytestmark = pytest.mark.notebook
@@ -38,7 +38,7 @@ INSTALL = (
     "labmessages.install()\n"
     "labmessages.install()  # the notebooks' setup may run twice: harmless"
 )
-# the real path of Run All on 03_set_count with its defaults: frames through steps/setplan.py
+# the real path of Run All on 03_set_count with its defaults: frames through steps/setcount/plan.py
 SET_WITHOUT_VALUE = (
     "from runbook_lib.steps.setcount.plan import plan_set\n"
     "from runbook_lib.model import Target\n"
@@ -80,7 +80,7 @@ def lab(tmp_path_factory):
         replies[cell_index] = execute_reply["content"]
 
     folder = tmp_path_factory.mktemp("lab")
-    kernel = _Kernel("python3", folder, _env(JPY_SESSION_NAME="notebooks/03_set_count.ipynb"))
+    kernel = Kernel("python3", folder, _env(JPY_SESSION_NAME="notebooks/03_set_count.ipynb"))
     try:
         client = NotebookClient(
             nb,
@@ -107,7 +107,7 @@ def test_a_runbook_error_shows_its_message_and_next_step_only(lab):
     assert [replies[i]["status"] for i in (0, 1)] == ["ok", "ok"]
     text = _text(_error(cells[2]).traceback)
     assert "Traceback" not in text
-    assert "setplan.py" not in text and "Cell In" not in text and "---->" not in text
+    assert "plan.py" not in text and "Cell In" not in text and "---->" not in text
     assert text.splitlines()[0].startswith("InvalidInputError: new_value is required")
     assert (
         "Next step: set `new_value = N` in the parameters cell and run all; a reset to 0 is "
@@ -130,7 +130,7 @@ def test_the_reply_is_still_the_error_papermill_and_the_runner_read(lab):
 def test_percent_tb_still_shows_the_frames(lab):
     cells, _ = lab
     text = _text(_error(cells[3]).traceback)
-    assert "Traceback" in text and "setplan.py" in text
+    assert "Traceback" in text and "steps/setcount/plan.py" in text
 
 
 def test_another_exception_keeps_ipythons_traceback(lab):
@@ -146,14 +146,15 @@ def test_headless_the_hint_stays_in_command_line_form(tmp_path):
     nbformat.write(
         v4.new_notebook(cells=[v4.new_code_cell(INSTALL), v4.new_code_cell(CONFLICT)]), path
     )
-    kernel = _Kernel("python3", tmp_path, _env(RUNBOOK_RUN_DIR=str(tmp_path)))
+    kernel = Kernel("python3", tmp_path, _env(RUNBOOK_RUN_DIR=str(tmp_path)))
     try:
-        nb, error, failed_cell = execution.execute(path, out, {}, kernel, "python3")
+        nb, failure = execution.execute(path, out, {}, kernel, "python3")
     finally:
         kernel.close(kill=True)
     exc = TargetConflictError("table_name is not the stack table.", hint=CONFLICT_HINT)
-    assert error == f"TargetConflictError: {exc}" and failed_cell == 2
-    assert EXIT_CODES[error.partition(": ")[0]] == 2  # what the runner maps to exit 2
+    assert failure is not None
+    assert str(failure) == f"TargetConflictError: {exc}" and failure.cell == 2
+    assert exit_code_for(failure.name) == 2  # what the runner exits with
     code = [c for c in nb.cells if c.cell_type == "code"]
     text = _text(_error(code[-1]).traceback)
     assert text.splitlines() == [

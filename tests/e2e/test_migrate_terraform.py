@@ -7,7 +7,6 @@ starts on every plan and apply), so stacks are shared where a test only reads th
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
@@ -31,8 +30,10 @@ from runbook_lib.tf import workspace as tfworkspace
 from runbook_lib.tf.binary import find_terraform
 from runbook_lib.tf.commands import lost_answer_collision
 from runbook_lib.tf.sharedprovider import shared_provider
+from tests.conftest import tree_hash
 
 pytestmark = [
+    pytest.mark.usefixtures("backups"),
     pytest.mark.terraform,
     pytest.mark.slow,
     pytest.mark.skipif(
@@ -45,15 +46,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ADDR = "aws_dynamodb_table_item.visitor_count"
 VISITS = 3
 SHARED = pytest.mark.xdist_group("migrate-legacy")  # one worker builds the shared stack
-
-
-def _tree_hash(folder: Path) -> dict[str, str]:
-    """Every file under folder (the state included) -> sha256 of its bytes."""
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 def _applied_stack(folder: Path, label: str, visits: int = VISITS) -> tuple[Path, Target]:
@@ -75,11 +67,6 @@ def _applied_stack(folder: Path, label: str, visits: int = VISITS) -> tuple[Path
 def _result(out: Path, name: str) -> dict[str, Any]:
     (path,) = sorted(out.glob(f"*-{name}/result.json"))[-1:]
     return json.loads(path.read_text())
-
-
-@pytest.fixture(autouse=True)
-def _backups_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RUNBOOK_BACKUPS", str(tmp_path / "backups"))
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +137,7 @@ def test_a_dry_run_changes_no_file_no_state_and_no_count(legacy, tmp_path):
     folder, target = legacy["dir"], legacy["target"]
     counter.increment(target)  # drift: the plan sees a live count the config would overwrite
     live = counter.read_count(target)
-    before = _tree_hash(folder)
+    before = tree_hash(folder)
     outcome = runner.run_notebook(
         "05_migrate",
         {"terraform_dir": str(folder), "strategy": "state_rm", "table_name": target.table},
@@ -160,7 +147,7 @@ def test_a_dry_run_changes_no_file_no_state_and_no_count(legacy, tmp_path):
     # found and not fixed yet: exit 3 (problem found), as 07_recover's dry run does
     assert outcome.exit_code == 3, outcome.summary()
     result = _result(tmp_path, "05_migrate")
-    assert _tree_hash(folder) == before, "a dry run wrote to the user's folder or state"
+    assert tree_hash(folder) == before, "a dry run wrote to the user's folder or state"
     assert counter.read_count(target) == live
     assert (result["dry_run"], result["migrated"], result["found"]) == (True, False, [ADDR])
     assert result["problem"] is True and result["resets_on_apply"] is True
@@ -197,11 +184,11 @@ def test_a_plan_that_would_delete_the_item_aborts_and_writes_nothing(legacy, tmp
     start, end = hcledit.locate_block(text, hcledit.ITEM_TYPE, "visitor_count")
     path.write_text(text[:start] + text[end:])
     live = counter.read_count(target)
-    before = _tree_hash(folder)
+    before = tree_hash(folder)
 
     with pytest.raises(TerraformError, match=f"ABORTED.*delete {ADDR}"):
         proof.prove(folder)
-    assert _tree_hash(folder) == before
+    assert tree_hash(folder) == before
     assert counter.read_count(target) == live
 
 
@@ -296,7 +283,7 @@ def test_a_stack_with_nothing_to_migrate_says_so_and_exits_0(moto_url, tmp_path)
         folder,
         ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*", "build"),
     )
-    before = _tree_hash(folder)
+    before = tree_hash(folder)
     outcome = runner.run_notebook(
         "05_migrate", {"terraform_dir": str(folder)}, tmp_path / "reports", html=False
     )
@@ -306,7 +293,7 @@ def test_a_stack_with_nothing_to_migrate_says_so_and_exits_0(moto_url, tmp_path)
     assert result["problem"] is False and result["diff"] == ""
     assert result["message"].startswith("Already safe")
     assert result["table"] == "resume.example.com-VisitorCount"
-    assert _tree_hash(folder) == before
+    assert tree_hash(folder) == before
 
 
 def test_a_create_whose_answer_was_lost_is_imported_and_applied_again(moto_url, tmp_path, ddb):

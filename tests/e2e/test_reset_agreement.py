@@ -64,7 +64,7 @@ def test_status_history_and_recover_agree_to_the_minute_whatever_the_window(stor
     report = status.run_status(story, now=now)
     hist = history.load_history(1, table=story.table, now=now, period=300)
     minute = history.load_history(1, table=story.table, now=now)
-    rec = recover.recover(story, days=1, now=now, ddb=ddb)
+    rec = recover.run(story, days=1, now=now, ddb=ddb)
 
     row = next(c for c in report.checks if c.name == DROP_CHECK)
     assert (row.state, row.detail) == ("fail", "count dropped from 4676 to 1 at 00:38 UTC")
@@ -74,20 +74,22 @@ def test_status_history_and_recover_agree_to_the_minute_whatever_the_window(stor
         (reset,) = read.resets
         assert (reset.time, reset.before, reset.after) == (at(0, 38), 4676, 1)
         assert read.verdict.startswith("RESET: count dropped from 4676 to 1 at 00:38 UTC;")
-    result = rec.result()
+    result = rec.fields
     assert result["reset_time"] == at(0, 38).isoformat()
     assert (result["before"], result["after"], result["live"]) == (4676, 0, 23)
-    assert result["recovered"] == 4699 and rec.problem and not rec.repaired
+    assert result["recovered"] == 4699 and rec.problem and not result["repaired"]
+    assert rec.verdict == "DRY RUN: RESET FOUND"
 
 
 def test_a_repair_taken_back_is_a_reset_again_and_proposed_from_the_live_count(story, ddb):
     """07 repairs (audit record), then the count is put back to 23 (an undo through
     04_backup_restore leaves no audit record): 02 and 07 read the live count and say so."""
     now = at(7, 0)
-    done = recover.recover(story, days=1, now=now, dry_run=False, confirm=story.table, ddb=ddb)
-    assert done.applied and counter.read_count(story, ddb=ddb) == 4699
-    again = recover.recover(story, days=1, now=now, ddb=ddb)
-    assert again.repaired and not again.problem, again.verdict
+    done = recover.run(story, days=1, now=now, dry_run=False, confirm=story.table, ddb=ddb)
+    assert done.fields["applied"] and counter.read_count(story, ddb=ddb) == 4699
+    again = recover.run(story, days=1, now=now, ddb=ddb)
+    assert again.fields["repaired"] and not again.problem, again.message
+    assert again.verdict == "ALREADY REPAIRED"
     row = next(c for c in status.run_status(story, now=now).checks if c.name == DROP_CHECK)
     assert row.state == "warn" and "by 07_recover (+4676, audit id " in row.detail
 
@@ -95,5 +97,7 @@ def test_a_repair_taken_back_is_a_reset_again_and_proposed_from_the_live_count(s
 
     row = next(c for c in status.run_status(story, now=now).checks if c.name == DROP_CHECK)
     assert row.state == "fail" and "but the live count is below 4676 again" in row.detail
-    rec = recover.recover(story, days=1, now=now, ddb=ddb)
-    assert rec.problem and not rec.repaired and rec.recovered == 4699, rec.verdict
+    rec = recover.run(story, days=1, now=now, ddb=ddb)
+    assert rec.problem and not rec.fields["repaired"] and rec.fields["recovered"] == 4699, (
+        rec.message
+    )

@@ -11,7 +11,6 @@ backend_s3_sandbox).
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,10 @@ from typing import Any
 import pytest
 
 from runbook_lib import aws
-from runbook_lib.errors import EXIT_CODES, StackMismatchError
+from runbook_lib.errors import StackMismatchError, exit_code_for
 from runbook_lib.steps.migrate import proof
 from runbook_lib.tf.binary import find_terraform
+from tests.conftest import tree_hash, write_file
 
 pytestmark = [
     pytest.mark.terraform,
@@ -62,20 +62,6 @@ resource "aws_dynamodb_table" "counter" {
 """
 
 
-def _tree(folder: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
-
-
 def _tables(region: str) -> list[str]:
     return aws.client("dynamodb", region=region).list_tables()["TableNames"]
 
@@ -87,21 +73,21 @@ def _backend_stack(base: Path, name: str, endpoints: str) -> Path:
         "table": name,
         "endpoints": endpoints,
     }
-    return _write(base / "main.tf", text).parent
+    return write_file(base / "main.tf", text).parent
 
 
 def _real_backend(base: Path, name: str) -> dict[str, Any]:
     """GIVEN the same backend in real AWS (no endpoints); WHEN a proof runs against the
     sandbox."""
     folder = _backend_stack(base, name, "")
-    before = _tree(folder)
+    before = tree_hash(folder)
     try:
         proof.prove(folder)
     except StackMismatchError as exc:
         refused: Exception | None = exc
     else:
         refused = None
-    return {"folder": folder, "before": before, "after": _tree(folder), "refused": refused}
+    return {"folder": folder, "before": before, "after": tree_hash(folder), "refused": refused}
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +104,7 @@ def test_a_backend_in_real_aws_is_refused_before_any_plan_and_nothing_is_written
     s = stacks["real_backend"]
     refused = s["refused"]
     assert refused is not None, "the proof planned from an empty stand-in state"
-    assert EXIT_CODES[type(refused).__name__] == 3
+    assert exit_code_for(type(refused).__name__) == 3
     text = str(refused)
     assert "not looking at the stack's real state" in text
     assert f'backend "s3" (bucket "round2-real-{stacks["tag"]}-state"' in text

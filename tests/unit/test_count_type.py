@@ -10,7 +10,7 @@ import pytest
 
 from runbook_lib.aws import countset
 from runbook_lib.aws.writetoken import WriteToken
-from runbook_lib.errors import EXIT_CODES, DecreaseRefusedError, InvalidInputError
+from runbook_lib.errors import DecreaseRefusedError, InvalidInputError, exit_code_for
 from runbook_lib.formats import countshape
 from runbook_lib.formats.countvalue import (
     CountAttributeError,
@@ -87,7 +87,7 @@ def test_a_count_under_another_name_is_named_with_the_fix():
         "a 'viewCount' beside it would be a second count. Nothing was written. "
         "Next step: pass -p count_attribute count."
     )
-    assert EXIT_CODES[type(error).__name__] == 3  # a finding: the runbook resolved the name
+    assert exit_code_for(type(error).__name__) == 3  # a finding: the runbook resolved the name
 
 
 def test_a_count_attribute_the_user_passed_wrong_is_bad_usage():
@@ -95,7 +95,7 @@ def test_a_count_attribute_the_user_passed_wrong_is_bad_usage():
     error = countshape.count_elsewhere(passed, SITE)
     assert isinstance(error, CountAttributeError) and isinstance(error, InvalidInputError)
     assert "(passed as count_attribute)" in str(error)
-    assert EXIT_CODES[type(error).__name__] == 2
+    assert exit_code_for(type(error).__name__) == 2
 
 
 def test_keys_the_runbooks_token_and_text_are_not_counts():

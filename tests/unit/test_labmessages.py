@@ -343,22 +343,27 @@ def test_error_lines_of_an_error_without_a_hint(ns):
     assert plain(error_lines(exc, ns, in_notebook=False)) == f"RunbookError: {exc}"
 
 
+class _KernelIPython:
+    """What `interactive` reads of IPython inside a running kernel."""
+
+    @staticmethod
+    def get_ipython():
+        return object()
+
+
 def test_for_here_changes_nothing_headless_or_outside_a_kernel(ns, monkeypatch):
     text = "pass -p new_value N"
     monkeypatch.delenv("RUNBOOK_RUN_DIR", raising=False)
     assert not labmessages.interactive()  # pytest is no IPython kernel
     assert for_here(text, ns) == text
-    monkeypatch.setattr(labmessages, "interactive", lambda: True)
+    monkeypatch.setitem(sys.modules, "IPython", _KernelIPython)  # in a kernel, as in a notebook
     assert for_here(text, ns) == "set `new_value = N` in the parameters cell and run all"
+    monkeypatch.setenv("RUNBOOK_RUN_DIR", "/tmp/run")  # the runner's kernel: headless
+    assert for_here(text, ns) == text
 
 
 def test_interactive_needs_a_kernel_and_no_run_dir(monkeypatch):
-    class IPython:
-        @staticmethod
-        def get_ipython():
-            return object()
-
-    monkeypatch.setitem(sys.modules, "IPython", IPython)
+    monkeypatch.setitem(sys.modules, "IPython", _KernelIPython)
     monkeypatch.delenv("RUNBOOK_RUN_DIR", raising=False)
     assert labmessages.interactive()
     monkeypatch.setenv("RUNBOOK_RUN_DIR", "/tmp/run")
@@ -404,12 +409,12 @@ def test_the_handler_shows_the_lines_and_falls_back_to_a_traceback(monkeypatch):
     assert shell.shown == [("message", InvalidInputError, lines)]
     assert sys.last_value is exc  # %tb and %debug see the real frames
 
-    def broken(*args, **kwargs):
-        raise KeyError("a bug in the display")
+    class Unshowable(InvalidInputError):  # an error whose message itself fails to render
+        def __str__(self) -> str:
+            raise KeyError("a bug in the display")
 
-    monkeypatch.setattr(labmessages, "error_lines", broken)
-    assert handler(shell, InvalidInputError, exc, None) is None
-    assert shell.shown[-1] == ("traceback", InvalidInputError, None)  # IPython's own display
+    assert handler(shell, Unshowable, Unshowable("bad"), None) is None
+    assert shell.shown[-1] == ("traceback", Unshowable, None)  # IPython's own display
 
 
 # ---- any apply command, any values --------------------------------------------------------

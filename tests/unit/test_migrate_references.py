@@ -12,7 +12,7 @@ from pathlib import Path
 import hcl2
 import pytest
 
-from runbook_lib.errors import EXIT_CODES, StackMismatchError
+from runbook_lib.errors import StackMismatchError, exit_code_for
 from runbook_lib.steps.migrate import detect, edits
 from runbook_lib.tf import hcledit, refedit, references, siblings
 
@@ -235,7 +235,7 @@ def test_a_reference_that_cannot_be_removed_stops_naming_file_and_line(tmp_path,
     message = str(raised.value)
     assert f"users.tf:{line}: {user}" in message
     assert "Nothing was written" in message
-    assert EXIT_CODES[type(raised.value).__name__] == 3
+    assert exit_code_for(type(raised.value).__name__) == 3
     assert {p.name: p.read_text() for p in root.iterdir()} == before
 
 
@@ -355,7 +355,7 @@ def test_a_module_another_stack_calls_too_is_never_taken_out_of_it(tmp_path):
     assert (caller.file, caller.line, caller.name) == (prod / "main.tf", 2, "db")
     with pytest.raises(StackMismatchError) as refused:
         siblings.refuse_shared_modules(dev, [finding])
-    assert EXIT_CODES[type(refused.value).__name__] == 3
+    assert exit_code_for(type(refused.value).__name__) == 3
     text = str(refused.value)
     assert "../prod/main.tf:2 (module 'db')" in text and "DELETE its own counter item" in text
     assert "-p strategy ignore_changes" in text

@@ -246,3 +246,42 @@ def test_the_first_hint_names_the_item_box_by_the_colour_the_picture_draws():
     hint = questions.QUESTIONS["terraform_owns_item"].hint
     assert "red box" in hint and questions.ITEM_BOX_TITLE in hint
     assert "orange" not in hint  # the AWS services' boxes are the orange ones
+
+
+# ---- the notebook's one Result ------------------------------------------------------------
+
+
+def _found(healthy: bool) -> dict:
+    """What the notebook's cells hold, as the steps' own objects (plain stand-ins)."""
+    return {
+        "report": SimpleNamespace(healthy=healthy, count=42, verdict="UNHEALTHY: item missing."),
+        "story": resetstory.recorded_reset_story("no terraform"),
+        "init": SimpleNamespace(to_dict=lambda: {"dry_run": True}),
+        "proposal": SimpleNamespace(to_dict=lambda: {"applied": False}),
+        "saved": {"backup_path": "b.json", "count": 42},
+        "hist": SimpleNamespace(resets=[1, 2]),
+        "rec": SimpleNamespace(result=lambda: {"applied": True, "recovered": 5037}),
+    }
+
+
+@pytest.mark.parametrize("healthy", [True, False])
+def test_the_result_records_what_the_cells_found_and_is_a_problem_when_unhealthy(healthy):
+    from runbook_lib.steps.common.result import Result
+
+    target = Target(table="sandbox-table")
+    quiz = Quiz(auto_answer=True)
+    found = _found(healthy)
+    result = onboarding.result(target, quiz=quiz, **found)
+    fields = result.to_dict()
+    assert list(fields) == [
+        "healthy", "count", "table", "reset_story", "init", "set", "backup", "resets",
+        "recovered", "answers", "problem",
+    ]  # fmt: skip
+    assert (fields["healthy"], fields["count"], fields["table"]) == (healthy, 42, target.table)
+    assert (fields["resets"], fields["recovered"]["recovered"]) == (2, 5037)
+    assert fields["backup"] == found["saved"] and fields["answers"] == quiz.summary()
+    assert (result.problem, result.exit_code) == (not healthy, 0 if healthy else 3)
+    # a cell may hold a step's Result instead: its detail is what is recorded
+    wrapped = {k: Result(k, "V", False, "m", {"x": 1}, detail=v) for k, v in found.items()}
+    wrapped["story"] = found["story"]
+    assert onboarding.result(target, quiz=quiz, **wrapped).to_dict() == fields

@@ -11,7 +11,6 @@ named, and the committed folder is byte for byte what it was. No server, no Terr
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 from typing import Any
@@ -24,18 +23,11 @@ from runbook_lib.tf import backends
 from runbook_lib.tf.hcledit import parse_hcl
 from runbook_lib.tf.shadowcopy import reached_modules
 from runbook_lib.tf.version import aws_provider_pins, required_versions, satisfies
+from tests.conftest import tree_hash
 
 MIRROR = [(5, 100, 0)]
 TERRAFORM = (1, 11, 4)
 URL = "http://127.0.0.1:5555"
-
-
-def _hashes(folder: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 def _adapted(name: str, tmp_path: Path) -> tuple[Path, dict[str, Any], Adaptation]:
@@ -49,7 +41,7 @@ def _adapted(name: str, tmp_path: Path) -> tuple[Path, dict[str, Any], Adaptatio
 
 @pytest.mark.parametrize("name", names())
 def test_every_stack_adapts_to_something_this_machine_runs(name: str, tmp_path: Path) -> None:
-    committed = _hashes(STACKS / name)
+    committed = tree_hash(STACKS / name)
     tf_dir, _, done = _adapted(name, tmp_path)
     for path in tf_dir.rglob("*.tf"):
         parse_hcl(path.read_text(), str(path))  # raises when an edit broke the file
@@ -59,7 +51,7 @@ def test_every_stack_adapts_to_something_this_machine_runs(name: str, tmp_path: 
     backend = backends.read_backend(tf_dir)
     kind = backends.backend_kind(backend, sandbox=True)
     assert kind in (backends.LOCAL, backends.SANDBOX_REMOTE), backend.describe()
-    assert _hashes(STACKS / name) == committed  # the committed folder is never edited
+    assert tree_hash(STACKS / name) == committed  # the committed folder is never edited
     if kind == backends.SANDBOX_REMOTE:
         (home,) = done.homes
         assert (home.bucket, home.key) == (backend.settings["bucket"], backend.settings["key"])

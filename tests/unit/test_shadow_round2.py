@@ -5,7 +5,6 @@ against the sandbox (and only there), where the state is for each kind of backen
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import hcl2
@@ -14,6 +13,7 @@ import pytest
 from runbook_lib.errors import TerraformError
 from runbook_lib.tf import backends, commands, override, planrules, providerclean, shadowcopy
 from runbook_lib.tf import workspace as tfworkspace
+from tests.conftest import tree_hash, write_file
 
 SANDBOX = "http://127.0.0.1:5055"
 PROVIDER = """\
@@ -65,26 +65,12 @@ terraform {
 """
 
 
-def _tree(folder: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
-
-
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Own state dir; a (blank) user CLI config, so no provider mirror is looked for."""
     monkeypatch.setenv("RUNBOOK_STATE_DIR", str(tmp_path / "state"))
     (tmp_path / "state").mkdir()
-    rc = _write(tmp_path / "user.tfrc", "")
+    rc = write_file(tmp_path / "user.tfrc", "")
     return {"PATH": "/usr/bin", "TF_CLI_CONFIG_FILE": str(rc), "AWS_REGION": "us-east-1"}
 
 
@@ -93,17 +79,17 @@ def repo(tmp_path: Path) -> Path:
     """environments/dev calls ../../modules/dynamodb, which calls ../common and ./seed;
     common calls back into dynamodb (a cycle); docs/ is unrelated."""
     base = tmp_path / "repo"
-    _write(base / "environments/dev/main.tf", PROVIDER + _module("../../modules/dynamodb"))
-    _write(base / "environments/dev/dev.tfvars", 'aws_region = "us-east-2"\n')
-    _write(base / "environments/dev/terraform.tfstate", "{}")
-    _write(base / "environments/prod/main.tf", _module("../../modules/dynamodb"))
-    _write(
+    write_file(base / "environments/dev/main.tf", PROVIDER + _module("../../modules/dynamodb"))
+    write_file(base / "environments/dev/dev.tfvars", 'aws_region = "us-east-2"\n')
+    write_file(base / "environments/dev/terraform.tfstate", "{}")
+    write_file(base / "environments/prod/main.tf", _module("../../modules/dynamodb"))
+    write_file(
         base / "modules/dynamodb/main.tf",
         _module("../common", "common") + _module("./seed", "seed") + PROVIDER,
     )
-    _write(base / "modules/dynamodb/seed/main.tf", "# seed\n")
-    _write(base / "modules/common/main.tf", _module("../dynamodb", "back"))
-    _write(base / "docs/big/notes.txt", "unrelated\n")
+    write_file(base / "modules/dynamodb/seed/main.tf", "# seed\n")
+    write_file(base / "modules/common/main.tf", _module("../dynamodb", "back"))
+    write_file(base / "docs/big/notes.txt", "unrelated\n")
     return base
 
 
@@ -131,23 +117,23 @@ def test_layout_reaches_every_local_module_once_and_anchors_at_their_common_ance
 
 
 def test_layout_of_a_self_contained_stack_is_the_folder_itself(tmp_path):
-    root = _write(tmp_path / "stack/main.tf", _module("./modules/x")).parent
-    _write(root / "modules/x/main.tf", "")
+    root = write_file(tmp_path / "stack/main.tf", _module("./modules/x")).parent
+    write_file(root / "modules/x/main.tf", "")
     layout = shadowcopy.plan_layout(root)
     assert (layout.base, layout.root_rel, layout.trees) == (root, Path("."), [root])
 
 
 def test_sync_mirrors_root_and_modules_at_their_places_and_never_writes_the_users_files(repo, env):
-    before = _tree(repo)
+    before = tree_hash(repo)
     ws = tfworkspace.workspace(repo / "environments/dev", env=env)
     top = tfworkspace.shadow_dir(ws.source)
     assert ws.workdir == top / "environments/dev"
     (ws.workdir / ".terraform").mkdir(parents=True)
-    _write(top / "stale/old.tf", "# gone from the source since\n")
+    write_file(top / "stale/old.tf", "# gone from the source since\n")
     edited = repo / "modules/dynamodb/main.tf"
     ws.sync({str(edited): "# the proposed edit\n"})
 
-    assert _tree(repo) == before
+    assert tree_hash(repo) == before
     assert (top / "modules/dynamodb/main.tf").read_text() == "# the proposed edit\n"
     assert (top / "modules/dynamodb/seed/main.tf").is_file()
     assert (top / "modules/common/main.tf").is_file()
@@ -161,7 +147,7 @@ def test_sync_mirrors_root_and_modules_at_their_places_and_never_writes_the_user
     with pytest.raises(TerraformError, match="neither"):
         ws.sync({str(repo / "environments/prod/main.tf"): ""})
     ws.discard()
-    assert not top.exists() and _tree(repo) == before
+    assert not top.exists() and tree_hash(repo) == before
 
 
 # ---- credentials and region against the sandbox --------------------------------------------
@@ -252,7 +238,7 @@ def test_backend_kind_without_or_with_another_backend():
 
 
 def test_a_real_aws_backend_is_replaced_in_the_sandbox_by_a_state_inside_the_copy(tmp_path, env):
-    stack = _write(tmp_path / "stack/main.tf", S3_BACKEND % ("https://s3.aws", "https://d.aws"))
+    stack = write_file(tmp_path / "stack/main.tf", S3_BACKEND % ("https://s3.aws", "https://d.aws"))
     ws = tfworkspace.workspace(stack.parent, env={**env, "AWS_ENDPOINT_URL": SANDBOX})
     ws.sync()
     assert (ws.backend_kind, ws.state_is_stacks_own) == ("replaced", False)
@@ -268,7 +254,7 @@ def test_a_real_aws_backend_is_replaced_in_the_sandbox_by_a_state_inside_the_cop
 
 
 def test_a_sandbox_backend_is_used_as_it_is_without_its_profile(tmp_path, env):
-    stack = _write(tmp_path / "stack/main.tf", S3_BACKEND % (SANDBOX, SANDBOX) + PROVIDER)
+    stack = write_file(tmp_path / "stack/main.tf", S3_BACKEND % (SANDBOX, SANDBOX) + PROVIDER)
     ws = tfworkspace.workspace(stack.parent, env={**env, "AWS_ENDPOINT_URL": SANDBOX})
     ws.sync()
     assert (ws.backend_kind, ws.state_is_stacks_own, ws.state_file) == (

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from runbook_lib.tf.sharedprovider import PROVIDER, REATTACH_ENV, one_configuration, shared_provider
+from tests.conftest import write_file
 
 REATTACH = '{"registry.terraform.io/hashicorp/aws":{"Protocol":"grpc","Pid":1}}'
 PROVIDER_TF = 'provider "aws" {\n  region = "eu-west-1"\n}\n'
@@ -39,19 +40,13 @@ class FakeWorkspace:
         return self.workdir
 
 
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
-
-
 def install_provider(workdir: Path, *, prints: bool = True) -> Path:
     """A stand-in provider where init puts the real one; it writes its pid to `started`."""
-    write(workdir / "line", f"TF_REATTACH_PROVIDERS='{REATTACH}'\n")
+    write_file(workdir / "line", f"TF_REATTACH_PROVIDERS='{REATTACH}'\n")
     line = f'cat "{workdir / "line"}"' if prints else "exit 1"
     script = f'#!/bin/sh\necho $$ > "{workdir / "started"}"\n{line}\nexec sleep 600\n'
     binary = workdir / ".terraform/providers" / PROVIDER / "5.100.0/linux_amd64"
-    path = write(binary / "terraform-provider-aws_v5.100.0_x5", script)
+    path = write_file(binary / "terraform-provider-aws_v5.100.0_x5", script)
     path.chmod(0o755)
     return path
 
@@ -69,7 +64,7 @@ def alive(pid: int) -> bool:
 @pytest.fixture
 def stack(tmp_path: Path) -> FakeWorkspace:
     root = tmp_path / "shadow"
-    write(root / "main.tf", PROVIDER_TF + 'resource "aws_dynamodb_table" "t" {}\n')
+    write_file(root / "main.tf", PROVIDER_TF + 'resource "aws_dynamodb_table" "t" {}\n')
     install_provider(root)
     return FakeWorkspace(root, env={"AWS_ENDPOINT_URL": "http://127.0.0.1:5000"})
 
@@ -107,7 +102,7 @@ def test_one_configuration_of_the_provider(tmp_path, files, one):
     root = tmp_path / "top" / "envs" / "dev"
     for name, text in files.items():
         base = tmp_path / "top" if name.startswith("mods/") else root
-        write(base / name, text)
+        write_file(base / name, text)
     assert one_configuration(tmp_path / "top", root) is one
 
 
@@ -134,7 +129,7 @@ def test_where_it_does_not_apply_nothing_is_started(stack, case):
     if case == "real-aws":
         stack.sandbox = False
     elif case == "two-configurations":
-        write(stack.workdir / "west.tf", PROVIDER_TF.replace("{", '{\n  alias = "west"'))
+        write_file(stack.workdir / "west.tf", PROVIDER_TF.replace("{", '{\n  alias = "west"'))
     elif case == "user-reattach":
         stack.env[REATTACH_ENV] = "the user's own"
     else:
@@ -149,7 +144,7 @@ def test_where_it_does_not_apply_nothing_is_started(stack, case):
 
 def test_a_provider_that_exits_before_its_line_leaves_terraform_to_start_its_own(tmp_path):
     root = tmp_path / "shadow"
-    write(root / "main.tf", PROVIDER_TF)
+    write_file(root / "main.tf", PROVIDER_TF)
     install_provider(root, prints=False)
     ws = FakeWorkspace(root)
     with shared_provider(ws) as proc:

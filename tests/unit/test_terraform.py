@@ -169,26 +169,26 @@ def test_search_finds_a_mirror_within_depth_and_skips_bulky_folders(tmp_path):
     assert tfmirror.search_mirror([tmp_path / "hidden"]) is None
 
 
-def test_mirror_is_found_in_implied_dir_and_cached(isolated, monkeypatch):
+def test_mirror_is_found_in_implied_dir_and_cached(isolated):
     mirror = fake_mirror(isolated / "home" / ".terraform.d" / "plugins")
     assert tfmirror.find_provider_mirror() == mirror
     cache = json.loads((isolated / "state" / tfmirror.MIRROR_CACHE_NAME).read_text())
     assert cache["path"] == str(mirror)
 
-    def no_search(*_a, **_k):
+    def no_search():
         raise AssertionError("the cached answer should have been used")
 
-    monkeypatch.setattr(tfmirror, "search_mirror", no_search)
-    monkeypatch.setattr(tfmirror, "implied_mirror_dirs", no_search)
-    assert tfmirror.find_provider_mirror() == mirror
+    assert tfmirror.find_provider_mirror(discover=no_search) == mirror
 
 
-def test_a_miss_is_cached_for_a_while(isolated, monkeypatch):
+def test_a_miss_is_cached_for_a_while(isolated):
     calls = []
-    monkeypatch.setattr(tfmirror, "implied_mirror_dirs", lambda: [])
-    monkeypatch.setattr(tfmirror, "search_mirror", lambda *a, **k: calls.append(1))
-    assert tfmirror.find_provider_mirror() is None
-    assert tfmirror.find_provider_mirror() is None
+
+    def nothing_found():
+        calls.append(1)
+
+    assert tfmirror.find_provider_mirror(discover=nothing_found) is None
+    assert tfmirror.find_provider_mirror(discover=nothing_found) is None
     assert calls == [1]
 
 

@@ -1,5 +1,5 @@
 """The library facts the runner's workarounds rely on (runbook_lib/notebook/workarounds.py,
-kernel.py). Each test reads the installed library, so an upgrade that changes what a
+execution.py). Each test reads the installed library, so an upgrade that changes what a
 workaround leans on fails here, naming the workaround, instead of slowing or breaking runs.
 """
 
@@ -17,7 +17,7 @@ import jsonschema
 import nbformat
 import pytest
 
-from runbook_lib.notebook import kernel, workarounds
+from runbook_lib.notebook import workarounds
 
 # ---- skip_unused_schema_formats -------------------------------------------------------------
 
@@ -159,47 +159,6 @@ def test_the_ready_client_is_jupyter_clients_async_client():
     assert ready.wait_for_ready is not AsyncKernelClient.wait_for_ready
 
 
-# ---- kernel_spec_manager ---------------------------------------------------------------------
-
-KERNEL_DIRS = """
-import json, sys
-from runbook_lib.notebook import workarounds
-if sys.argv[1] == "ours":
-    dirs = workarounds.kernel_spec_manager().kernel_dirs
-else:
-    from jupyter_client.kernelspec import KernelSpecManager
-    dirs = KernelSpecManager().kernel_dirs
-print(json.dumps({"dirs": dirs, "ipython": "IPython" in sys.modules}))
-"""
-
-
-def _kernel_dirs(which: str, env: dict[str, str]) -> dict:
-    proc = subprocess.run(
-        [sys.executable, "-c", KERNEL_DIRS, which],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-@pytest.mark.parametrize("ipythondir", [None, "ipython/./profile"])
-def test_the_kernel_folders_are_jupyter_clients_own_without_ipython(ipythondir, tmp_path):
-    """The same folders, in the same order (an IPYTHONDIR that does not exist yet is one
-    IPython swaps for a temporary folder: no kernel is found in either)."""
-    import os
-
-    env = {k: v for k, v in os.environ.items() if k != "IPYTHONDIR"}
-    if ipythondir:
-        (tmp_path / "ipython" / "profile").mkdir(parents=True)
-        env["IPYTHONDIR"] = str(tmp_path / ipythondir)
-    ours, theirs = _kernel_dirs("ours", env), _kernel_dirs("theirs", env)
-    assert ours["dirs"] == theirs["dirs"]
-    assert ours["ipython"] is False and theirs["ipython"] is True
-
-
 # ---- quiet_dead_kernel_tasks -----------------------------------------------------------------
 
 
@@ -228,53 +187,6 @@ def test_only_dead_kernel_errors_are_quieted(caplog: pytest.LogCaptureFixture):
         assert [r.getMessage() for r in caplog.records] == ["other"]
     finally:
         loop.set_exception_handler(None)
-
-
-# ---- _Kernel.preload's own session -----------------------------------------------------------
-
-
-def test_a_clients_shell_socket_is_named_after_its_session():
-    """Why preload's client gets a Session of its own: km.client() shares km's session, and
-    the shell socket's ZMQ identity is the session id (the kernel answers one socket per
-    identity)."""
-    from jupyter_client.client import KernelClient
-    from jupyter_client.manager import KernelManager
-
-    assert "get_connection_info(session=True)" in inspect.getsource(KernelManager.client)
-    shell = inspect.getsource(KernelClient.shell_channel.fget)
-    assert "identity=self.session.bsession" in shell
-
-
-# ---- notebook_imports (pure) -----------------------------------------------------------------
-
-
-def _notebook(tmp_path: Path, *sources: str) -> Path:
-    cells = [{"cell_type": "code", "source": s, "metadata": {}} for s in sources]
-    cells.insert(1, {"cell_type": "markdown", "source": "import not_this", "metadata": {}})
-    path = tmp_path / "nb.ipynb"
-    path.write_text(json.dumps({"cells": cells}))
-    return path
-
-
-def test_the_modules_a_notebook_imports_at_top_level(tmp_path):
-    path = _notebook(
-        tmp_path,
-        'x: str = ""  # parameters',
-        "import a.b\nfrom c import d as e, f\nfrom . import rel\nif x:\n    import hidden",
-        "from c import d\nimport g",
-    )
-    assert kernel.notebook_imports(path) == ["a.b", "c", "c.d", "c.f", "g"]
-
-
-def test_an_unreadable_notebook_preloads_nothing(tmp_path):
-    assert kernel.notebook_imports(tmp_path / "missing.ipynb") == []
-    assert kernel.notebook_imports(_notebook(tmp_path, "%matplotlib inline")) == []
-
-
-def test_import_quietly_skips_what_fails(monkeypatch):
-    monkeypatch.delitem(sys.modules, "colorsys", raising=False)
-    kernel.import_quietly(["no_such_module_for_the_runbook", "colorsys", "json.nope"])
-    assert "colorsys" in sys.modules
 
 
 # ---- throttled_saves (notebook/execution.py) -------------------------------------------------

@@ -1,10 +1,9 @@
-"""The one entry point notebook 04 calls: back up, restore, or list what can be restored.
-
-A thin dispatcher over `itembackup` (the counter item as a file), `export` and
-`tablerestore` (the whole table as gzip JSON Lines) and the native steps (DynamoDB backups
-and PITR). Every answer is a JSON-able dict
-with at least `action`, plus `backup_path` for backups and `restored` for restores, so the
-notebook records it as it is.
+"""04_backup_restore: back up, restore, or list what can be restored. `run` is the notebook's
+entry (the step's Result); the actions themselves are the typed functions of `actions`,
+over `itembackup` (the counter item as a file), `export` and `tablerestore` (the whole table
+as gzip JSON Lines) and the native steps (DynamoDB backups and PITR). Every answer's fields
+are a JSON-able dict with at least `action`, plus `backup_path` for backups and `restored`
+for restores, recorded as they are.
 
 Backups only read the table, so they need no confirmation (except turning PITR on, a
 table setting: kind=pitr is a dry run unless confirmed). Every restore is a dry run unless
@@ -14,234 +13,107 @@ copy_back restores, the NEW table for native and pitr restores.
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
-from runbook_lib import paths
-from runbook_lib.errors import InvalidInputError, RunbookError
-from runbook_lib.formats import exportfile, itemstore
 from runbook_lib.model import Target
-from runbook_lib.steps.backup import (
-    copyback,
-    export,
-    itembackup,
-    nativebackup,
-    nativerestore,
-    tablerestore,
-)
-from runbook_lib.steps.common.confirm import require_flag
+from runbook_lib.steps.backup import actions
+from runbook_lib.steps.backup.actions import infer_restore_kind
+from runbook_lib.steps.common.result import Result
 
-ACTIONS = ("backup", "restore", "list")
-BACKUP_KINDS = ("item", "table", "native", "pitr")
-RESTORE_KINDS = ("item", "table", "native", "pitr", "copy_back")
+__all__ = ["infer_restore_kind", "inventory", "run", "run_action", "to_frame", "view"]
 
 
-def _choice(name: str, value: Any, valid: tuple[str, ...]) -> str:
-    if value not in valid:
-        raise InvalidInputError(f"Unknown {name} {value!r}. Valid: {', '.join(valid)}.")
-    return value
+def run(target: Target, *, action: str = "list", **params: Any) -> Result:
+    """04_backup_restore's one entry: the action's fields (`actions.act`) as the step's
+    Result. `params` are the fields of `actions.Request` (kind, backup_path, backup_arn,
+    new_table_name, restore_time, dry_run, confirm, allow_decrease, allow_other_table, reason,
+    segments, backup_name, progress, read_back); an unknown one raises TypeError. A problem
+    (exit 3) only for a listing that finds nothing to restore from, or could not ask AWS."""
+    request = actions.Request(**{**params, "kind": params.get("kind") or ""})
+    fields = actions.act(target, action, request)
+    verdict, message = _verdict(fields)
+    return Result("backup", verdict, _needs_attention(fields), message, fields, detail=fields)
 
 
-def _path(value: Any) -> Path:
-    if not value:
-        raise InvalidInputError(
-            "backup_path is required for this restore.",
-            hint="run with action=list and copy a path from the listing.",
-        )
-    return Path(value).expanduser()
-
-
-def infer_restore_kind(
-    kind: str = "", backup_path: str = "", backup_arn: str = "", restore_time: str = ""
-) -> str:
-    """The restore kind: as given, else from what was given (ARN -> native, .jsonl.gz or
-    .manifest.json -> table, another path -> item, restore_time -> pitr)."""
-    if kind:
-        return _choice("restore kind", kind, RESTORE_KINDS)
-    if backup_arn:
-        return "native"
-    if backup_path:
-        return "table" if exportfile.is_export_path(backup_path) else "item"
-    if restore_time:
-        return "pitr"
-    raise InvalidInputError(
-        "Nothing to restore from: give backup_path (item file or table export), backup_arn "
-        "(native backup), or kind=pitr / kind=copy_back with new_table_name.",
-        hint="run with action=list to see what exists.",
-    )
-
-
-# --------------------------------------------------------------------------- backup
-
-
-def _backup(target: Target, kind: str, p: dict[str, Any]) -> dict[str, Any]:
-    kind = _choice("backup kind", kind or "item", BACKUP_KINDS)
-    out: dict[str, Any] = {"action": "backup", "kind": kind, "table": target.table}
-    if kind == "item":
-        got = itembackup.backup_item(target, reason=p.get("reason", ""))
-        return {**out, "backup_path": str(got.path), "count": got.count, "sha256": got.sha256}
-    if kind == "table":
-        res = export.export_table(
-            target, segments=p.get("segments") or 1, progress=p.get("progress", True)
-        )
-        return {
-            **out,
-            "backup_path": str(res.path),
-            "manifest_path": str(res.manifest_path),
-            "item_count": res.item_count,
-            "sha256": res.sha256,
-            "seconds": res.seconds,
-        }
-    if kind == "pitr":  # continuous backups: a table setting, so dry run + confirm apply
-        change = nativebackup.enable_pitr(
-            target, dry_run=p.get("dry_run", True), confirm=p.get("confirm")
-        )
-        return {**out, **change.to_dict(), "backup_path": f"pitr:{target.table}"}
-    info = nativebackup.create_backup(target, name=p.get("backup_name") or None)
-    return {**out, "backup_path": info.arn, "backup_arn": info.arn, "backup_name": info.name}
-
-
-# --------------------------------------------------------------------------- restore
-
-
-def _restore(target: Target, kind: str, p: dict[str, Any]) -> dict[str, Any]:
-    kind = infer_restore_kind(
-        kind, p.get("backup_path", ""), p.get("backup_arn", ""), p.get("restore_time", "")
-    )
-    write = {
-        "dry_run": p.get("dry_run", True),
-        "confirm": p.get("confirm") or None,
-        "allow_decrease": require_flag("allow_decrease", p.get("allow_decrease", False)),
-    }
-    out: dict[str, Any] = {"action": "restore", "kind": kind, "table": target.table}
-    return {**out, **_RESTORES[kind](target, p, write)}
-
-
-def _restore_item(target: Target, p: dict[str, Any], write: dict[str, Any]) -> dict[str, Any]:
-    res = itembackup.restore_item(target, _path(p.get("backup_path")), **write)
-    return {**res.to_dict(), "live_backup_path": res.backup_path}
-
-
-def _restore_table(target: Target, p: dict[str, Any], write: dict[str, Any]) -> dict[str, Any]:
-    res = tablerestore.restore_table(
-        _path(p.get("backup_path")),
-        target,
-        **write,
-        allow_other_table=require_flag("allow_other_table", p.get("allow_other_table", False)),
-        read_back=p.get("read_back", "sample"),
-        progress=p.get("progress", True),
-    )
-    return res.to_dict()
-
-
-def _copy_back(target: Target, p: dict[str, Any], write: dict[str, Any]) -> dict[str, Any]:
-    res = copyback.copy_counter_back(
-        p.get("new_table_name", ""), target, **write, reason=p.get("reason", "")
-    )
-    done = res.to_dict()
-    return {**done, "restored": res.written, "live_backup_path": done["backup_path"]}
-
-
-def _restore_native(target: Target, p: dict[str, Any], write: dict[str, Any]) -> dict[str, Any]:
-    res = nativerestore.restore_backup_to_new_table(
-        p.get("backup_arn", ""),
-        p.get("new_table_name", ""),
-        dry_run=write["dry_run"],
-        confirm=write["confirm"],
-        live_table=target.table,
-    )
-    return _with_next_step(target, res)
-
-
-def _restore_pitr(target: Target, p: dict[str, Any], write: dict[str, Any]) -> dict[str, Any]:
-    res = nativerestore.restore_pitr_to_new_table(
-        target,
-        p.get("new_table_name", ""),
-        restore_time=p.get("restore_time") or None,
-        dry_run=write["dry_run"],
-        confirm=write["confirm"],
-    )
-    return _with_next_step(target, res)
-
-
-def _with_next_step(target: Target, res: Any) -> dict[str, Any]:
-    """A native or PITR restore lands in a NEW table: say how to copy the count back."""
-    out = res.to_dict()
-    if res.restored:
-        out["next_step"] = (
-            f"compare, then copy the count back: action=restore kind=copy_back "
-            f"new_table_name={res.new_table} confirm={target.table}; delete "
-            f"{res.new_table} when done (it is not managed by Terraform)."
-        )
-    return out
-
-
-_RESTORES = {
-    "item": _restore_item,
-    "table": _restore_table,
-    "copy_back": _copy_back,
-    "native": _restore_native,
-    "pitr": _restore_pitr,
-}
-
-
-# --------------------------------------------------------------------------- list
-
-
-def _list(target: Target, p: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "action": "list",
-        "table": target.table,
-        "item_backups": itemstore.list_item_backups(paths.backups_dir(), target.table),
-        "table_exports": [
-            e for e in export.list_exports() if e.get("table") in (None, target.table)
-        ],
-    }
-    try:  # local files stay listable when AWS is unreachable or the role lacks ListBackups
-        out["native_backups"] = [b.to_dict() for b in nativebackup.list_backups(target)]
-        pitr = nativebackup.pitr_status(target)
-        out["pitr"] = pitr.to_dict()
-    except RunbookError as exc:
-        out["native_backups"] = []
-        out["aws_error"] = str(exc)
-    return out
+def inventory(target: Target) -> Result:
+    """Everything that exists to restore the target's table from (`run` with action=list)."""
+    return run(target, action="list")
 
 
 def run_action(action: str, target: Target, **params: Any) -> dict[str, Any]:
-    """Dispatch one notebook run.
-
-    action: backup | restore | list. Parameters (all optional unless the action needs them):
-    kind, backup_path, backup_arn, new_table_name, restore_time, dry_run, confirm,
-    allow_decrease, reason, segments, backup_name, progress, read_back (table restores).
-    """
-    action = _choice("action", action, ACTIONS)
-    kind = params.pop("kind", "") or ""
-    if action == "backup":
-        return _backup(target, kind, params)
-    if action == "restore":
-        return _restore(target, kind, params)
-    if kind:
-        raise InvalidInputError("kind applies to backup and restore, not to list; leave it empty.")
-    return _list(target, params)
+    """`run`'s fields alone, as a dict (00_onboarding's cells read them by key)."""
+    return dict(run(target, action=action, **params).fields)
 
 
-def needs_attention(result: dict[str, Any]) -> bool:
+def _needs_attention(fields: Mapping[str, Any]) -> bool:
     """True when a listing finds no backup of any kind (nothing to restore from), or AWS
     could not be asked."""
-    if result.get("action") != "list":
+    if fields.get("action") != "list":
         return False
-    has_any = any(result.get(k) for k in ("item_backups", "table_exports", "native_backups"))
-    return not has_any or "aws_error" in result
+    has_any = any(fields.get(k) for k in ("item_backups", "table_exports", "native_backups"))
+    return not has_any or "aws_error" in fields
+
+
+def _verdict(fields: Mapping[str, Any]) -> tuple[str, str]:
+    """The headline and the text the notebook shows for an action's fields."""
+    table, kind = fields.get("table"), fields.get("kind")
+    if fields["action"] == "list":
+        return _listing_verdict(fields)
+    if fields["action"] == "backup":
+        if kind != "pitr":
+            return "BACKED UP", f"Backed up {table} ({kind}): {fields['backup_path']}"
+        if fields["enabled_before"]:
+            return "PITR ON", f"Point-in-time recovery is already on for {table}; no change."
+        if fields["changed"]:
+            return "PITR ON", f"Turned point-in-time recovery on for {table}."
+        return "DRY RUN", (
+            f"DRY RUN: point-in-time recovery is off for {table}; a confirmed run turns it "
+            f"on (-p dry_run False -p confirm {table}). Nothing was changed."
+        )
+    dest = fields.get("new_table") or table  # a native or pitr restore writes a NEW table
+    if fields.get("restored"):
+        verdict, text = "RESTORED", f"Restored ({kind}) into {dest}."
+    elif fields.get("dry_run"):
+        verdict = "DRY RUN"
+        text = (
+            f"DRY RUN: a {kind} restore into {dest}; nothing was written. To write, re-run "
+            f"with -p dry_run False -p confirm {dest}."
+        )
+    else:
+        verdict, text = "NOT RESTORED", f"Nothing was restored ({kind} into {dest})."
+    text = fields["message"] if isinstance(fields.get("message"), str) else text
+    return verdict, text + (f"\nNext: {fields['next_step']}" if fields.get("next_step") else "")
+
+
+def _listing_verdict(fields: Mapping[str, Any]) -> tuple[str, str]:
+    table = fields.get("table")
+    counts = {k: len(fields.get(k) or []) for k in ("item_backups", "table_exports")}
+    found = f"{counts['item_backups']} item backup(s), {counts['table_exports']} table export(s)"
+    if "aws_error" in fields:
+        return "NOT FULLY LISTED", (
+            f"{table}: {found}; native backups and PITR could not be read: {fields['aws_error']}"
+        )
+    if not _needs_attention(fields):
+        pitr = "on" if (fields.get("pitr") or {}).get("enabled") else "off"
+        native = len(fields.get("native_backups") or [])
+        return "LISTED", f"{table}: {found}, {native} native backup(s); PITR {pitr}."
+    return "NO BACKUP", f"No backup of {table}: no item backup, export or native backup."
+
+
+def _fields(result: Result | Mapping[str, Any]) -> Mapping[str, Any]:
+    return result.fields if isinstance(result, Result) else result
 
 
 LIST_COLUMNS = ["kind", "when", "what", "count/items", "note"]
 
 
-def to_frame(result: dict[str, Any]) -> Any:
+def to_frame(result: Result | Mapping[str, Any]) -> Any:
     """A DataFrame to show in the notebook: one row per backup for a listing, the result's
     fields as rows otherwise."""
     import pandas as pd
 
+    result = _fields(result)
     if result.get("action") == "list":
         return pd.DataFrame(_listing_rows(result), columns=LIST_COLUMNS)
     shown = {k: v for k, v in result.items() if v not in (None, "")}
@@ -250,7 +122,7 @@ def to_frame(result: dict[str, Any]) -> Any:
     return frame
 
 
-def _listing_rows(result: dict[str, Any]) -> list[tuple[Any, ...]]:
+def _listing_rows(result: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     """(kind, when, what, count/items, note) for every item backup, export, native backup."""
     rows: list[tuple[Any, ...]] = [
         ("item", r["taken_at"], r["path"], r["count"], r["reason"])
@@ -265,9 +137,10 @@ def _listing_rows(result: dict[str, Any]) -> list[tuple[Any, ...]]:
     return rows
 
 
-def view(result: dict[str, Any]) -> Any:
+def view(result: Result | Mapping[str, Any]) -> Any:
     """to_frame(result) styled for the notebook: paths and ARNs shown in full (a plain
     DataFrame cuts cells at 50 characters, and operators copy these into the next run)."""
+    result = _fields(result)
     frame = to_frame(result)
     if result.get("action") == "list" and frame.empty:  # said in words, not an empty table
         return Said(f"No backup of {result.get('table')}: no item backup, export or native backup.")

@@ -7,11 +7,13 @@ backed up first, no lowering unless allowed, one conditional UpdateItem).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from runbook_lib.aws import counter
+from runbook_lib.aws.types import DynamoDBClient
 from runbook_lib.errors import (
     CountConflictError,
     InvalidInputError,
@@ -20,6 +22,7 @@ from runbook_lib.errors import (
 )
 from runbook_lib.formats import countshape
 from runbook_lib.formats.countvalue import StoredCount
+from runbook_lib.formats.itemfile import ItemBackup
 from runbook_lib.model import Target
 from runbook_lib.steps.backup import itembackup
 from runbook_lib.steps.backup.export import dynamodb_client
@@ -43,7 +46,7 @@ class CopyBackResult:
         return data
 
 
-def _restored_count(source: Target, ddb: Any) -> StoredCount:
+def _restored_count(source: Target, ddb: DynamoDBClient) -> StoredCount:
     """The count in the restored table (and its type), with what to do when it is not there."""
     try:
         return counter.read_stored(source, ddb=ddb)
@@ -68,16 +71,17 @@ def copy_counter_back(
     confirm: str | None = None,
     allow_decrease: bool = False,
     reason: str = "",
-    ddb: Any = None,
+    ddb: DynamoDBClient | None = None,
+    backup_item: Callable[..., ItemBackup] = itembackup.backup_item,
 ) -> CopyBackResult:
     """Put the count found in a restored table back into the live counter item.
 
     Reads the counter (same key and attribute) from `source_table`, compares it with the
     live count, refuses to lower it unless allow_decrease, needs confirm == live table name,
-    backs up the live item (itembackup.backup_item), then ONE conditional UpdateItem
-    (counter.conditional_set with expected_current=live): a visit counted in between makes
-    it fail with CountConflictError instead of being lost. A missing live item is created
-    with counter.init_counter (conditional: only if still missing).
+    backs up the live item (`backup_item`: itembackup's; a test lets a visit in after it),
+    then ONE conditional UpdateItem (counter.conditional_set with expected_current=live): a
+    visit counted in between makes it fail with CountConflictError instead of being lost. A
+    missing live item is created with counter.init_counter (only if still missing).
     """
     require_flag("allow_decrease", allow_decrease)
     source_table = table_name(source_table)
@@ -102,16 +106,29 @@ def copy_counter_back(
     if live == restored or not require_confirmation(target, dry_run, confirm):
         return plan
     if live is None:
-        created = counter.init_counter(replace(target, count_type=stored.type), restored, ddb=ddb)
-        if not created.created:
-            raise CountConflictError(
-                f"The live counter item appeared meanwhile (value {created.value}); "
-                "nothing was written.",
-            )
+        _create_missing(target, stored, ddb)
         return replace(plan, written=True)
     why = reason or f"before copying the count back from {source_table}"
-    backup = itembackup.backup_item(target, ddb=ddb, reason=why)
+    backup = backup_item(target, ddb=ddb, reason=why)
+    # pinned to the count read (a visit since fails it); lower only as the user allowed,
+    # which refuse_decrease checked above
     counter.conditional_set(
-        target, restored, expected_current=live, count_type=stored.type, ddb=ddb
+        target,
+        restored,
+        expected_current=live,
+        allow_decrease=allow_decrease,
+        count_type=stored.type,
+        ddb=ddb,
     )
     return replace(plan, written=True, backup_path=backup.path)
+
+
+def _create_missing(target: Target, stored: StoredCount, ddb: DynamoDBClient) -> None:
+    """The live item is missing: create it with the restored count, of its type, with ONE
+    conditional PutItem (only if it is still missing)."""
+    created = counter.init_counter(replace(target, count_type=stored.type), stored.value, ddb=ddb)
+    if not created.created:
+        raise CountConflictError(
+            f"The live counter item appeared meanwhile (value {created.value}); "
+            "nothing was written.",
+        )

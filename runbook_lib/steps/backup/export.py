@@ -17,6 +17,7 @@ from typing import Any
 
 from runbook_lib import aws, paths
 from runbook_lib.aws import counter, scan, tables
+from runbook_lib.aws.types import DynamoDBClient
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.formats import atomic, exportread
 from runbook_lib.formats.exportfile import (
@@ -67,7 +68,7 @@ def as_target(table: str | Target) -> Target:
     return Target(table=table, region=aws.session().region_name, endpoint=aws.endpoint_url())
 
 
-def dynamodb_client(table: str | Target, ddb: Any) -> Any:
+def dynamodb_client(table: str | Target, ddb: DynamoDBClient | None) -> DynamoDBClient:
     if ddb is not None:
         return ddb
     target = table if isinstance(table, Target) else None
@@ -99,7 +100,13 @@ def _check_arguments(segments: Any, page_size: Any) -> None:
 
 
 def _stream_items(
-    ddb: Any, name: str, data_path: Path, *, segments: int, page_size: int | None, progress: bool
+    ddb: DynamoDBClient,
+    name: str,
+    data_path: Path,
+    *,
+    segments: int,
+    page_size: int | None,
+    progress: bool,
 ) -> WrittenData:
     """The Scan's pages, straight into the data file (complete or not there at all)."""
     with progress_bar(progress, desc=f"export {name}") as bar, atomic.atomic_file(data_path) as raw:
@@ -115,7 +122,7 @@ def export_table(
     dest_dir: str | Path | None = None,
     *,
     segments: int = 1,
-    ddb: Any = None,
+    ddb: DynamoDBClient | None = None,
     progress: bool = True,
     page_size: int | None = None,
 ) -> ExportResult:

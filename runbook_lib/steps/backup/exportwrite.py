@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib.aws import batch
+from runbook_lib.aws.types import DynamoDBClient
 from runbook_lib.errors import RestoreVerificationError
 from runbook_lib.formats.dynamojson import decode_item, key_of, key_text
 from runbook_lib.formats.exportfile import HashingReader, Manifest
@@ -62,7 +63,7 @@ class _InFlight:
         self.pool, self.done, self.on_batch = pool, done, on_batch
         self.futures: set[Future[tuple[int, int]]] = set()
 
-    def submit(self, ddb: Any, table: str, chunk: list[Item]) -> None:
+    def submit(self, ddb: DynamoDBClient, table: str, chunk: list[Item]) -> None:
         self.futures.add(self.pool.submit(_put_batch, ddb, table, chunk))
 
     def settle(self, until: int) -> None:
@@ -91,13 +92,13 @@ class _InFlight:
             wait(self.futures)
 
 
-def _put_batch(ddb: Any, table: str, chunk: list[Item]) -> tuple[int, int]:
+def _put_batch(ddb: DynamoDBClient, table: str, chunk: list[Item]) -> tuple[int, int]:
     """(items written, retry rounds) for one batch of JSON-format items."""
     return len(chunk), batch.put_items(ddb, table, [decode_item(o) for o in chunk])
 
 
 def write_export(
-    ddb: Any,
+    ddb: DynamoDBClient,
     table: str,
     data_path: Path,
     manifest: Manifest,

@@ -17,6 +17,7 @@ from typing import Any
 
 from runbook_lib import paths
 from runbook_lib.aws import counter
+from runbook_lib.aws.types import DynamoDBClient
 from runbook_lib.aws.writetoken import WRITE_TOKEN
 from runbook_lib.errors import CountConflictError, InvalidInputError, ItemMissingError
 from runbook_lib.formats import countshape, itemfile, itemstore
@@ -63,7 +64,7 @@ def backup_item(
     target: Target,
     *,
     dest_dir: str | Path | None = None,
-    ddb: Any = None,
+    ddb: DynamoDBClient | None = None,
     reason: str = "",
     item: dict[str, Any] | None = None,
 ) -> ItemBackup:
@@ -82,10 +83,7 @@ def backup_item(
             f"Nothing to back up: the item {target.key_label} does not "
             f"exist in {target.table}. Nothing was written."
         )
-    try:
-        count: int | None = counter.parse_count(item, target.count_attribute)
-    except counter.CountValueError:
-        count = None
+    count = counter.count_of(item, target.count_attribute)
     root = Path(dest_dir) if dest_dir else paths.backups_dir()
     folder = root / itemfile.safe_name(target.table)
     now = dt.datetime.now(dt.timezone.utc)
@@ -124,7 +122,7 @@ def restore_item(
     allow_decrease: bool = False,
     allow_other_table: bool = False,
     backup_dir: str | Path | None = None,
-    ddb: Any = None,
+    ddb: DynamoDBClient | None = None,
 ) -> RestoreResult:
     """Put the count from a backup file back, through the one safe write path.
 
@@ -156,7 +154,11 @@ def restore_item(
     backup = backup_item(
         target, dest_dir=backup_dir, ddb=ddb, reason=f"before restore from {source}"
     )
-    counter.conditional_set(target, new, expected_current=old, count_type=kind, ddb=ddb)
+    # pinned to the count read (a visit since fails it); lower only as the user allowed,
+    # which refuse_decrease checked above
+    counter.conditional_set(
+        target, new, expected_current=old, allow_decrease=allow_decrease, count_type=kind, ddb=ddb
+    )
     msg = (
         f"Restored {target.count_attribute} in {target.table} from {old} to {new} (from "
         f"{loaded.path.name}). The previous item is backed up in {backup.path}.{note}"
@@ -164,7 +166,9 @@ def restore_item(
     return _result(loaded, True, old, False, msg, backup_path=str(backup.path))
 
 
-def _restore_missing(target: Target, loaded: LoadedItem, apply: bool, ddb: Any) -> RestoreResult:
+def _restore_missing(
+    target: Target, loaded: LoadedItem, apply: bool, ddb: DynamoDBClient
+) -> RestoreResult:
     """The item is missing: a dry run says so; a real run creates it from the file with ONE
     conditional PutItem (only if it is still missing; a lost answer is recognised as ours)."""
     attr, where, name, new = target.count_attribute, target.table, loaded.path.name, loaded.count

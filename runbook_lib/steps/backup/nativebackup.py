@@ -14,6 +14,7 @@ from typing import Any
 
 from runbook_lib.aws import backups
 from runbook_lib.aws.backups import BackupInfo, PitrStatus
+from runbook_lib.aws.types import DynamoDBClient
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.model import Target
 from runbook_lib.steps.backup.export import dynamodb_client
@@ -65,7 +66,7 @@ def _checked_backup_name(name: str) -> str:
 
 
 def create_backup(
-    target_or_table: str | Target, *, name: str | None = None, ddb: Any = None
+    target_or_table: str | Target, *, name: str | None = None, ddb: DynamoDBClient | None = None
 ) -> BackupInfo:
     """A native backup of the whole table. Read-only on the data, so no confirmation."""
     table = table_name(target_or_table)
@@ -76,7 +77,7 @@ def create_backup(
 def list_backups(
     table: str | Target,
     *,
-    ddb: Any = None,
+    ddb: DynamoDBClient | None = None,
     now: dt.datetime | None = None,
     page_size: int | None = None,
 ) -> list[BackupInfo]:
@@ -87,13 +88,17 @@ def list_backups(
     return sorted(found, key=lambda b: b.created, reverse=True)
 
 
-def pitr_status(table: str | Target, *, ddb: Any = None) -> PitrStatus:
+def pitr_status(table: str | Target, *, ddb: DynamoDBClient | None = None) -> PitrStatus:
     name = table_name(table)
     return backups.pitr_status(dynamodb_client(table, ddb), name)
 
 
 def enable_pitr(
-    table: str | Target, *, dry_run: bool = True, confirm: str | None = None, ddb: Any = None
+    table: str | Target,
+    *,
+    dry_run: bool = True,
+    confirm: str | None = None,
+    ddb: DynamoDBClient | None = None,
 ) -> PitrChange:
     """Turn PITR on (terraform/dynamodb.tf declares it on, so this matches the code; it
     never turns it off). No-op when already enabled. confirm must equal the table name."""

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from runbook_lib.aws import backups
+from runbook_lib.aws.types import BackupDescriptionTypeDef, DynamoDBClient
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.model import Target
 from runbook_lib.steps.backup.export import dynamodb_client
@@ -39,7 +40,9 @@ class NativeRestoreResult:
         return asdict(self)
 
 
-def _check_new_table(ddb: Any, new_table: str, *, live: str | None, source: str | None) -> str:
+def _check_new_table(
+    ddb: DynamoDBClient, new_table: str, *, live: str | None, source: str | None
+) -> str:
     """The restore destination must be a valid name, neither the live table nor the
     backup's source table, and must not exist yet."""
     new_table = table_name(new_table) if new_table else ""
@@ -65,7 +68,7 @@ def _check_new_table(ddb: Any, new_table: str, *, live: str | None, source: str 
     return new_table
 
 
-def _describe_backup(ddb: Any, backup_arn: str) -> dict[str, Any]:
+def _describe_backup(ddb: DynamoDBClient, backup_arn: str) -> BackupDescriptionTypeDef:
     if not isinstance(backup_arn, str) or not BACKUP_ARN_RE.match(backup_arn):
         raise InvalidInputError(
             f"{backup_arn!r} is not a DynamoDB backup ARN "
@@ -82,7 +85,7 @@ def restore_backup_to_new_table(
     dry_run: bool = True,
     confirm: str | None = None,
     live_table: str | None = None,
-    ddb: Any = None,
+    ddb: DynamoDBClient | None = None,
 ) -> NativeRestoreResult:
     """RestoreTableFromBackup into a NEW table (refused for the backup's own table, the live
     table, or any existing table). confirm must equal new_table. Waits until ACTIVE."""
@@ -126,7 +129,7 @@ def _parse_restore_time(value: str | dt.datetime | None) -> dt.datetime | None:
     return backups.utc(moment)
 
 
-def _check_pitr_window(ddb: Any, table: str, moment: dt.datetime | None) -> None:
+def _check_pitr_window(ddb: DynamoDBClient, table: str, moment: dt.datetime | None) -> None:
     """PITR must be on and the moment inside its window: moto restores anything, AWS not."""
     status = backups.pitr_status(ddb, table)
     if not status.enabled:
@@ -151,7 +154,7 @@ def restore_pitr_to_new_table(
     restore_time: str | dt.datetime | None = None,
     dry_run: bool = True,
     confirm: str | None = None,
-    ddb: Any = None,
+    ddb: DynamoDBClient | None = None,
 ) -> NativeRestoreResult:
     """RestoreTableToPointInTime into a NEW table; restore_time None = latest restorable.
     PITR must be on and the time inside its window. confirm must equal new_table."""

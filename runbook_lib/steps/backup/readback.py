@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib.aws import batch
+from runbook_lib.aws.types import DynamoDBClient
 from runbook_lib.errors import RestoreVerificationError
 from runbook_lib.formats.countvalue import grew
 from runbook_lib.formats.dynamojson import (
@@ -26,7 +27,9 @@ from runbook_lib.formats.exportread import iter_export
 Item = dict[str, Any]
 
 
-def _read(ddb: Any, table: str, manifest: Manifest, wanted: list[Item]) -> dict[str, Item]:
+def _read(
+    ddb: DynamoDBClient, table: str, manifest: Manifest, wanted: list[Item]
+) -> dict[str, Item]:
     """The table's items (JSON format) for the keys of `wanted`, by key text."""
     keys = [item_from_json(key_of(o, manifest.key_names)) for o in wanted]
     got = (item_to_json(item) for item in batch.get_items(ddb, table, keys))
@@ -41,7 +44,7 @@ def _only_count_grew(want: Item, got: Item, attribute: str) -> bool:
 
 
 def check_sample(
-    ddb: Any,
+    ddb: DynamoDBClient,
     table: str,
     manifest: Manifest,
     sample: list[Item],
@@ -73,7 +76,7 @@ def check_sample(
 
 
 def check_all(
-    ddb: Any,
+    ddb: DynamoDBClient,
     table: str,
     path: Path,
     manifest: Manifest,

@@ -14,7 +14,8 @@ from typing import Any
 
 from runbook_lib.aws import counter
 from runbook_lib.aws.tables import describe_keys
-from runbook_lib.errors import BackupFileError, RunbookError, TableSchemaError
+from runbook_lib.aws.types import DynamoDBClient
+from runbook_lib.errors import BackupFileError, TableSchemaError
 from runbook_lib.formats import countshape
 from runbook_lib.formats.dynamojson import key_text
 from runbook_lib.formats.exportfile import Manifest
@@ -31,7 +32,7 @@ class RestorePlan:
     target: Target
     manifest: Manifest
     data_path: Path
-    ddb: Any
+    ddb: DynamoDBClient
     counter_item: dict[str, Any] | None  # the export's counter item, when it holds one
     live_item: dict[str, Any] | None
     before: int | None
@@ -48,7 +49,7 @@ def plan_restore(
     *,
     allow_decrease: bool,
     allow_other_table: bool,
-    ddb: Any,
+    ddb: DynamoDBClient | None,
 ) -> RestorePlan:
     """Check the file, the destination and the counter item; refuse before any write."""
     target = as_target(table)
@@ -64,7 +65,7 @@ def plan_restore(
     return RestorePlan(target, manifest, data_path, ddb, counter_item, live_item, before, after)
 
 
-def _check_schema(ddb: Any, table: str, manifest: Manifest) -> None:
+def _check_schema(ddb: DynamoDBClient, table: str, manifest: Manifest) -> None:
     schema, types = describe_keys(ddb, table)
 
     def show(s: list[dict[str, str]], t: dict[str, str]) -> str:
@@ -99,7 +100,7 @@ def _counter_plan(
     manifest: Manifest,
     exported: dict[str, Any] | None,
     path: Path,
-    ddb: Any,
+    ddb: DynamoDBClient,
     allow_decrease: bool,
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, int | None, int | None]:
     """(export's counter item, live item, live count, exported count) when the export holds
@@ -109,15 +110,8 @@ def _counter_plan(
     live_item = counter.get_item(target, ddb=ddb)
     # the export's counter item is written as exported: never over a count of another type
     countshape.restore_type(target, live_item, exported, f"The export {path.name}")
-    new = _count_or_none(exported, target.count_attribute)
-    old = _count_or_none(live_item, target.count_attribute) if live_item else None
+    new = counter.count_of(exported, target.count_attribute)
+    old = counter.count_of(live_item, target.count_attribute)
     if old is not None and new is not None:
         refuse_decrease(target, old, new, f"export {path.name}", allow_decrease=allow_decrease)
     return exported, live_item, old, new
-
-
-def _count_or_none(item: dict[str, Any] | None, attribute: str) -> int | None:
-    try:
-        return counter.parse_count(item, attribute)
-    except RunbookError:
-        return None

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib.aws import counter
+from runbook_lib.aws.types import DynamoDBClient
 from runbook_lib.errors import InvalidInputError, RestoreVerificationError
 from runbook_lib.formats.dynamojson import item_from_json
 from runbook_lib.model import Target
@@ -141,7 +142,7 @@ def restore_table(
     allow_decrease: bool = False,
     allow_other_table: bool = False,
     read_back: str = "sample",
-    ddb: Any = None,
+    ddb: DynamoDBClient | None = None,
     progress: bool = True,
     reason: str = "",
     writers: int = RESTORE_WRITERS,

@@ -27,6 +27,7 @@ from runbook_lib import aws, paths
 from runbook_lib.aws import tables
 from runbook_lib.errors import RunbookError, TableMissingError
 from runbook_lib.model import typed_value
+from runbook_lib.steps.common.result import Result, exit_code_of
 from runbook_lib.steps.guard.planfile import load_plan
 from runbook_lib.steps.guard.region import Regions, region_lines
 from runbook_lib.tf import stackconfig, stackmodel
@@ -57,7 +58,7 @@ class GuardResult:
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.safe else 3
+        return exit_code_of({"problem": not self.safe})
 
     def verdict(self) -> str:
         if self.safe:
@@ -220,6 +221,23 @@ def judge(
             | {"effects": effects, "region": region}
         )
     return result
+
+
+def run(
+    plan: str | Path,
+    *,
+    chdir: str | Path | None = None,
+    live: bool = True,
+    env: Mapping[str, str] | None = None,
+    var_files: Sequence[str] = (),
+) -> Result:
+    """`runbook guard-plan`'s one entry: `guard_plan`'s verdict as the step's Result (a plan
+    that would write, delete or replace the counter is a problem: exit 3). Its fields are
+    what `--json` prints; its message is the lines a terminal shows."""
+    found = guard_plan(plan, chdir=chdir, live=live, env=env, var_files=var_files)
+    verdict = "OK" if found.safe else "FAILED"
+    message = "\n".join(found.lines())
+    return Result("guard", verdict, not found.safe, message, found.to_dict(), detail=found)
 
 
 def guard_plan(

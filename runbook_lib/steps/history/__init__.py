@@ -1,9 +1,10 @@
 """06_history: read the count's history from CloudWatch, retention-aware, into one frame.
 
-`load_history` is the entry point notebooks call: it picks the period from the window's age
-(`choose_period`), reads the contract's metrics (`aws.metrics`: one GetMetricData call for the
-four metrics up to 15 days at 60 s, chunked beyond 100,800 points, paged with NextToken) and
-returns a `history.frame.History` (the frame, resets, summary, verdict, CSV).
+`run` is the notebook's entry (the step's Result, the CSV written beside the report);
+`load_history` does the reading: it picks the period from the window's age (`choose_period`),
+reads the contract's metrics (`aws.metrics`: one GetMetricData call for the four metrics up to
+15 days at 60 s, chunked beyond 100,800 points, paged with NextToken) and returns a
+`history.frame.History` (the frame, resets, summary, verdict, CSV).
 
 The moto sandbox (5.2): GetMetricData aggregates Maximum/Sum correctly, also over
 StatisticValues, in buckets aligned to StartTime (so `fetch` aligns the window to the period,
@@ -18,14 +19,18 @@ from __future__ import annotations
 import datetime as dt
 import math
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
 
 from runbook_lib import aws
 from runbook_lib.aws import metrics
+from runbook_lib.aws.types import CloudWatchClient, MetricDataQueryTypeDef, ScanByType
 from runbook_lib.errors import InvalidInputError
+from runbook_lib.model import Target
+from runbook_lib.steps.common.result import Result
 from runbook_lib.steps.history import resetread, resets
 from runbook_lib.steps.history.frame import (
     History,
@@ -131,12 +136,12 @@ def _series(points: list[tuple[Any, float]], name: str) -> pd.Series:
 
 
 def fetch(
-    cloudwatch: Any,
-    queries: Sequence[Mapping[str, Any]],
+    cloudwatch: CloudWatchClient,
+    queries: Sequence[MetricDataQueryTypeDef],
     start: Any,
     end: Any,
     *,
-    scan_by: str = "TimestampAscending",
+    scan_by: ScanByType = "TimestampAscending",
 ) -> tuple[dict[str, pd.Series], metrics.MetricData]:
     """GetMetricData over [start, end) aligned to the queries' period: one Series per query
     Id (UTC index, oldest first whatever `scan_by`, which only orders the pages), and the
@@ -151,7 +156,12 @@ def fetch(
 
 
 def count_minimum(
-    cloudwatch: Any, table: str, namespace: str, metric_name: str, at: Any, period: int
+    cloudwatch: CloudWatchClient | None,
+    table: str,
+    namespace: str,
+    metric_name: str,
+    at: Any,
+    period: int,
 ) -> pd.Series | None:
     """The count gauge's Minimum in the one period starting `at`: the first count published
     in it (07_recover reads the level a reset left from it)."""
@@ -174,6 +184,41 @@ def _check_days(days: Any) -> None:
         )
 
 
+def run(
+    target: Target,
+    *,
+    days: float,
+    period: int | None = None,
+    csv_path: str | Path | None = None,
+    cloudwatch: CloudWatchClient | None = None,
+    now: Any = None,
+    audit_path: Any = None,
+) -> Result:
+    """06_history's one entry: `load_history` of the target's metrics, as the step's Result.
+    Its fields are `History.result()` and, when `csv_path` is given (the notebook passes a
+    path beside its report), the frame written there and `csv_path` its file name; its detail
+    is the History, for the plot and table cells. A problem (exit 3) when a reset is not
+    repaired or there is no count data to look at (`History.problem`)."""
+    hist = load_history(
+        days,
+        table=target.table,
+        function_name=target.function_name,
+        api_id=target.api_id,
+        namespace=target.metric_namespace,
+        metric_name=target.metric_name,
+        period=period,
+        cloudwatch=cloudwatch,
+        now=now,
+        audit_path=audit_path,
+    )
+    fields = hist.result()
+    if csv_path is not None:
+        fields["csv_path"] = hist.to_csv(csv_path).name  # relative: no machine path in a report
+    read = f"{len(hist.frame)} points at {hist.period} s, {hist.calls} GetMetricData call(s)"
+    headline = hist.verdict.partition(":")[0]  # "OK", "RESET", "NO DATA"
+    return Result("history", headline, hist.problem, f"{hist.verdict}\n{read}", fields, hist)
+
+
 def load_history(
     days: float,
     *,
@@ -183,7 +228,7 @@ def load_history(
     namespace: str = metrics.DEFAULT_NAMESPACE,
     metric_name: str = metrics.DEFAULT_METRIC_NAME,
     period: int | None = None,
-    cloudwatch: Any = None,
+    cloudwatch: CloudWatchClient | None = None,
     now: Any = None,
     audit_path: Any = None,
 ) -> History:

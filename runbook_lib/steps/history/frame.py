@@ -18,6 +18,7 @@ from typing import Any, cast
 import pandas as pd
 
 from runbook_lib.aws.metrics import whole
+from runbook_lib.aws.types import MetricDataQueryTypeDef
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.steps.history import resets, resettext
 from runbook_lib.steps.history.resets import Reset, Write
@@ -209,7 +210,7 @@ class History:
     summary: dict[str, Any]
     start: pd.Timestamp
     end: pd.Timestamp
-    queries: list[dict[str, Any]] = field(default_factory=list)
+    queries: list[MetricDataQueryTypeDef] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     now: pd.Timestamp | None = None  # when it was read: "07:12 UTC" means today's
     writes: list[Write] = field(default_factory=list)  # the runbook's, audit log

@@ -16,6 +16,7 @@ from typing import Any
 
 from runbook_lib import aws
 from runbook_lib.aws import metrics
+from runbook_lib.aws.types import CloudWatchClient
 from runbook_lib.errors import RunbookError
 from runbook_lib.steps.history import resets
 from runbook_lib.steps.history.resets import FineRow, Point, Reset, Write
@@ -42,7 +43,7 @@ def floor_time(when: dt.datetime, seconds: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(stamp - stamp % seconds, tz=dt.timezone.utc)
 
 
-def where(cloudwatch: Any) -> tuple[str, str]:
+def where(cloudwatch: CloudWatchClient) -> tuple[str, str]:
     """(endpoint or "aws", region) as an audit record names where its write went: the
     sandbox's table has the production table's name, so the name alone is not enough."""
     return aws.endpoint_url() or "aws", cloudwatch.meta.region_name
@@ -85,7 +86,7 @@ def audit_writes(
 
 
 def fine_rows(
-    cloudwatch: Any,
+    cloudwatch: CloudWatchClient,
     spec: tuple[str, str, str],
     reset: Reset,
     period: int,
@@ -115,7 +116,11 @@ def utc(when: dt.datetime) -> dt.datetime:
 
 
 def _pinned(
-    cloudwatch: Any, spec: tuple[str, str, str], drop: Reset, period: int, now: dt.datetime
+    cloudwatch: CloudWatchClient,
+    spec: tuple[str, str, str],
+    drop: Reset,
+    period: int,
+    now: dt.datetime,
 ) -> Reset:
     try:
         return resets.pin(drop, fine_rows(cloudwatch, spec, drop, period, now))
@@ -124,7 +129,7 @@ def _pinned(
 
 
 def detect(
-    cloudwatch: Any,
+    cloudwatch: CloudWatchClient,
     spec: tuple[str, str, str],
     points: Sequence[Point],
     *,

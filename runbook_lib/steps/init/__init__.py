@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from runbook_lib.aws import counter
+from runbook_lib.aws.types import DynamoDBClient
 from runbook_lib.formats import countshape
 from runbook_lib.model import Target
 from runbook_lib.steps.common.confirm import require_confirmation
@@ -34,7 +35,7 @@ def run(
     *,
     dry_run: bool = True,
     confirm: str | None = None,
-    ddb: Any = None,
+    ddb: DynamoDBClient | None = None,
 ) -> Result:
     """01_init's one entry: `init_step`, as the step's Result. Creating or finding the item
     is never a problem (exit 0); a count held elsewhere or of another type raises."""
@@ -50,7 +51,7 @@ def init_step(
     *,
     dry_run: bool = True,
     confirm: str | None = None,
-    ddb: Any = None,
+    ddb: DynamoDBClient | None = None,
 ) -> InitOutcome:
     """The runbook's init: a dry run says what would happen (one read); a confirmed run
     is the single conditional PutItem, a no-op on an existing item. An existing item that

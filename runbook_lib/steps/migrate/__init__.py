@@ -4,7 +4,7 @@ The guide's core problem: with `aws_dynamodb_table_item` in the configuration, e
 `terraform apply` writes the configured item (`viewCount = 0`) back, because the provider's
 Update puts every configured attribute. Deleting the resource block is worse: Terraform then
 DeleteItems the counter. The item resource cannot be imported, so the way out is to make
-Terraform *forget* it. One entry point, `migrate()`, in six steps:
+Terraform *forget* it. One entry point, `run()` (the step's Result), in six steps:
 
 1. **detect** (`migrate.detect`): every `aws_dynamodb_table_item` of the configuration and
    the state;
@@ -43,6 +43,7 @@ from runbook_lib.errors import InvalidInputError
 from runbook_lib.model import Target
 from runbook_lib.steps.backup import itembackup
 from runbook_lib.steps.common.confirm import require_confirmation
+from runbook_lib.steps.common.result import Result
 from runbook_lib.steps.init import init_step
 from runbook_lib.steps.migrate.apply import (
     apply_step,
@@ -66,7 +67,7 @@ from runbook_lib.steps.migrate.detect import (
 )
 from runbook_lib.steps.migrate.edits import STRATEGIES, Change, plan_change
 from runbook_lib.steps.migrate.proof import prove
-from runbook_lib.steps.migrate.report import MigrationResult
+from runbook_lib.steps.migrate.report import MigrationResult, unchecked_message
 from runbook_lib.tf import binary, siblings
 from runbook_lib.tf import version as tfversion
 from runbook_lib.tf.hcledit import relative_path
@@ -78,7 +79,27 @@ from runbook_lib.tf.varfiles import parse_var_files
 from runbook_lib.tf.workspace import Workspace, workspace
 
 
-def migrate(
+def run(
+    target: Target,
+    *,
+    terraform_dir: str | Path = "terraform",
+    strategy: str = "removed",
+    dry_run: bool = True,
+    confirm: str | None = None,
+    verify_applies: int = 2,
+    var_files: str | Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    stream: Stream | None = None,
+) -> Result:
+    """05_migrate's one entry: `_migrate` as the step's Result, detail the MigrationResult."""
+    done = _migrate(
+        terraform_dir, target, strategy=strategy, dry_run=dry_run, confirm=confirm,
+        verify_applies=verify_applies, env=env, stream=stream, var_files=var_files,
+    )  # fmt: skip
+    return Result("migrate", done.verdict, done.problem, done.message, done.to_dict(), done)
+
+
+def _migrate(
     terraform_dir: str | Path,
     target: Target,
     *,
@@ -126,7 +147,7 @@ def migrate(
         apply_step(ws, result, "migration", planned, result.items, say)
         result.migrated = True
         _verify_step(ws, target, verify_applies, result, say)
-    result.message = _unchecked_message(result) or final_message(result, change)
+    result.message = unchecked_message(result) or final_message(result, change)
     say(result.message)
     return result
 
@@ -275,13 +296,3 @@ def _read_after(result: MigrationResult) -> None:
     for item in result.items:
         item.count_after = live_count(item.target)
     result.count_after = result.items[0].count_after
-
-
-def _unchecked_message(result: MigrationResult) -> str:
-    if not result.unchecked:
-        return ""
-    return (
-        "NOTHING CHECKED: no count of any counter item was read before the migration, so "
-        "nothing could be checked after it (exit 3). Read the items with 02_status; if they "
-        "exist, the runbook looked in the wrong place (table, key or region)."
-    )

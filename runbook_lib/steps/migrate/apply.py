@@ -1,11 +1,10 @@
 """05_migrate's last steps: the proven change written and applied, more applies to verify,
 the live count read after each; a lost count is restored from the pre-migration backup
-and reported loudly. `live_count` (migrate.counteritems) is named here too: the reset demo reads
-the count with it."""
+and reported loudly."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,23 +14,31 @@ from runbook_lib.steps.migrate.counteritems import CounterItem, live_count, rest
 from runbook_lib.steps.migrate.edits import Change
 from runbook_lib.steps.migrate.proof import prove
 from runbook_lib.steps.migrate.report import MigrationResult
+from runbook_lib.tf.planrules import PlanProof
 from runbook_lib.tf.process import Stream
 from runbook_lib.tf.workspace import Workspace
 
 __all__ = [
     "apply_step",
-    "check_count",
     "final_message",
-    "live_count",
+    "restore_if_lowered",
     "state_rm_and_write",
     "write_text",
 ]
 
 
-def state_rm_and_write(ws: Workspace, change: Change, result: MigrationResult, say: Stream) -> bool:
+def state_rm_and_write(
+    ws: Workspace,
+    change: Change,
+    result: MigrationResult,
+    say: Stream,
+    *,
+    prove_final: Callable[[Workspace], PlanProof] = prove,
+) -> bool:
     """The real `terraform state rm` (its -dry-run ran in the proof step), the block
-    removed, then a proof of the final configuration; if that fails, the state and the
-    files are put back. Returns whether the proven plan has changes to apply."""
+    removed, then a proof of the final configuration (`prove_final`: proof.prove; a test
+    passes an unsafe one); if that fails, the state and the files are put back. Returns
+    whether the proven plan has changes to apply."""
     original_state = ws.state_pull()
     removed = ws.state_rm(change.state_rm, dry_run=False)
     result.state_rm_output += removed
@@ -39,7 +46,7 @@ def state_rm_and_write(ws: Workspace, change: Change, result: MigrationResult, s
     for path, text in change.files.items():
         write_text(Path(path), text)
     try:
-        final = prove(ws)
+        final = prove_final(ws)
     except TerraformError:
         for path, text in change.originals.items():
             write_text(Path(path), text)
@@ -77,16 +84,19 @@ def apply_step(
         shown = "missing" if count is None else count
         name = f" ({item.label})" if len(items) > 1 else ""
         say(f"after apply ({label}): {item.target.count_attribute}{name} = {shown}")
-        check_count(result, item, count, say)
+        restore_if_lowered(result, item, count, say)
     record: dict[str, Any] = {"apply": label, "changed": changed, "count": counts[items[0].label]}
     if len(items) > 1:
         record["counts"] = counts
     result.applies.append(record)
 
 
-def check_count(result: MigrationResult, item: CounterItem, count: int | None, say: Stream) -> None:
-    """A count the apply lowered (or took away) is put back from the item's own backup,
-    exactly, and said loudly."""
+def restore_if_lowered(
+    result: MigrationResult, item: CounterItem, count: int | None, say: Stream
+) -> None:
+    """WRITES when the apply lowered (or took away) the count: the item is put back from its
+    own backup, exactly, and said loudly. Otherwise (count kept or risen, nothing read before,
+    no backup) nothing is done."""
     before, backup = item.count_before, item.backup
     if before is None or (count is not None and count >= before) or backup is None:
         return

@@ -11,7 +11,6 @@ was, so the type is kept.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +23,6 @@ from runbook_lib.model import Target
 from runbook_lib.steps.backup import itembackup
 from runbook_lib.tf import stackmodel
 from runbook_lib.tf.stackmodel import Finding
-
-_WHOLE = re.compile(r"\d{1,38}")  # what str(n) writes for a count DynamoDB can hold
 
 NOTHING_TO_PROTECT = (
     "Nothing to protect: no counter item of the stack is applied yet (none in its state, "
@@ -67,34 +64,25 @@ class CounterItem:
         }
 
 
-def stored_count(item: dict[str, Any], attribute: str) -> int | None:
-    """The count an item holds: a whole number stored as N, or as S ("57"); None when the
-    item has no such attribute; CountValueError when it holds something else (pure)."""
-    value = item.get(attribute)
-    if value is None:
-        return None
-    kind = stackmodel.scalar_type(value)
-    text = str(value.get(kind, "")) if kind else ""
-    if kind == "N" and re.fullmatch(r"\d+(\.0*)?", text) and len(text.split(".")[0]) <= 38:
-        return int(text.split(".")[0])
-    if kind == "S" and _WHOLE.fullmatch(text):
-        return int(text)
-    raise counter.CountValueError(
-        f"{attribute} holds {value!r}: not a whole number (as a number N or a string S)."
-    )
-
-
 def live_count(target: Target) -> int | None:
-    """The live count; None when the item (or, before a first apply, the table) is missing.
-    An item that holds only its key (the Lambda ADDs the count later) counts 0."""
+    """The live count by the one rule (counter.count_of), with migrate's own cases on top:
+    - a missing table (before a first apply), like a missing item: None;
+    - an item that holds only its key (the Lambda ADDs the count later) counts 0;
+    - a value that is no count is refused (CountValueError): it could be neither backed up
+      as a count nor checked after an apply."""
     try:
         item = counter.get_item(target)
     except TableMissingError:
         return None
-    if item is None:
-        return None
-    count = stored_count(item, target.count_attribute)
-    return 0 if count is None else count
+    attribute = target.count_attribute
+    count = counter.count_of(item, attribute)
+    if count is not None or item is None:
+        return count
+    if attribute not in item:
+        return 0
+    raise counter.CountValueError(
+        f"{attribute} holds {item[attribute]!r}: not a whole number (as a number N or a string S)."
+    )
 
 
 def counter_items(findings: Sequence[Finding], target: Target) -> list[CounterItem]:

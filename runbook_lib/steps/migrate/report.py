@@ -59,6 +59,19 @@ class MigrationResult:
         )
 
     @property
+    def verdict(self) -> str:
+        """The headline, in a word or three (the Result's verdict; `problem` decides the exit)."""
+        if self.restored_from_backup is not None:
+            return "COUNT LOST AND RESTORED"
+        if self.count_lost:
+            return "COUNT LOST"
+        if self.unchecked:
+            return "NOTHING CHECKED"
+        if self.resets_on_apply:
+            return "DRY RUN: RESETS ON APPLY"
+        return "MIGRATED" if self.migrated else "ALREADY SAFE"
+
+    @property
     def problem(self) -> bool:
         """Exit 3: the count went down during the migration (even if restored since), or a
         dry run found the stack resetting the count on its next apply (as 07_recover's dry
@@ -102,3 +115,14 @@ class MigrationResult:
 
     def __str__(self) -> str:
         return self.message
+
+
+def unchecked_message(result: MigrationResult) -> str:
+    """The message of a real run that read no count before (`unchecked`), else ""."""
+    if not result.unchecked:
+        return ""
+    return (
+        "NOTHING CHECKED: no count of any counter item was read before the migration, so "
+        "nothing could be checked after it (exit 3). Read the items with 02_status; if they "
+        "exist, the runbook looked in the wrong place (table, key or region)."
+    )

@@ -7,29 +7,32 @@ live value read, audit record, undo commands). Visits keep arriving while it run
 compare-and-set that finds the count moved re-reads it and recomputes (at most
 MAX_ATTEMPTS), never overwrites.
 
-Outcomes (`Recovery.problem` -> exit 3): a reset found and not yet repaired (dry run), no count
+The entry is `run` (the step's Result, detail: the `Recovery`). Outcomes
+(`Recovery.problem` -> exit 3): a reset found and not yet repaired (dry run), no count
 data at all, a refused write; exit 0: no reset, already repaired, or repaired now.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
 
 from runbook_lib.aws import counter
+from runbook_lib.aws.types import CloudWatchClient, DynamoDBClient, STSClient
 from runbook_lib.errors import CountConflictError
 from runbook_lib.formats import countshape
 from runbook_lib.formats.countvalue import requested_type
 from runbook_lib.model import Target
 from runbook_lib.steps import history, setcount
 from runbook_lib.steps.common.confirm import require_confirmation
+from runbook_lib.steps.common.result import Result
 from runbook_lib.steps.history import resets
 from runbook_lib.steps.history.frame import History, count_points, utc
 from runbook_lib.steps.recover import estimate as est
 from runbook_lib.steps.recover import text as words
+from runbook_lib.steps.recover.outcome import Recovery
 from runbook_lib.steps.recover.text import DEFAULT_DAYS, recover_command
 
 MAX_ATTEMPTS = 5  # compare-and-set rounds against a count that keeps moving
@@ -39,61 +42,7 @@ KEPT_MOVING = CountConflictError(
 )
 
 
-@dataclass
-class Recovery:
-    """What 07_recover found and did; `result()` is its result.json."""
-
-    verdict: str
-    problem: bool
-    hist: History | None = None
-    estimate: est.Estimate | None = None
-    live: int | None = None
-    recovered: int | None = None
-    # the reset is made good already (the detector 02 and 06 share, `resets`): `recovered`
-    # stays None and every figure shows the live count, not before + (live - after) on top
-    repaired: bool = False
-    reset: resets.Reset | None = None  # the reset repaired (or to repair), as judged
-    applied: bool = False
-    dry_run: bool = True
-    command: str | None = None  # the confirmed run (dry run) or the refused write's command
-    write: setcount.SetResult | None = None
-    attempts: int = 0
-
-    def result(self) -> dict[str, Any]:
-        e = self.estimate.to_dict() if self.estimate else {}
-        data: dict[str, Any] = {
-            "verdict": self.verdict,
-            "reset_time": e.get("reset_time"),
-            "before": e.get("before"),
-            "after": e.get("after"),
-            "live": self.live,
-            "recovered": self.recovered,
-            "repaired": self.repaired,
-            "repair": self.reset.repair.to_dict() if self.reset and self.reset.repair else None,
-            "uncertainty": e.get("uncertainty"),
-            "source": e.get("source"),
-            "applied": self.applied,
-            "dry_run": self.dry_run,
-        }
-        if self.command:
-            data["command"] = self.command
-        if self.write is not None and self.applied:
-            w = self.write
-            data |= {"undo_command": w.undo_command, "undo_runbook": w.undo_runbook}
-            data |= {"backup_path": w.backup_path, "audit_path": w.audit_path}
-        return data | {"estimate": e or None, "attempts": self.attempts}
-
-    def figures(self) -> pd.DataFrame | None:
-        if self.estimate is None or self.live is None:
-            return None
-        now = dt.datetime.now(dt.timezone.utc)
-        return est.figures(self.estimate, self.live, now, repaired=self.repaired)
-
-    def __str__(self) -> str:
-        return self.verdict
-
-
-def recover(
+def run(
     target: Target,
     *,
     days: int = DEFAULT_DAYS,
@@ -101,9 +50,36 @@ def recover(
     period: int | None = None,
     dry_run: bool = True,
     confirm: str | None = None,
-    cloudwatch: Any = None,
-    ddb: Any = None,
-    sts: Any = None,
+    count_type: str = "",
+    cloudwatch: CloudWatchClient | None = None,
+    ddb: DynamoDBClient | None = None,
+    sts: STSClient | None = None,
+    backup_dir: Any = None,
+    audit_path: Any = None,
+    now: Any = None,
+) -> Result:
+    """07_recover's one entry: `_recover`, as the step's Result (detail: the Recovery, for
+    the figure cells); its `problem` (exit 3) is the Recovery's, decided where it is built."""
+    rec = _recover(
+        target, days=days, reset_time=reset_time, period=period, dry_run=dry_run,
+        confirm=confirm, count_type=count_type, cloudwatch=cloudwatch, ddb=ddb, sts=sts,
+        backup_dir=backup_dir, audit_path=audit_path, now=now,
+    )  # fmt: skip
+    fields = {**rec.result(), "table": target.table}
+    return Result("recover", rec.headline, rec.problem, rec.verdict, fields, detail=rec)
+
+
+def _recover(
+    target: Target,
+    *,
+    days: int = DEFAULT_DAYS,
+    reset_time: str | None = None,
+    period: int | None = None,
+    dry_run: bool = True,
+    confirm: str | None = None,
+    cloudwatch: CloudWatchClient | None = None,
+    ddb: DynamoDBClient | None = None,
+    sts: STSClient | None = None,
     backup_dir: Any = None,
     audit_path: Any = None,
     now: Any = None,
@@ -145,7 +121,7 @@ def recover(
 
 
 def _estimate(
-    target: Target, hist: History, when: pd.Timestamp | None, cloudwatch: Any
+    target: Target, hist: History, when: pd.Timestamp | None, cloudwatch: CloudWatchClient | None
 ) -> est.Estimate | Recovery:
     """The estimate, or the outcome that there is nothing to estimate."""
     if not hist.has_count_data:
@@ -187,7 +163,7 @@ def _estimate(
     return est.from_counts(hist.frame, reset, low, _belongs(hist, reset)[1])
 
 
-def _belongs(hist: History, reset: resets.Reset) -> tuple[list, list[resets.Write]]:
+def _belongs(hist: History, reset: resets.Reset) -> tuple[list[resets.Point], list[resets.Write]]:
     """The points and the runbook's writes from the reset to the next one."""
     return resets.since(
         hist.resets, hist.resets.index(reset), count_points(hist.frame), hist.writes
@@ -263,7 +239,9 @@ def _repair(
     return _refused(target, KEPT_MOVING, command, base)
 
 
-def _read_live(target: Target, ddb: Any, requested: str) -> tuple[dict[str, Any], int, str]:
+def _read_live(
+    target: Target, ddb: DynamoDBClient, requested: str
+) -> tuple[dict[str, Any], int, str]:
     """(live item, its count, the type a write keeps): never a second count beside the
     site's (CountElsewhereError)."""
     item = counter.get_item(target, ddb=ddb)

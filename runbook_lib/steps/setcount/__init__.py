@@ -8,8 +8,8 @@ audit record, and the exact command that undoes it. A dry run reads once, writes
 Never a lost visit: `new_value` has no default, a set that lowers the live count needs
 allow_decrease=True (checked on the read, and again atomically in the write's condition), and
 the backup and the audit record hold what the write actually replaced (ReturnValues=ALL_OLD).
-`run` is the notebook's entry point: a refused write comes back as a result naming the exact
-command that would do it (exit 3), not as a failed cell.
+`run` is the notebook's entry point (the step's Result): a refused write comes back as a
+result naming the exact command that would do it (exit 3), not as a failed cell.
 
 The request and its refusals are in `plan`, the results in `outcome`, the commands and the
 audit log in `auditlog` (modules beside this one).
@@ -22,6 +22,7 @@ from typing import Any
 
 from runbook_lib import aws, paths
 from runbook_lib.aws import counter
+from runbook_lib.aws.types import DynamoDBClient, STSClient
 from runbook_lib.errors import (
     ConfirmationError,
     CountConflictError,
@@ -33,13 +34,14 @@ from runbook_lib.formats.countvalue import COUNT_TYPES, CountTypeError
 from runbook_lib.formats.itemfile import ItemBackup
 from runbook_lib.model import Target
 from runbook_lib.steps.backup import itembackup
+from runbook_lib.steps.common.result import Result
 from runbook_lib.steps.setcount.outcome import (
     SetResult,
     applied_result,
     dry_run_result,
     refused_result,
 )
-from runbook_lib.steps.setcount.plan import check_live, count_or_none, plan_set
+from runbook_lib.steps.setcount.plan import check_live, plan_set
 
 # Refused writes: a clean outcome of 03_set_count (exit 3), each with the command that would do it.
 REFUSALS = (DecreaseRefusedError, ConfirmationError, CountConflictError, CountTypeError)
@@ -57,8 +59,8 @@ def set_count(
     count_type: str = "",
     audit_path: str | Path | None = None,
     backup_dir: str | Path | None = None,
-    ddb: Any = None,
-    sts: Any = None,
+    ddb: DynamoDBClient | None = None,
+    sts: STSClient | None = None,
 ) -> SetResult:
     """Set the count. Dry run (default): read and say exactly what would happen.
 
@@ -94,7 +96,7 @@ def set_count(
         target,
         plan.new_value,
         expected_current=plan.expected_current,
-        read_value=count_or_none(live, target.count_attribute),
+        read_value=counter.count_of(live, target.count_attribute),
         allow_decrease=plan.allow_decrease,
         count_type=kind,
         over_type=_repaired_type(target, live),
@@ -117,11 +119,11 @@ def _replaced(
     backup: ItemBackup,
     old_item: dict[str, Any],
     backup_dir: str | Path | None,
-    ddb: Any,
+    ddb: DynamoDBClient,
 ) -> ItemBackup:
     """The backup of what the write replaced: the first one, unless the count moved after
     it; then THAT item is backed up too, for an exact undo."""
-    if count_or_none(old_item, target.count_attribute) == backup.count:
+    if counter.count_of(old_item, target.count_attribute) == backup.count:
         return backup
     why = f"the item set_count replaced (it moved after the backup {backup.path.name})"
     try:
@@ -138,10 +140,27 @@ def _replaced(
         ) from None
 
 
-def run(target: Target, new_value: Any, **kwargs: Any) -> SetResult:
-    """03_set_count's cell: `set_count`, with a refused write (decrease refused, confirm
-    mismatch, compare-and-set conflict) returned as a result, not raised: one line saying
-    what was refused and the exact command that would do it; the runner exits 3."""
+def run(target: Target, new_value: Any, **kwargs: Any) -> Result:
+    """03_set_count's one entry: `set_or_refuse`, as the step's Result (fields: the outcome's
+    and the table). A problem (exit 3) when the write was refused or replaced a count other
+    than the one read (`SetResult.problem`); a dry run or a clean write is not."""
+    outcome = set_or_refuse(target, new_value, **kwargs)
+    fields = {**outcome.to_dict(), "table": target.table}
+    return Result("setcount", _verdict(outcome), outcome.problem, outcome.message, fields, outcome)
+
+
+def _verdict(outcome: SetResult) -> str:
+    if outcome.refused is not None:
+        return "REFUSED"
+    if outcome.dry_run:
+        return "DRY RUN"
+    return "ATTENTION" if outcome.needs_attention else "SET"
+
+
+def set_or_refuse(target: Target, new_value: Any, **kwargs: Any) -> SetResult:
+    """`set_count`, with a refused write (decrease refused, confirm mismatch, compare-and-set
+    conflict) returned as an outcome, not raised: one line saying what was refused and the
+    exact command that would do it."""
     try:
         return set_count(target, new_value, **kwargs)
     except REFUSALS as exc:
@@ -150,7 +169,7 @@ def run(target: Target, new_value: Any, **kwargs: Any) -> SetResult:
         return refused_result(target, new_value, exc, **kwargs)
 
 
-def string_type(target: Target, ddb: Any = None) -> str:
+def string_type(target: Target, ddb: DynamoDBClient | None = None) -> str:
     """ "S" when the live count is a string count, else "": the count_type a refused
     write's command needs when it was refused before the item was read (a wrong confirm).
     Only words a command: a read that fails leaves it out."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_lib import paths
+from runbook_lib.aws import counter
 from runbook_lib.errors import CountConflictError, DecreaseRefusedError, RunbookError
 from runbook_lib.formats import countshape
 from runbook_lib.formats.countvalue import CountTypeError
@@ -23,7 +24,7 @@ from runbook_lib.steps.setcount.auditlog import (
     set_command,
     undo_commands,
 )
-from runbook_lib.steps.setcount.plan import SetPlan, count_or_none, lowers, shown, visits
+from runbook_lib.steps.setcount.plan import SetPlan, lowers, shown, visits
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class SetResult:
 def dry_run_result(target: Target, plan: SetPlan, item: dict[str, Any]) -> SetResult:
     """What a confirmed run would do, and the exact command that does it."""
     attr, table = target.count_attribute, target.table
-    live = count_or_none(item, attr)
+    live = counter.count_of(item, attr)
     kind = countshape.type_to_write(target, item, plan.count_type)
     command = set_command(
         target,
@@ -165,7 +166,7 @@ def applied_result(
 ) -> SetResult:
     """Audit, undo commands and message of a write that went through; both hold the item
     the write replaced (ALL_OLD), so the undo is exact. `count_type`: the type written."""
-    old = count_or_none(old_item, target.count_attribute)
+    old = counter.count_of(old_item, target.count_attribute)
     moved = replaced is not read
     undo_cli, undo_runbook = undo_commands(
         target, replaced.path, lowers=old is not None and plan.new_value > old

@@ -108,7 +108,7 @@ def check_live(target: Target, plan: SetPlan, item: dict[str, Any] | None) -> di
             f"expected_current={plan.expected_current}. Nothing was written.",
             hint="repair it with 03_set_count without expected_current (it backs up first).",
         )
-    live = count_or_none(item, attr)
+    live = counter.count_of(item, attr)
     if plan.expected_current is not None and live != plan.expected_current:
         raw = raw_count(item, attr)
         raise CountConflictError(
@@ -132,13 +132,6 @@ def lowers(plan: SetPlan, live: int | None) -> bool:
     return live is not None and plan.new_value < live and not plan.allow_decrease
 
 
-def count_or_none(item: dict[str, Any] | None, attribute: str) -> int | None:
-    try:
-        return counter.parse_count(item, attribute)
-    except counter.CountValueError:
-        return None
-
-
 def raw_count(item: dict[str, Any] | None, attribute: str) -> str | None:
     """The stored text of the count (N or S), for a message; None when there is none."""
     value = (item or {}).get(attribute)
@@ -148,7 +141,7 @@ def raw_count(item: dict[str, Any] | None, attribute: str) -> str | None:
 
 def shown(item: dict[str, Any], attribute: str) -> str:
     """The live value for a message: the number, or the raw value when it is not one."""
-    value = count_or_none(item, attribute)
+    value = counter.count_of(item, attribute)
     return str(value) if value is not None else json.dumps(item.get(attribute))
 
 

@@ -4,6 +4,7 @@ All AWS reads are independent, so they run concurrently: the check's wall time i
 round trip deep, not eight. Each read goes through aws/ and fails as a RunbookError, which
 its row (`status.checks`) turns into NOT CHECKED with the reason. No pandas or matplotlib
 here: the status notebook is the one a scheduler runs every morning, so it stays light.
+`run` is the notebook's entry (the step's Result); `run_status` builds the report it holds.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from runbook_lib import aws, paths
 from runbook_lib.aws import backups, counter, metrics, tables
+from runbook_lib.aws.types import CloudWatchClient, DynamoDBClient
 from runbook_lib.errors import (
     EndpointUnreachableError,
     InvalidInputError,
@@ -24,6 +26,7 @@ from runbook_lib.errors import (
     TableMissingError,
 )
 from runbook_lib.model import Target
+from runbook_lib.steps.common.result import Result
 from runbook_lib.steps.history import resetread, resets
 from runbook_lib.steps.status import checks as checks
 from runbook_lib.steps.status.report import Check, StatusReport
@@ -46,7 +49,7 @@ def _call(fn: Callable[[], Any]) -> Read:
 
 
 def _count_series(
-    cw: Any, target: Target, now: dt.datetime, hours: int
+    cw: CloudWatchClient, target: Target, now: dt.datetime, hours: int
 ) -> list[tuple[dt.datetime, float]]:
     """The count gauge (Maximum per 5 min) over the window: (time, value), oldest first.
     The window starts on a whole 5 minutes since the epoch, as 06_history's does: buckets
@@ -59,7 +62,12 @@ def _count_series(
 
 
 def gather(
-    ddb: Any, cw: Any, target: Target, *, drop_window_h: int, now: dt.datetime
+    ddb: DynamoDBClient,
+    cw: CloudWatchClient,
+    target: Target,
+    *,
+    drop_window_h: int,
+    now: dt.datetime,
 ) -> dict[str, Read]:
     """Every AWS read the checks need, issued concurrently; errors kept per read."""
     table = target.table
@@ -86,7 +94,7 @@ def _unreachable(got: dict[str, Read]) -> RunbookError | None:
 
 
 def find_resets(
-    cw: Any, target: Target, series: Any, live: int | None, now: dt.datetime
+    cw: CloudWatchClient, target: Target, series: Any, live: int | None, now: dt.datetime
 ) -> list[resets.Reset] | None:
     """The drops in the window dated and judged by the one detector 06 and 07 use (the
     audit log and the live count say whether one was repaired); None when the series was
@@ -119,7 +127,7 @@ def stack_label(terraform_dir: str | Path | None) -> str:
     return label.rstrip("/\\") + "/"
 
 
-def list_tables(ddb: Any) -> list[str] | None:
+def list_tables(ddb: DynamoDBClient) -> list[str] | None:
     """The tables that exist in the target's region (the first 100), None if unreadable."""
     try:
         return tables.table_names(ddb, limit=100)
@@ -127,7 +135,7 @@ def list_tables(ddb: Any) -> list[str] | None:
         return None
 
 
-def other_items(ddb: Any, target: Target, describe: Any) -> list[str] | None:
+def other_items(ddb: DynamoDBClient, target: Target, describe: Any) -> list[str] | None:
     """Keys of a few items the table holds ("id=0"), [] for an empty table, None when they
     could not be read. Asked only when the counter item is missing."""
     keys = [k["AttributeName"] for k in (describe or {}).get("KeySchema", [])]
@@ -177,6 +185,31 @@ def validate_windows(max_backup_age_h: Any, drop_window_h: Any) -> None:
         raise InvalidInputError(
             f"max_backup_age_hours must be a positive number of hours, got {max_backup_age_h!r}."
         )
+
+
+def run(
+    target: Target,
+    *,
+    max_backup_age_h: float = DEFAULT_MAX_BACKUP_AGE_H,
+    drop_window_h: int = DEFAULT_DROP_WINDOW_H,
+    terraform_dir: str | Path | None = None,
+    now: dt.datetime | None = None,
+) -> Result:
+    """02_status's one entry: `run_status`, as the step's Result; its fields are the report's
+    (`StatusReport.to_dict`), its detail the report for the table of checks. A problem (exit
+    3) when a check failed or could not run: a check that could not look is never "fine"."""
+    report = run_status(
+        target,
+        max_backup_age_h=max_backup_age_h,
+        drop_window_h=drop_window_h,
+        terraform_dir=terraform_dir,
+        now=now,
+    )
+    # a warning leaves it healthy; otherwise "UNHEALTHY" or "NOT FULLY CHECKED"
+    headline = "HEALTHY" if report.healthy else report.verdict.partition(":")[0]
+    return Result(
+        "status", headline, not report.healthy, str(report), report.to_dict(), detail=report
+    )
 
 
 def run_status(

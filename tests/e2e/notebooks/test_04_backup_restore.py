@@ -15,17 +15,9 @@ from runbook_lib.notebook.results import result_from_notebook
 from runbook_lib.steps import backup
 from runbook_lib.steps.backup import nativebackup
 
-pytestmark = pytest.mark.notebook
+pytestmark = [pytest.mark.notebook, pytest.mark.usefixtures("backups")]  # the kernel's too
 ROOT = Path(__file__).resolve().parents[3]
 NOTEBOOK = ROOT / "notebooks" / "04_backup_restore.ipynb"
-
-
-@pytest.fixture(autouse=True)
-def backups(tmp_path, monkeypatch) -> Path:
-    """The kernel inherits this environment: backups go to a temp folder, not the checkout."""
-    folder = tmp_path / "backups"
-    monkeypatch.setenv("RUNBOOK_BACKUPS", str(folder))
-    return folder
 
 
 def run(tmp_path: Path, **parameters) -> dict:
@@ -56,7 +48,7 @@ def test_item_backup_then_restore_dry_run_then_confirmed(target, ddb, tmp_path, 
     assert made["action"] == "backup" and made["kind"] == "item" and Path(path).is_file()
     assert Path(path).is_relative_to(backups)
 
-    counter.conditional_set(target, 0, ddb=ddb)  # the reset
+    counter.conditional_set(target, 0, allow_decrease=True, ddb=ddb)  # the reset
     dry = run(tmp_path, table_name=target.table, action="restore", backup_path=path)
     assert (dry["restored"], dry["dry_run"], dry["old"], dry["new"]) == (False, True, 0, 250)
     assert counter.read_count(target, ddb=ddb) == 0, "a dry run writes nothing"
@@ -78,7 +70,7 @@ def test_item_backup_then_restore_dry_run_then_confirmed(target, ddb, tmp_path, 
 def test_refused_restore_fails_the_notebook_and_writes_nothing(target, ddb, tmp_path):
     counter.init_counter(target, initial=9, ddb=ddb)
     path = run(tmp_path, table_name=target.table, action="backup")["backup_path"]
-    counter.conditional_set(target, 1, ddb=ddb)
+    counter.conditional_set(target, 1, allow_decrease=True, ddb=ddb)
     with pytest.raises(papermill.PapermillExecutionError, match="confirm must equal the table"):
         run(
             tmp_path,
@@ -156,7 +148,7 @@ def test_runbook_runner_coerces_strings_and_exits_1_naming_the_refusal(target, d
 )
 def test_facade_refuses_unknown_choices(target, action, params, message):
     with pytest.raises(InvalidInputError, match=re.escape(message)):
-        backup.run_action(action, target, **params)
+        backup.run(target, action=action, **params)
 
 
 @pytest.mark.parametrize(
@@ -176,26 +168,45 @@ def test_restore_kind_is_inferred_from_what_is_given(given, kind):
 
 def test_native_restore_then_copy_back_through_the_facade(target, ddb, backups):
     counter.init_counter(target, initial=321, ddb=ddb)
-    arn = backup.run_action("backup", target, kind="native")["backup_arn"]
-    counter.conditional_set(target, 0, ddb=ddb)
+    made = backup.run(target, action="backup", kind="native")
+    assert (made.verdict, made.problem) == ("BACKED UP", False)
+    arn = made.fields["backup_arn"]
+    counter.conditional_set(target, 0, allow_decrease=True, ddb=ddb)  # the reset
     new = f"{target.table}-r"
-    restored = backup.run_action(
-        "restore", target, backup_arn=arn, new_table_name=new, dry_run=False, confirm=new
+    ran = backup.run(
+        target, action="restore", backup_arn=arn, new_table_name=new, dry_run=False, confirm=new
     )
+    restored = ran.fields
     assert restored["restored"] is True and "kind=copy_back" in restored["next_step"]
-    copied = backup.run_action(
-        "restore", target, kind="copy_back", new_table_name=new, dry_run=False, confirm=target.table
-    )
+    assert ran.verdict == "RESTORED" and "kind=copy_back" in ran.message
+    copied = backup.run(
+        target,
+        action="restore",
+        kind="copy_back",
+        new_table_name=new,
+        dry_run=False,
+        confirm=target.table,
+    ).fields
     assert (copied["restored"], copied["before"], copied["after"]) == (True, 0, 321)
     assert counter.read_count(target, ddb=ddb) == 321
-    listing = backup.run_action("list", target)
-    assert len(listing["item_backups"]) == 1, "the live item was backed up before the copy"
+    listing = backup.inventory(target)
+    assert len(listing.fields["item_backups"]) == 1, "the live item was backed up before the copy"
     assert list(backup.to_frame(listing)["kind"]) == ["item", "native"]
+    assert (listing.verdict, listing.problem) == ("LISTED", False)
+
+
+def test_a_listing_with_nothing_to_restore_from_is_a_problem(target, ddb):
+    counter.init_counter(target, initial=7, ddb=ddb)
+    listing = backup.inventory(target)
+    assert (listing.verdict, listing.to_dict()["problem"]) == ("NO BACKUP", True)
+    assert listing.message.startswith(f"No backup of {target.table}: no item backup")
+    assert backup.run_action("list", target) == dict(listing.fields)  # 00_onboarding's reads
 
 
 def test_backup_kind_pitr_turns_pitr_on_only_when_confirmed(target):
-    dry = backup.run_action("backup", target, kind="pitr")
-    assert (dry["changed"], nativebackup.pitr_status(target).enabled) == (False, False)
-    done = backup.run_action("backup", target, kind="pitr", dry_run=False, confirm=target.table)
-    assert done["changed"] is True and nativebackup.pitr_status(target).enabled
-    assert backup.run_action("list", target)["pitr"]["enabled"] is True
+    dry = backup.run(target, action="backup", kind="pitr")
+    assert (dry.fields["changed"], nativebackup.pitr_status(target).enabled) == (False, False)
+    assert dry.verdict == "DRY RUN" and not dry.problem
+    done = backup.run(target, action="backup", kind="pitr", dry_run=False, confirm=target.table)
+    assert done.fields["changed"] is True and nativebackup.pitr_status(target).enabled
+    assert backup.inventory(target).fields["pitr"]["enabled"] is True

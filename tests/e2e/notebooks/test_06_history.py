@@ -66,7 +66,7 @@ def test_clean_history_has_no_reset(moto_url, tmp_path):
     seeded = int(frame["visits"].sum())
     assert seeded - 3 * int(frame["visits"].max()) <= result["visits"] <= seeded
     html = Path(out.html_path).read_text()
-    assert "history.load_history(" not in html, "--no-code hides the code cells"
+    assert "history.run(" not in html, "--no-code hides the code cells"
 
 
 def test_reports_go_to_s3(moto_url, tmp_path):

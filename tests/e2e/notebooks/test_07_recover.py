@@ -122,13 +122,13 @@ def test_a_visit_during_the_write_is_not_lost(planted, ddb, backups):
             landed.append(counter.increment(planted, ddb=visitor))
 
     ddb.meta.events.register("before-call.dynamodb.UpdateItem", visit)
-    rec = recover.recover(
+    rec = recover.run(
         planted, days=DAYS, period=PERIOD, dry_run=False, confirm=planted.table, ddb=ddb
-    )
+    ).fields
 
     assert landed == [38]
-    assert rec.applied and rec.attempts == 2, rec.verdict
-    assert (rec.live, rec.recovered) == (38, 5038)
+    assert rec["applied"] and rec["attempts"] == 2, rec["verdict"]
+    assert (rec["live"], rec["recovered"]) == (38, 5038)
     assert counter.read_count(planted, ddb=ddb) == 5038
 
 
@@ -145,15 +145,15 @@ def test_the_plot_and_the_figures_agree_with_the_result_before_and_after_the_rep
     """Issue 20: after a repair a second run said "repaired already" while the plot and the
     figures table still proposed before + (live - after) on top of the repaired count."""
     run = {"days": DAYS, "period": PERIOD, "ddb": ddb}
-    proposed = recover.recover(planted, **run)
+    proposed = recover.run(planted, **run).detail  # the Recovery the notebook's figures show
     assert proposed.result()["recovered"] == 5037 and not proposed.repaired
     assert f"recovered: 5,037 (+ up to {proposed.estimate.uncertainty})" in _legend(proposed)
     assert proposed.figures().loc["recovered = before + (live - after)", "value"] == 5037
 
-    done = recover.recover(planted, dry_run=False, confirm=planted.table, **run)
-    assert done.applied and counter.read_count(planted, ddb=ddb) == 5037
+    done = recover.run(planted, dry_run=False, confirm=planted.table, **run)
+    assert done.fields["applied"] and counter.read_count(planted, ddb=ddb) == 5037
 
-    again = recover.recover(planted, dry_run=False, confirm=planted.table, **run)
+    again = recover.run(planted, dry_run=False, confirm=planted.table, **run).detail
     result = again.result()
     assert "repaired already" in again.verdict and again.estimate is not None
     assert (result["repaired"], result["recovered"], result["live"]) == (True, None, 5037)
