@@ -20,7 +20,7 @@ def measured(fig: dict[str, Any]) -> str:
     unit = fig["unit"].split(" (")[0]
     lo, hi = _num(fig["min"], unit), _num(fig["max"], unit)
     extra = " items/s" if unit == "items/s" else ""
-    return f"{_num(fig['median'], unit)}{extra} ({lo}–{hi}, {fig['runs']} runs)"
+    return f"{_num(fig['median'], unit)}{extra} ({lo}–{hi}, {fig['runs']} runs{_load(fig)})"
 
 
 def _met(value: Any) -> str:
@@ -33,11 +33,11 @@ def _row(name: str, fig: dict[str, Any]) -> str:
 
 
 def _load(fig: dict[str, Any]) -> str:
-    """ " (load L1–L2)": the 1-minute load average over the rounds, when it was recorded."""
+    """ "; load L1–L2 on N CPUs": the 1-minute load average over the rounds, when recorded."""
     per_round = (fig.get("load_average") or {}).get("1min_per_round")
     if not per_round:
         return ""
-    return f" (load {min(per_round):.2f}–{max(per_round):.2f} on {fig.get('cpus', '?')} CPUs)"
+    return f"; load {min(per_round):.2f}–{max(per_round):.2f} on {fig.get('cpus', '?')} CPUs"
 
 
 def _calls_row(name: str, op: dict[str, Any]) -> str:
@@ -64,7 +64,7 @@ def _history_row(fig: dict[str, Any]) -> str:
 def markdown_table(results: dict[str, Any]) -> str:
     rows = ["| figure | measured | target | met |", "|---|---|---|---|"]
     for key in ("status_vs_kernel_floor", "status_vs_papermill_floor"):
-        rows.append(_row(key + _load(results[key]), results[key]))
+        rows.append(_row(key, results[key]))
     calls = results["api_calls"]
     for name in ("init", "read", "set", "status"):
         rows.append(_calls_row(name, calls[name]))

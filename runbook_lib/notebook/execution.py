@@ -29,12 +29,13 @@ class Failure:
 
 
 def throttled_saves(nb_man: Any) -> None:
-    """papermill saves the whole notebook at every cell's start and end: about 0.1 s of a
-    02_status run, spent between cells. Within one autosave period (papermill's
-    `autosave_cell_every`, 30 s) those saves are skipped, so a run of short cells is saved at
-    its start and once at its end (by papermill's last write), a long run still every 30 s,
-    and a run an exception is leaving (Ctrl-C) by papermill's `finally`, so its partial
-    report keeps every finished cell."""
+    """papermill saves the whole notebook at every cell's start and end, between cells.
+    Within one autosave period (papermill's `autosave_cell_every`, 30 s) those saves are
+    skipped, so a run of short cells is saved at its start and once at its end (by
+    papermill's last write), a long run still every 30 s, and a run an exception is leaving
+    (Ctrl-C) by papermill's `finally`, so its partial report keeps every finished cell.
+    Measured: 0.05 s off a 02_status run (41 paired runs, 95% interval of the median
+    0.01-0.07 s, load ~2; 0.06 s over 123 earlier pairs)."""
     save = nb_man.save
 
     def save_if_due(**kwargs: Any) -> None:

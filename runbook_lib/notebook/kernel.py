@@ -22,18 +22,22 @@ class Kernel:
     """The notebook's kernel, started by the runner itself rather than by nbclient.
 
     Started before papermill is even imported, it boots (~0.5 s) while the runner loads
-    papermill and checks the parameters, instead of after: measured 0.60 s off a
-    `runbook run 02_status` (median of 15 paired runs, 0.52-0.65 s, against papermill starting
-    its own kernel; load ~2 on 2 cores). Same kernel, arguments, working folder and
-    environment as nbclient would give it (plus RUNBOOK_RUN_DIR); papermill gets it as `km`
-    (nbclient's public parameter), and nbclient's client is a `ready_client_class()`.
+    papermill and checks the parameters, instead of after: measured 0.61 s off a
+    `runbook run 02_status` (21 paired runs against papermill starting its own kernel, 95%
+    interval of the median 0.53-0.70 s; load ~1.5 on 2 cores), 0.21 s of which is the ready
+    client's (workarounds.py: papermill's own kernel comes with jupyter_client's client),
+    so ~0.4 s is the early start's own. Same kernel, arguments,
+    working folder and environment as nbclient would give it (plus RUNBOOK_RUN_DIR);
+    papermill gets it as `km` (nbclient's public parameter), and nbclient's client is a
+    `ready_client_class()`.
 
     A run that never executes (bad parameters) kills it at once. Otherwise it is asked to
     shut down as soon as the cells are done and exits while the report is written; `close()`
     then waits for it, polling every 10 ms instead of jupyter_client's 100 ms (SIGTERM, then
-    SIGKILL, after jupyter_client's shutdown_wait_time) and frees its files. Measured 0.11 s
-    off a run (median of 62 paired runs, 95% interval 0.06-0.14 s, against shutting it down
-    after the report as nbclient's own shutdown_kernel does; load ~1.6).
+    SIGKILL, after jupyter_client's shutdown_wait_time) and frees its files. Measured 0.08 s
+    off a run (41 paired runs against shutting it down after the report with
+    jupyter_client's shutdown_kernel, as nbclient does; 95% interval of the median
+    0.05-0.10 s, load ~1.8).
     """
 
     def __init__(self, kernel_name: str, cwd: Path, env: dict[str, str]) -> None:
