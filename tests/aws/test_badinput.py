@@ -22,7 +22,7 @@ from runbook_lib.formats import itemfile
 from runbook_lib.model import Target
 from runbook_lib.steps import backup, setcount, status
 from runbook_lib.steps.backup import itembackup
-from runbook_lib.steps.setcount import auditlog
+from runbook_lib.steps.common import auditlog
 from runbook_lib.steps.status import checks, report
 from tests.badinput_cases import CASES, EXTRAS, STATES, Case, Ctx
 from tests.badinput_checks import (

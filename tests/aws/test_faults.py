@@ -65,7 +65,7 @@ from runbook_lib.sandbox import seed
 from runbook_lib.sandbox import server as sandbox
 from runbook_lib.steps import history, setcount, status
 from runbook_lib.steps.backup import export, itembackup, tablerestore
-from runbook_lib.steps.setcount import auditlog
+from runbook_lib.steps.common import auditlog
 from runbook_lib.steps.status import report
 from tests.conftest import make_table
 from tests.faultproxy import AFTER, BEFORE, Fault, FaultProxy, RequestInfo

@@ -28,7 +28,7 @@ from runbook_lib.sandbox import recoverdemo
 from runbook_lib.sandbox import server as sandbox
 from runbook_lib.steps import recover, setcount
 from runbook_lib.steps.backup import copyback, export, itembackup, tablerestore
-from runbook_lib.steps.setcount import auditlog
+from runbook_lib.steps.common import auditlog
 from tests.conftest import make_table
 from tests.faultproxy import AFTER, BEFORE, Fault, FaultProxy, RequestInfo
 

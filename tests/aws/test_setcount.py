@@ -26,7 +26,7 @@ from runbook_lib.errors import (
 from runbook_lib.model import Target
 from runbook_lib.steps import setcount
 from runbook_lib.steps.backup import itembackup
-from runbook_lib.steps.setcount import auditlog as setrecord
+from runbook_lib.steps.common import auditlog as setrecord
 from runbook_lib.steps.setcount import plan as setplan
 from tests.conftest import files_under
 

@@ -24,8 +24,8 @@ from runbook_lib.sandbox import recoverdemo
 from runbook_lib.sandbox import server as sandbox
 from runbook_lib.steps import recover, setcount, status
 from runbook_lib.steps.backup import copyback, export, itembackup, tablerestore
+from runbook_lib.steps.common.auditlog import read_audit
 from runbook_lib.steps.init import init_step
-from runbook_lib.steps.setcount.auditlog import read_audit
 from tests.conftest import files_under, make_table
 
 SITE_ITEM = {"id": {"S": "Counter"}, "count": {"S": "57"}}

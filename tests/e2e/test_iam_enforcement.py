@@ -75,7 +75,7 @@ from botocore.exceptions import ClientError
 from runbook_lib.notebook import runner
 from runbook_lib.sandbox import provision
 from runbook_lib.sandbox import server as sandbox
-from runbook_lib.steps.setcount import auditlog
+from runbook_lib.steps.common import auditlog
 from runbook_lib.tf.binary import find_terraform
 
 pytestmark = [

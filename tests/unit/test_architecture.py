@@ -503,6 +503,22 @@ def test_a_module_loose_in_steps_is_found(tmp_path: Path):
     ]
 
 
+def test_the_status_step_loads_no_pandas():
+    """02_status is what a scheduler runs every morning: its step package must not drag in
+    06's pandas frames or the plots. A step's entry lives in its package's __init__, so a
+    step that imported a module of another step's package would load that whole step; the
+    shared reset detector has a light package of its own (steps/reset/) for this reason."""
+    code = (
+        "import sys\n"
+        "import runbook_lib.steps.status\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pandas', 'matplotlib')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip() == "[]", f"steps.status loads: {out.stdout.strip()[:200]}"
+
+
 def test_importing_formats_loads_no_aws_sdk():
     """For real, in a fresh interpreter: every module of formats/ imported, then boto3 and
     botocore must still be absent. A module of formats/ that imported the model's old home

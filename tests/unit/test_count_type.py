@@ -24,8 +24,8 @@ from runbook_lib.formats.countvalue import (
     stored_count,
 )
 from runbook_lib.model import Target
+from runbook_lib.steps.common import auditlog as setrecord
 from runbook_lib.steps.recover.text import recover_command
-from runbook_lib.steps.setcount import auditlog as setrecord
 from runbook_lib.steps.setcount import outcome as setresult
 from runbook_lib.steps.setcount.plan import SetPlan
 from runbook_lib.steps.status import checks as statuschecks

@@ -16,7 +16,7 @@ from runbook_lib.aws import metrics
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.steps import history
 from runbook_lib.steps.history import frame as historyframe
-from runbook_lib.steps.history import resets
+from runbook_lib.steps.reset import resets
 
 NOW = pd.Timestamp("2024-06-01T12:00:00Z")
 DAY = pd.Timedelta(days=1)

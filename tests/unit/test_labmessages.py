@@ -30,8 +30,8 @@ from runbook_lib.model import Target
 from runbook_lib.notebook import labmessages
 from runbook_lib.notebook.labmessages import error_lines, for_here, for_notebook
 from runbook_lib.notebook.paramcheck import check_times
-from runbook_lib.steps.common import confirm
-from runbook_lib.steps.setcount import auditlog, plan
+from runbook_lib.steps.common import auditlog, confirm
+from runbook_lib.steps.setcount import plan
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = Target(table="resume-VisitorCount")

@@ -13,8 +13,8 @@ import datetime as dt
 
 import pytest
 
-from runbook_lib.steps.history import resetread, resets, resettext
-from runbook_lib.steps.history.resets import Reset, Write
+from runbook_lib.steps.reset import resetread, resets, resettext
+from runbook_lib.steps.reset.resets import Reset, Write
 
 UTC = dt.timezone.utc
 DAY = dt.datetime(2026, 5, 4, tzinfo=UTC)

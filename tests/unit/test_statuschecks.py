@@ -12,7 +12,7 @@ from runbook_lib.aws.backups import PitrStatus
 from runbook_lib.errors import AccessDeniedError
 from runbook_lib.model import Target
 from runbook_lib.steps import status
-from runbook_lib.steps.history import resets
+from runbook_lib.steps.reset import resets
 from runbook_lib.steps.status import checks as statuschecks
 from runbook_lib.steps.status import report as statusreport
 

@@ -31,7 +31,6 @@ from runbook_lib.aws.types import CloudWatchClient, MetricDataQueryTypeDef, Scan
 from runbook_lib.errors import InvalidInputError
 from runbook_lib.model import Target
 from runbook_lib.steps.common.result import Result
-from runbook_lib.steps.history import resetread, resets
 from runbook_lib.steps.history.frame import (
     History,
     align_window,
@@ -41,6 +40,7 @@ from runbook_lib.steps.history.frame import (
     to_frame,
 )
 from runbook_lib.steps.history.frame import utc as _utc
+from runbook_lib.steps.reset import resetread, resets
 
 HIGH_RES_PERIODS = (1, 5, 10, 30)  # seconds; high-resolution data is kept 3 hours
 HIGH_RES_RETENTION = dt.timedelta(hours=3)

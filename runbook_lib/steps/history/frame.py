@@ -20,8 +20,8 @@ import pandas as pd
 from runbook_lib.aws.metrics import whole
 from runbook_lib.aws.types import MetricDataQueryTypeDef
 from runbook_lib.errors import InvalidInputError
-from runbook_lib.steps.history import resets, resettext
-from runbook_lib.steps.history.resets import Reset, Write
+from runbook_lib.steps.reset import resets, resettext
+from runbook_lib.steps.reset.resets import Reset, Write
 
 SUM_IDS = ("invocations", "errors", "requests")  # Sum metrics: no data in a period means zero
 COLUMNS = ("count", "visits", "invocations", "errors", "requests")

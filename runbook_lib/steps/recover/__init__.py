@@ -28,12 +28,12 @@ from runbook_lib.model import Target
 from runbook_lib.steps import history, setcount
 from runbook_lib.steps.common.confirm import require_confirmation
 from runbook_lib.steps.common.result import Result
-from runbook_lib.steps.history import resets
 from runbook_lib.steps.history.frame import History, count_points, utc
 from runbook_lib.steps.recover import estimate as est
 from runbook_lib.steps.recover import text as words
 from runbook_lib.steps.recover.outcome import Recovery
 from runbook_lib.steps.recover.text import DEFAULT_DAYS, recover_command
+from runbook_lib.steps.reset import resets
 
 MAX_ATTEMPTS = 5  # compare-and-set rounds against a count that keeps moving
 KEPT_MOVING = CountConflictError(

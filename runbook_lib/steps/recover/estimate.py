@@ -36,9 +36,9 @@ from typing import Any
 
 import pandas as pd
 
-from runbook_lib.steps.history import resets
 from runbook_lib.steps.history.frame import time_index, utc
-from runbook_lib.steps.history.resets import Reset, Write
+from runbook_lib.steps.reset import resets
+from runbook_lib.steps.reset.resets import Reset, Write
 
 COUNT_SOURCE = "count metric"
 INVOCATIONS_SOURCE = "Lambda invocations minus errors (lower confidence: no count metric)"

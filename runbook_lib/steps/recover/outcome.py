@@ -10,9 +10,9 @@ from typing import Any
 import pandas as pd
 
 from runbook_lib.steps import setcount
-from runbook_lib.steps.history import resets
 from runbook_lib.steps.history.frame import History
 from runbook_lib.steps.recover import estimate as est
+from runbook_lib.steps.reset import resets
 
 
 @dataclass

@@ -11,10 +11,10 @@ from typing import Any
 import pandas as pd
 
 from runbook_lib.model import Target
-from runbook_lib.steps.history import resettext
-from runbook_lib.steps.history.resets import Reset
+from runbook_lib.steps.common.auditlog import GUIDE_KEY
 from runbook_lib.steps.recover.estimate import Estimate
-from runbook_lib.steps.setcount.auditlog import GUIDE_KEY
+from runbook_lib.steps.reset import resettext
+from runbook_lib.steps.reset.resets import Reset
 
 NOTEBOOK = "07_recover"
 DEFAULT_DAYS = 14

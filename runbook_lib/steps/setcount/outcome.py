@@ -17,7 +17,7 @@ from runbook_lib.formats import countshape
 from runbook_lib.formats.countvalue import CountTypeError
 from runbook_lib.formats.itemfile import ItemBackup
 from runbook_lib.model import Target
-from runbook_lib.steps.setcount.auditlog import (
+from runbook_lib.steps.common.auditlog import (
     AUDIT_FILE,
     append_audit,
     audit_record,

@@ -19,8 +19,8 @@ from runbook_lib.formats import countshape
 from runbook_lib.formats.countvalue import holds_count, requested_type, type_of
 from runbook_lib.model import Target
 from runbook_lib.redact import find_secrets
+from runbook_lib.steps.common.auditlog import NO_REASON
 from runbook_lib.steps.common.confirm import require_confirmation, require_flag
-from runbook_lib.steps.setcount.auditlog import NO_REASON
 
 MAX_REASON_CHARS = 500  # one line in the audit log, not an essay
 

@@ -27,7 +27,7 @@ from runbook_lib.errors import (
 )
 from runbook_lib.model import Target
 from runbook_lib.steps.common.result import Result
-from runbook_lib.steps.history import resetread, resets
+from runbook_lib.steps.reset import resetread, resets
 from runbook_lib.steps.status import checks as checks
 from runbook_lib.steps.status.report import Check, StatusReport
 

@@ -16,7 +16,7 @@ from runbook_lib.errors import RunbookError, TableMissingError
 from runbook_lib.formats import countshape
 from runbook_lib.model import Target
 from runbook_lib.resolve.region import region_story
-from runbook_lib.steps.history import resets, resettext
+from runbook_lib.steps.reset import resets, resettext
 from runbook_lib.steps.status.report import FAIL, NOT_CHECKED, OK, WARN, Check
 
 TABLES_SHOWN = 10  # a missing table's next step lists this many of the tables that exist

@@ -21,7 +21,7 @@ from runbook_lib.notebook import runner
 from runbook_lib.notebook.results import result_from_notebook
 from runbook_lib.steps import setcount
 from runbook_lib.steps.backup import itembackup
-from runbook_lib.steps.setcount import auditlog
+from runbook_lib.steps.common import auditlog
 from tests.conftest import files_under
 
 pytestmark = pytest.mark.notebook

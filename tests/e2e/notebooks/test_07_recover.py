@@ -21,7 +21,7 @@ from runbook_lib.notebook import recoverplot, runner
 from runbook_lib.sandbox import demo, recoverdemo, seed
 from runbook_lib.sandbox import server as sandbox
 from runbook_lib.steps import recover
-from runbook_lib.steps.setcount import auditlog
+from runbook_lib.steps.common import auditlog
 from tests.conftest import files_under
 
 pytestmark = pytest.mark.notebook

@@ -25,7 +25,7 @@ from runbook_lib.model import Target
 from runbook_lib.notebook import runner
 from runbook_lib.sandbox import recoverdemo
 from runbook_lib.steps import setcount
-from runbook_lib.steps.setcount import auditlog
+from runbook_lib.steps.common import auditlog
 
 pytestmark = pytest.mark.notebook
 DAYS = 3

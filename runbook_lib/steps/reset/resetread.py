@@ -18,9 +18,9 @@ from runbook_lib import aws
 from runbook_lib.aws import metrics
 from runbook_lib.aws.types import CloudWatchClient
 from runbook_lib.errors import RunbookError
-from runbook_lib.steps.history import resets
-from runbook_lib.steps.history.resets import FineRow, Point, Reset, Write
-from runbook_lib.steps.setcount import auditlog
+from runbook_lib.steps.common import auditlog
+from runbook_lib.steps.reset import resets
+from runbook_lib.steps.reset.resets import FineRow, Point, Reset, Write
 
 # (oldest age, finest period in seconds) as CloudWatch keeps data: 1-minute points for 15
 # days, 5-minute points for 63 days, 1-hour points for 455 days

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from runbook_lib.steps.history.resets import UNKNOWN_WRITER, Reset, Write
+from runbook_lib.steps.reset.resets import UNKNOWN_WRITER, Reset, Write
 
 
 def at(when: dt.datetime, now: dt.datetime | None = None) -> str:
