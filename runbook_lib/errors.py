@@ -184,12 +184,51 @@ class TerraformPinError(InvalidInputError):
     exit_code = 2
 
 
+# Raised by aws/endpoint.py and formats/countvalue.py; defined here with every other class
+# that has an exit code of its own, so `exit_code_for` finds each in any process that
+# imported this module (a notebook's exception reaches the runner by its name only).
+
+
+class SandboxCredentialsError(InvalidInputError):
+    """The sandbox's dummy keys are still in force while the endpoint is not the sandbox:
+    left over from `eval "$(runbook sandbox env)"`. Bad usage (exit 2); nothing was sent."""
+
+    hint = ""  # the message says what to do: one line
+    exit_code = 2
+
+
+class CountTypeError(RunbookError):
+    """A write would change the count's type (N <-> S): refused, nothing written (exit 3).
+    `count_type`: the type the item holds, the one a write may use."""
+
+    hint = ""
+    exit_code = 3
+
+    def __init__(self, message: str, count_type: str, hint: str | None = None) -> None:
+        self.count_type = count_type
+        super().__init__(message, hint)
+
+
+class CountElsewhereError(RunbookError):
+    """The item has no count under the target's attribute but holds one under another:
+    writing the target's would give the item a second count (exit 3: a finding)."""
+
+    hint = ""
+    exit_code = 3
+
+
+class CountAttributeError(CountElsewhereError, InvalidInputError):
+    """The same, with a count_attribute the user passed: bad usage (exit 2)."""
+
+    hint = ""
+    exit_code = 2
+
+
 def exit_code_for(ename: str) -> int:
     """The exit code of the RunbookError class named `ename`: a notebook's exception lives in
     its kernel, and the runner gets its class name only (papermill's `ename`). Any other name
-    (a plain bug, a KeyError) is 1. Classes are found among those this process has imported:
-    `runbook_lib.notebook.headline` imports every module that defines one with a code of its
-    own (tests/unit/test_runner_exit_codes.py holds it so)."""
+    (a plain bug, a KeyError) is 1. Every class with a code of its own is defined in this
+    module (tests/unit/test_runner_exit_codes.py holds it so), so importing it is enough."""
     pending: list[type[RunbookError]] = [RunbookError]
     while pending:
         cls = pending.pop()

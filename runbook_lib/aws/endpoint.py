@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from urllib.parse import urlparse
 
-from runbook_lib.errors import InvalidInputError
+from runbook_lib.errors import SandboxCredentialsError
 from runbook_lib.model import is_loopback
 
 SANDBOX_KEY_ID = "SANDBOXDUMMYKEYID000"  # the dummy key id `runbook sandbox env` exports
@@ -21,14 +21,6 @@ def is_sandbox(url: str | None = None) -> bool:
     """True when the endpoint is on loopback: the moto sandbox, never real AWS."""
     url = url if url is not None else endpoint_url()
     return is_loopback(url)
-
-
-class SandboxCredentialsError(InvalidInputError):
-    """The sandbox's dummy keys are still in force while the endpoint is not the sandbox:
-    left over from `eval "$(runbook sandbox env)"`. Bad usage (exit 2); nothing was sent."""
-
-    hint = ""  # the message says what to do: one line
-    exit_code = 2
 
 
 UNSET_COMMAND = 'eval "$(runbook sandbox env --unset)"'

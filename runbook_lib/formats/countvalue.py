@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from runbook_lib.errors import InvalidInputError, ItemMissingError, RunbookError
+from runbook_lib.errors import (  # noqa: F401 - the count errors are raised from here
+    CountAttributeError,
+    CountElsewhereError,
+    CountTypeError,
+    InvalidInputError,
+    ItemMissingError,
+    RunbookError,
+)
 
 COUNT_TYPES = ("N", "S")
 TYPE_NAMES = {"N": "a number (N)", "S": "a string (S)"}
@@ -30,33 +37,6 @@ class CountValueError(RunbookError):
     """The item exists but its count is not a non-negative integer."""
 
     hint = "inspect the item (02_status) and set a valid count with 03_set_count."
-
-
-class CountTypeError(RunbookError):
-    """A write would change the count's type (N <-> S): refused, nothing written (exit 3).
-    `count_type`: the type the item holds, the one a write may use."""
-
-    hint = ""
-    exit_code = 3
-
-    def __init__(self, message: str, count_type: str, hint: str | None = None) -> None:
-        self.count_type = count_type
-        super().__init__(message, hint)
-
-
-class CountElsewhereError(RunbookError):
-    """The item has no count under the target's attribute but holds one under another:
-    writing the target's would give the item a second count (exit 3: a finding)."""
-
-    hint = ""
-    exit_code = 3
-
-
-class CountAttributeError(CountElsewhereError, InvalidInputError):
-    """The same, with a count_attribute the user passed: bad usage (exit 2)."""
-
-    hint = ""
-    exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -5,25 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runbook_lib.aws.endpoint import SandboxCredentialsError
 from runbook_lib.errors import ONE_LINE_ERRORS, RunbookError, exit_code_for
-from runbook_lib.formats.countvalue import (
-    CountAttributeError,
-    CountElsewhereError,
-    CountTypeError,
-)
-
-# errors.exit_code_for finds a class by name among the classes this process has imported.
-# These are the ones with an exit code of their own defined outside errors.py, imported here
-# because every reader of a run's error comes through this module (the runner's exit code
-# and summary, the HTML report, the fleet's rows). Neither module loads boto3.
-# tests/unit/test_runner_exit_codes.py reads the package for any other.
-CODED_ELSEWHERE = (
-    SandboxCredentialsError,
-    CountTypeError,
-    CountElsewhereError,
-    CountAttributeError,
-)
 
 
 def message_alone(error: str | None, error_name: str | None = None) -> str | None:

@@ -142,6 +142,7 @@ def run_notebook(
     html: bool = True,
     kernel_name: str = "python3",
     log: Callable[[str], None] | None = None,
+    execute: Callable[..., RunOutcome] | None = None,
 ) -> RunOutcome:
     """Execute notebooks/NAME.ipynb with papermill and write its report folder.
 
@@ -151,6 +152,8 @@ def run_notebook(
 
     The parameters are checked once each, as `prepare_parameters` checks them, in two parts:
     what needs no papermill before the kernel starts, names and types while it boots.
+    `execute` (default: start the kernel and run the cells) is where a test stops a run that
+    passed every check before a kernel starts.
     """
     skip_unused_schema_formats()  # a run's first step: nothing has imported jsonschema yet
     path = notebook_path(name)
@@ -170,7 +173,8 @@ def run_notebook(
     if remote:
         publish.check_writable(remote)
     run = _reserve(path, local_root, source)
-    outcome = _run_in_kernel(run, dict(parameters or {}), hide_code, html, kernel_name)
+    execute = execute or _run_in_kernel
+    outcome = execute(run, dict(parameters or {}), hide_code, html, kernel_name)
     if remote and outcome.exit_code != EXIT_INTERRUPTED:  # a stopped run stays local
         outcome = publish.publish_report(outcome, remote, run.made)
     if log:
