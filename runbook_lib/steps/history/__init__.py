@@ -199,7 +199,29 @@ def run(
     path beside its report), the frame written there and `csv_path` its file name; its detail
     is the History, for the plot and table cells. A problem (exit 3) when a reset is not
     repaired or there is no count data to look at (`History.problem`)."""
-    hist = load_history(
+    hist = target_history(
+        target, days, period=period, cloudwatch=cloudwatch, now=now, audit_path=audit_path
+    )
+    fields = hist.result()
+    if csv_path is not None:
+        fields["csv_path"] = hist.to_csv(csv_path).name  # relative: no machine path in a report
+    read = f"{len(hist.frame)} points at {hist.period} s, {hist.calls} GetMetricData call(s)"
+    headline = hist.verdict.partition(":")[0]  # "OK", "RESET", "NO DATA"
+    return Result("history", headline, hist.problem, f"{hist.verdict}\n{read}", fields, hist)
+
+
+def target_history(
+    target: Target,
+    days: float,
+    *,
+    period: int | None = None,
+    cloudwatch: CloudWatchClient | None = None,
+    now: Any = None,
+    audit_path: Any = None,
+) -> History:
+    """`load_history` of the target's own metrics (its table, Lambda, API, namespace and
+    count metric): what 06 plots and 07 recovers from."""
+    return load_history(
         days,
         table=target.table,
         function_name=target.function_name,
@@ -211,12 +233,6 @@ def run(
         now=now,
         audit_path=audit_path,
     )
-    fields = hist.result()
-    if csv_path is not None:
-        fields["csv_path"] = hist.to_csv(csv_path).name  # relative: no machine path in a report
-    read = f"{len(hist.frame)} points at {hist.period} s, {hist.calls} GetMetricData call(s)"
-    headline = hist.verdict.partition(":")[0]  # "OK", "RESET", "NO DATA"
-    return Result("history", headline, hist.problem, f"{hist.verdict}\n{read}", fields, hist)
 
 
 def load_history(

@@ -98,17 +98,8 @@ def _recover(
             target, reset_time=when, days=days, period=period, count_type=kind
         )
         return _refused(target, exc, command)
-    hist = history.load_history(
-        days,
-        table=target.table,
-        function_name=target.function_name,
-        api_id=target.api_id,
-        namespace=target.metric_namespace,
-        metric_name=target.metric_name,
-        period=period,
-        cloudwatch=cloudwatch,
-        now=now,
-        audit_path=audit_path,
+    hist = history.target_history(
+        target, days, period=period, cloudwatch=cloudwatch, now=now, audit_path=audit_path
     )
     found = _estimate(target, hist, when, cloudwatch)
     if isinstance(found, Recovery):
