@@ -503,20 +503,28 @@ def test_a_module_loose_in_steps_is_found(tmp_path: Path):
     ]
 
 
+def loaded_after_importing(modules: list[str], libraries: tuple[str, ...]) -> list[str]:
+    """Which of `libraries` (top-level names) are loaded once `modules` are imported, in a
+    fresh interpreter: what the package really pulls in, not what its import lines say."""
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        f"print('\\n'.join(sorted(m for m in sys.modules if m.split('.')[0] in {libraries!r})))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return out.stdout.split()
+
+
 def test_the_status_step_loads_no_pandas():
     """02_status is what a scheduler runs every morning: its step package must not drag in
     06's pandas frames or the plots. A step's entry lives in its package's __init__, so a
     step that imported a module of another step's package would load that whole step; the
     shared reset detector has a light package of its own (steps/reset/) for this reason."""
-    code = (
-        "import sys\n"
-        "import runbook_lib.steps.status\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pandas', 'matplotlib')))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    assert out.stdout.strip() == "[]", f"steps.status loads: {out.stdout.strip()[:200]}"
+    loaded = loaded_after_importing([f"{PACKAGE}.steps.status"], ("pandas", "matplotlib"))
+    assert loaded == [], f"steps.status loads: {loaded[:5]}"
 
 
 def test_importing_formats_loads_no_aws_sdk():
@@ -524,17 +532,14 @@ def test_importing_formats_loads_no_aws_sdk():
     botocore must still be absent. A module of formats/ that imported the model's old home
     (resolution, which makes sessions) loaded boto3 and twenty modules with it."""
     names = sorted(m.name for m in load_package(ROOT).values() if _in(m.name, f"{PACKAGE}.formats"))
-    code = (
-        "import importlib, sys\n"
-        f"for name in {names!r}:\n"
-        "    importlib.import_module(name)\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
-    )
     assert len(names) > 5
-    assert out.stdout.strip() == "[]", f"formats/ loads the AWS SDK: {out.stdout.strip()}"
+    loaded = loaded_after_importing(names, ("boto3", "botocore"))
+    assert loaded == [], f"formats/ loads the AWS SDK: {loaded[:5]}"
+
+
+def test_the_fresh_interpreter_check_sees_what_is_loaded():
+    # the check itself: an import that does load the library is reported
+    assert "json.decoder" in loaded_after_importing(["json"], ("json",))
 
 
 def test_an_import_cycle_hidden_in_a_function_is_found(tmp_path: Path):
