@@ -18,6 +18,7 @@ from runbook_lib.aws import counter, tables
 from runbook_lib.errors import InvalidInputError, TerraformError
 from runbook_lib.model import Target
 from runbook_lib.tf.hcledit import ITEM_TYPE, locate_block
+from runbook_lib.tf.lostanswer import apply_fresh_stack
 from runbook_lib.tf.process import Stream
 from runbook_lib.tf.workspace import Workspace, workspace
 
@@ -104,6 +105,10 @@ def _check_demo(visits: int) -> int:
     return visits
 
 
+def _quiet(_line: str) -> None:
+    return None
+
+
 def _tee(lines: list[str], stream: Stream | None) -> Callable[[str], None]:
     def tee(line: str) -> None:
         lines.append(line)
@@ -130,7 +135,8 @@ def _reset_steps(
     ws.sync()
     ws.init()
     lines.clear()
-    ws.apply_new({LEGACY_TABLE_ADDRESS: target.table})
+    # fresh names: a create whose answer the provider lost is the demo's own (tf.lostanswer)
+    apply_fresh_stack(ws, {LEGACY_TABLE_ADDRESS: target.table}, log=ws.stream or _quiet)
     first = {
         "title": "terraform apply: the first deploy",
         "output": _apply_lines(lines),

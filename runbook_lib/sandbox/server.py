@@ -234,7 +234,7 @@ def apply_stack(
     started): if the apply met a resource its own provider's retry had created
     (lostanswer.lost_answer), nothing of anyone's can clash, so the server is reset and
     the stack applied once more. Returns the stack's outputs."""
-    from runbook_lib.sandbox.lostanswer import apply_starting_over
+    from runbook_lib.tf.lostanswer import apply_starting_over
     from runbook_lib.tf.sandboxstack import apply_to_sandbox
 
     return apply_starting_over(

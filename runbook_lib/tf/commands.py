@@ -64,18 +64,6 @@ def converge(
     return True
 
 
-def lost_answer_collision(exc: BaseException) -> bool:
-    """True when an apply failed because a resource it was creating "already exists".
-
-    The provider's SDK retries a call whose answer it did not get. Against a busy moto server
-    on a loaded machine the answer to a create is now and then lost after the create took
-    effect, and the retry meets what the first attempt made ("Table already exists"): seen
-    about once in a hundred sandbox applies. Callers treat it as that only where every name
-    in the stack is fresh, so it cannot be a genuine clash.
-    """
-    return isinstance(exc, TerraformError) and "already exists" in str(exc)
-
-
 def output_json(dir: Path, *, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The stack's outputs, values unwrapped; {} when nothing is applied yet."""
     proc = run(["output", "-json", "-no-color"], dir, env=env)

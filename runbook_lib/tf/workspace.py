@@ -193,26 +193,6 @@ class Workspace:
         """A plain `terraform apply -auto-approve`, as a user runs it."""
         self.run(["apply", "-auto-approve", "-input=false", "-no-color"])
 
-    def apply_new(self, adopt: Mapping[str, str]) -> None:
-        """`apply` of a stack whose names are all fresh. If the provider's retry met what its
-        own first attempt created (commands.lost_answer_collision), each resource of `adopt`
-        {address: import id} missing from the state is imported, and the apply runs again."""
-        try:
-            self.apply()
-        except TerraformError as exc:
-            if not commands.lost_answer_collision(exc):
-                raise
-            if self.stream:
-                self.stream(
-                    "(The provider lost the answer to its own create and its retry met the "
-                    "new resource; importing it and applying again.)"
-                )
-            in_state = {r.get("address") for r in state.state_resources(self.show())}
-            for address, ident in adopt.items():
-                if address not in in_state:
-                    self.run(["import", "-input=false", "-no-color", address, ident])
-            self.apply()
-
     def converge(self) -> bool:
         """Plan, and apply that plan only if it has changes (the same writes as `terraform
         apply`, one provider start instead of two when nothing changes)."""

@@ -46,8 +46,8 @@ import pytest
 
 from runbook_lib import aws
 from runbook_lib.sandbox import server as sandbox
-from runbook_lib.sandbox.lostanswer import apply_fresh_stack
 from runbook_lib.tf.binary import find_terraform
+from runbook_lib.tf.lostanswer import apply_fresh_stack
 from runbook_lib.tf.sharedprovider import shared_provider
 from runbook_lib.tf.workspace import workspace
 from tests.conftest import tree_hash

@@ -18,11 +18,11 @@ from runbook_lib.aws import counter
 from runbook_lib.model import Target
 from runbook_lib.onboarding import resetdemo
 from runbook_lib.sandbox import server as sandbox
-from runbook_lib.sandbox.lostanswer import apply_fresh_stack
 from runbook_lib.tf import hcledit
 from runbook_lib.tf import workspace as tfworkspace
 from runbook_lib.tf.binary import find_terraform
 from runbook_lib.tf.environment import sandbox_env
+from runbook_lib.tf.lostanswer import apply_fresh_stack
 from runbook_lib.tf.process import run
 
 # ---- plan documents ------------------------------------------------------------------------

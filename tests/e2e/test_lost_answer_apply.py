@@ -1,12 +1,13 @@
-"""sandbox.lostanswer.apply_fresh_stack: a fresh-named stack's apply on a shared sandbox
-server survives the AWS provider losing moto's answer to one of its creates.
+"""tf.lostanswer.apply_fresh_stack: a fresh-named stack's apply on a shared sandbox
+server survives the AWS provider losing moto's answer to its own writes.
 
-A lost answer cannot be caused on demand, but the state it leaves can be built: the
-resource the first attempt made is on the server and not in the state. For a table, it is
-created before the apply (the provider's retried CreateTable meets it: "already exists");
-for the item, the stack is applied and the item then removed from the state (the retried
-conditional PutItem meets it: ConditionalCheckFailedException, as in the corpus test).
-Each stack is the guide's legacy stack with a table name of its own.
+The lost answers are real: Terraform talks to moto through the fault proxy
+(tests/faultproxy.py), which answers a request with a 500 after moto applied it (DynamoDB's
+own docs: a 500 "may or may not" have been applied). The provider's SDK retries it, and
+the retry meets what the first attempt did: the table ("already exists"), the item (its
+PutItem is conditioned on the key being absent: ConditionalCheckFailedException), or, in
+the start-over's destroy, no table left to delete (ResourceNotFoundException). Each stack
+is the guide's legacy stack with a table name of its own.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from pathlib import Path
 import pytest
 
 from runbook_lib.aws import counter
+from runbook_lib.errors import TerraformError
 from runbook_lib.model import Target
 from runbook_lib.onboarding import resetdemo
-from runbook_lib.sandbox.lostanswer import apply_fresh_stack
 from runbook_lib.tf import workspace as tfworkspace
 from runbook_lib.tf.binary import find_terraform
+from runbook_lib.tf.lostanswer import apply_fresh_stack, lost_answer_collision
+from tests.faultproxy import AFTER, Fault, FaultProxy
 
 pytestmark = [
     pytest.mark.terraform,
@@ -56,24 +59,32 @@ def _recovers(ws: tfworkspace.Workspace, target: Target, folder: Path) -> None:
     assert counter.read_count(target) == 0, "the configured item, written once"
 
 
-def test_an_item_whose_put_answer_was_lost_starts_the_stack_over(moto_url, tmp_path):
-    folder = tmp_path / "stack"
-    ws, target = _legacy(folder)
-    # the GIVEN's own apply can meet a real lost answer too: it recovers the same way
-    apply_fresh_stack(ws, {resetdemo.LEGACY_TABLE_ADDRESS: target.table}, log=lambda _m: None)
-    counter.increment(target)  # 1 now: the 0 after recovery is the item written afresh
-    ws.run(["state", "rm", ITEM_ADDRESS])
-    _recovers(ws, target, folder)
+@pytest.fixture
+def lossy(moto_url, monkeypatch):
+    """A fault proxy in front of the session's moto server; Terraform talks to it."""
+    with FaultProxy(moto_url) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+        yield proxy
 
 
-def test_a_table_whose_create_answer_was_lost_starts_the_stack_over(moto_url, ddb, tmp_path):
+def test_a_table_whose_create_answer_was_lost_starts_the_stack_over(lossy, tmp_path):
     folder = tmp_path / "stack"
     ws, target = _legacy(folder)
-    ddb.create_table(
-        TableName=target.table,
-        KeySchema=[{"AttributeName": "stat", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "stat", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    ddb.put_item(TableName=target.table, Item={"stat": {"S": "Quantity"}, "viewCount": {"N": "9"}})
+    lossy.script("dynamodb:CreateTable", Fault("error500", AFTER))
+    with pytest.raises(TerraformError, match="already exists") as plain:
+        ws.apply()
+    assert lost_answer_collision(plain.value), "a plain apply fails: the collision is real"
     _recovers(ws, target, folder)
+    assert lossy.faults("error500", AFTER) == 1, lossy.log
+
+
+def test_lost_answers_to_the_item_put_and_to_the_table_delete_are_both_survived(lossy, tmp_path):
+    """The CI failure of stop 24: the stack's first PutItem's answer lost (the retry meets
+    its own item), then the first DeleteTable's in the start-over's destroy (the retry
+    meets no table)."""
+    lossy.script("dynamodb:PutItem", Fault("error500", AFTER))
+    lossy.script("dynamodb:DeleteTable", Fault("error500", AFTER))
+    folder = tmp_path / "stack"
+    ws, target = _legacy(folder)
+    _recovers(ws, target, folder)
+    assert lossy.faults("error500", AFTER) == 2, lossy.log

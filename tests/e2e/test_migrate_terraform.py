@@ -22,13 +22,12 @@ from runbook_lib.errors import TerraformError
 from runbook_lib.model import Target
 from runbook_lib.notebook import runner
 from runbook_lib.onboarding import resetdemo
-from runbook_lib.sandbox.lostanswer import apply_fresh_stack
 from runbook_lib.steps import status
 from runbook_lib.steps.migrate import edits, proof
 from runbook_lib.tf import hcledit
 from runbook_lib.tf import workspace as tfworkspace
 from runbook_lib.tf.binary import find_terraform
-from runbook_lib.tf.commands import lost_answer_collision
+from runbook_lib.tf.lostanswer import apply_fresh_stack
 from runbook_lib.tf.sharedprovider import shared_provider
 from tests.conftest import tree_hash
 
@@ -294,34 +293,3 @@ def test_a_stack_with_nothing_to_migrate_says_so_and_exits_0(moto_url, tmp_path)
     assert result["message"].startswith("Already safe")
     assert result["table"] == "resume.example.com-VisitorCount"
     assert tree_hash(folder) == before
-
-
-def test_a_create_whose_answer_was_lost_is_imported_and_applied_again(moto_url, tmp_path, ddb):
-    """The provider's retry meeting the table its first attempt made ("already exists") is
-    what a table created just before the apply looks like. apply_new adopts it; a plain
-    apply fails on it, so the collision is real."""
-    bucket = f"lost-{uuid.uuid4().hex[:6]}.example.com"
-    folder = resetdemo.copy_legacy_stack(tmp_path / "stack", bucket_name=bucket)
-    table = f"{bucket}-VisitorCount"
-    ddb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "stat", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "stat", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    said: list[str] = []
-    ws = tfworkspace.workspace(folder, stream=said.append)
-    ws.sync()
-    ws.init()
-    with pytest.raises(TerraformError, match="already exists") as plain:
-        ws.apply()
-    assert lost_answer_collision(plain.value)
-
-    ws.apply_new({resetdemo.LEGACY_TABLE_ADDRESS: table})
-    assert any("importing it and applying again" in line for line in said)
-    state = json.loads((folder / "terraform.tfstate").read_text())
-    assert sorted(r["type"] for r in state["resources"]) == [
-        "aws_dynamodb_table",
-        "aws_dynamodb_table_item",
-    ]
-    assert counter.read_count(Target(table=table, endpoint="sandbox")) == 0
