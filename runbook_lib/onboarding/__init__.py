@@ -24,6 +24,11 @@ from runbook_lib.steps.common.result import Result
 
 if TYPE_CHECKING:
     from runbook_lib.onboarding.resetstory import ResetStory
+    from runbook_lib.steps.history.frame import History
+    from runbook_lib.steps.init import InitOutcome
+    from runbook_lib.steps.recover.outcome import Recovery
+    from runbook_lib.steps.setcount.outcome import SetResult
+    from runbook_lib.steps.status.report import StatusReport
 
 ARCHITECTURE_SVG = Path("docs") / "architecture.svg"
 RIGHT, WRONG, UNANSWERED = "right", "wrong", "unanswered"
@@ -240,47 +245,40 @@ def require_sandbox(target: Target) -> None:
 def result(
     target: Target,
     *,
-    report: Any,
+    report: StatusReport,
     story: ResetStory,
-    init: Any,
-    proposal: Any,
-    saved: Any,
-    hist: Any,
-    rec: Any,
+    init: InitOutcome,
+    proposal: SetResult,
+    saved: dict[str, Any],
+    hist: History,
+    rec: Recovery,
     quiz: Quiz,
 ) -> Result:
     """00_onboarding's Result: what each step of the walkthrough found, and the answers.
 
-    `report`, `init`, `proposal`, `saved`, `hist` and `rec` are what the cells hold: a step's
-    Result or its own object (the StatusReport, InitOutcome, SetResult, backup dict, History,
-    Recovery); each is recorded as its own object's dict, so result.json keeps its shape. A
-    problem (exit 3) when the sandbox counter is not healthy (02_status's verdict): the reader
-    walked through a sandbox that needs repair first."""
-    status = _detail(report)
+    Each argument is what its cell holds: the step's own object (a step's Result's
+    `detail`), recorded as its dict, so result.json keeps its shape. A problem (exit 3) when
+    the sandbox counter is not healthy (02_status's verdict): the reader walked through a
+    sandbox that needs repair first."""
     answers = quiz.summary()
     fields = {
-        "healthy": status.healthy,
-        "count": status.count,
+        "healthy": report.healthy,
+        "count": report.count,
         "table": target.table,
         "reset_story": story.to_dict(),
-        "init": _detail(init).to_dict(),
-        "set": _detail(proposal).to_dict(),
-        "backup": _detail(saved),
-        "resets": len(_detail(hist).resets),
-        "recovered": _detail(rec).result(),
+        "init": init.to_dict(),
+        "set": proposal.to_dict(),
+        "backup": saved,
+        "resets": len(hist.resets),
+        "recovered": rec.result(),
         "answers": answers,
     }
     score = f"{answers[RIGHT]} of {answers['total']} answers right"
-    if status.healthy:
+    if report.healthy:
         message = f"Walkthrough done on {target.table}: {score}; the sandbox counter is healthy."
         return Result("onboarding", "DONE", False, message, fields, detail=quiz)
     message = (
         f"Walkthrough done on {target.table} ({score}), but the sandbox counter is not "
-        f"healthy: {status.verdict} Open 02_status for the checks and what to do."
+        f"healthy: {report.verdict} Open 02_status for the checks and what to do."
     )
     return Result("onboarding", "SANDBOX UNHEALTHY", True, message, fields, detail=quiz)
-
-
-def _detail(step: Any) -> Any:
-    """A step's own object: a step's Result carries it as `detail` (a cell may hold either)."""
-    return step.detail if isinstance(step, Result) else step

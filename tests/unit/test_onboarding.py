@@ -266,8 +266,6 @@ def _found(healthy: bool) -> dict:
 
 @pytest.mark.parametrize("healthy", [True, False])
 def test_the_result_records_what_the_cells_found_and_is_a_problem_when_unhealthy(healthy):
-    from runbook_lib.steps.common.result import Result
-
     target = Target(table="sandbox-table")
     quiz = Quiz(auto_answer=True)
     found = _found(healthy)
@@ -281,7 +279,3 @@ def test_the_result_records_what_the_cells_found_and_is_a_problem_when_unhealthy
     assert (fields["resets"], fields["recovered"]["recovered"]) == (2, 5037)
     assert fields["backup"] == found["saved"] and fields["answers"] == quiz.summary()
     assert (result.problem, result.exit_code) == (not healthy, 0 if healthy else 3)
-    # a cell may hold a step's Result instead: its detail is what is recorded
-    wrapped = {k: Result(k, "V", False, "m", {"x": 1}, detail=v) for k, v in found.items()}
-    wrapped["story"] = found["story"]
-    assert onboarding.result(target, quiz=quiz, **wrapped).to_dict() == fields
