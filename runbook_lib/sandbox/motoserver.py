@@ -26,6 +26,17 @@ one at a time, as any other. moto's other calls back to itself come from Docker-
 and Batch containers, Step Functions, CloudFormation custom resources, and SNS, EventBridge
 or API Gateway deliveries to an HTTP endpoint that is moto; the sandbox uses none of them.
 
+A second difference: each answer leaves in one write (`one_write_handler`). werkzeug
+writes the status line and headers, then the body, so every answer crossed loopback as two
+TCP segments, up to ~30 ms apart on a loaded machine. The AWS provider's Go HTTP client
+(hashicorp/aws 5.100.0) now and then closes its own connection between the two: its body
+read fails with "use of closed network connection", its SDK retries the call, and the
+retry meets what the first attempt did ("Table already exists", the item's conditional
+PutItem failing, a DeleteTable finding no table). A packet capture matched each retry in
+114 applies (8 retries, 3 failed applies or destroys) to such a close; with one write, 0
+retries in 76 applies under the same load. It narrows the race without closing it (an
+answer larger than the client's 4 KiB read can still be cut), so tf.lostanswer stays.
+
 One more difference: GetMetricData answers in one pass over the window instead of one per
 period (`metricindex`: the same answers; 06_history's read from 17.7 s of the server's CPU
 to 0.04 s). `--plain-get-metric-data` keeps moto's own method (its comparison test, the bench).
@@ -99,6 +110,25 @@ def build_app(indexed_metrics: bool = True) -> OneAtATime:
     return OneAtATime(DomainDispatcherApplication(create_backend_app))
 
 
+def one_write_handler() -> type[Any]:
+    """moto's request handler (MotoRequestHandler), sending each answer's status line,
+    headers and body in one write (see above). moto is imported here, as in build_app."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    class OneWriteRequestHandler(MotoRequestHandler):
+        # a buffered wfile: werkzeug flushes it once per body chunk, after the headers
+        wbufsize = -1
+
+        def make_environ(self) -> dict[str, Any]:
+            # werkzeug has just written "100 Continue" if the client asked: it must go now,
+            # as the client waits for it before it sends the body
+            self.wfile.flush()
+            environ: dict[str, Any] = super().make_environ()
+            return environ
+
+    return OneWriteRequestHandler
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m runbook_lib.sandbox.motoserver",
@@ -121,8 +151,8 @@ def _exit_on_signal(signum: int, frame: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Serve moto on host:port, threaded, with moto's request handler, until SIGTERM."""
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    """Serve moto on host:port, threaded, with moto's request handler answering in one
+    write, until SIGTERM."""
     from werkzeug.serving import make_server
 
     args = parse_args(argv)
@@ -135,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
         args.port,
         build_app(indexed_metrics=not args.plain_get_metric_data),
         threaded=True,
-        request_handler=MotoRequestHandler,
+        request_handler=one_write_handler(),
     )
     method = "moto's own" if args.plain_get_metric_data else "one pass (sandbox.metricindex)"
     print(

@@ -7,11 +7,13 @@ taken effect, the retry meets it and the apply fails on the apply's own resource
   creates an aws_dynamodb_table_item with a PutItem conditioned on the key being absent,
   and its first attempt wrote the item (seen in tests/e2e/test_corpus_terraform.py).
 
-sandbox.motoserver's lock does not make this impossible. It can only remove the answers
-moto's own concurrency loses (a request failing with a 500 after its write, because another
-thread changed moto's data under it); the answer still travels back after moto applied the
-request, and a connection dropped on the way or a client that gives up waiting is the same
-lost answer to the provider, which retries it the same way.
+Why answers were lost in the sandbox (a packet capture, 114 applies): the provider's Go
+HTTP client closed its own connection between the answer's headers and its body, which
+werkzeug sent as two segments; the body read failed and the SDK retried. sandbox.motoserver
+now sends each answer in one write, which removed every retry seen (0 in 76 applies under
+the same load), but only narrows the race: an answer larger than the client's first read,
+or a 500 after a write (DynamoDB's own docs: it "may or may not" have been applied), loses
+it the same way. So the applies below still recover.
 
 Where every name the stack creates is fresh, what the retry met can only be the apply's
 own, so the apply starts over and runs once more, as `runbook sandbox up` does

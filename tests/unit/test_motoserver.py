@@ -9,7 +9,9 @@ tests/aws/test_lambda.py; the server as started, in tests/aws/test_sandbox_atomi
 
 from __future__ import annotations
 
+import http.client
 import io
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +20,7 @@ from typing import Any
 import pytest
 from werkzeug.test import EnvironBuilder
 
-from runbook_lib.sandbox.motoserver import CALLS_BACK, OneAtATime
+from runbook_lib.sandbox.motoserver import CALLS_BACK, OneAtATime, one_write_handler
 
 # Ends a wait only when the code under test is broken (it would hang otherwise); a healthy
 # run never comes near it.
@@ -121,3 +123,83 @@ def test_moto_s_recorder_replay_sends_requests_back_to_the_server_outside_the_lo
     served = OneAtATime(app, lock)
     assert _call(served, EnvironBuilder(path=replay, method="POST").get_environ()) == b"replayed"
     assert not lock.contended.is_set()
+
+
+# ---- one write per answer -------------------------------------------------------------------
+
+ANSWER = b'{"TableDescription": {"TableName": "t", "TableStatus": "DELETING"}}' * 8
+
+
+class CountingSocket(socket.socket):
+    """An accepted connection that records each send the server makes on it."""
+
+    sends: list[bytes]
+
+    def send(self, data: Any, *args: Any) -> int:
+        self.sends.append(bytes(data))
+        return super().send(data, *args)
+
+    def sendall(self, data: Any, *args: Any) -> None:
+        self.sends.append(bytes(data))
+        super().sendall(data, *args)
+
+
+def _sends_of_one_answer(handler: type[Any], headers: dict[str, str]) -> list[bytes]:
+    """What the server sent, send by send, answering one POST (after reading its body):
+    the server handles the one request in a thread the test joins, so every send is recorded
+    before the test reads them."""
+    from werkzeug.serving import make_server
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        # with its length, as moto's answers (a chunked body ends in a send of its own)
+        length = str(len(ANSWER))
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", length)])
+        return [ANSWER]
+
+    # threaded, as the sandbox's (werkzeug speaks HTTP/1.1 only then), but this one request
+    # is handled in the serving thread itself, so joining it waits for every send
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=handler)
+    server.process_request = server.process_request_thread  # type: ignore[method-assign]
+    accepted: list[CountingSocket] = []
+
+    def get_request() -> tuple[CountingSocket, Any]:
+        conn, address = server.socket.accept()
+        counted = CountingSocket(conn.family, conn.type, conn.proto, fileno=conn.detach())
+        counted.sends = []
+        accepted.append(counted)
+        return counted, address
+
+    server.get_request = get_request  # type: ignore[method-assign]
+    serving = threading.Thread(target=server.handle_request)
+    serving.start()
+    try:
+        client = http.client.HTTPConnection(*server.server_address[:2], timeout=HANG_GUARD_S)
+        client.request("POST", "/", body=b'{"TableName": "t"}', headers=headers)
+        assert client.getresponse().read() == ANSWER
+        client.close()
+        serving.join(HANG_GUARD_S)
+        assert not serving.is_alive(), "the server never finished the request"
+    finally:
+        server.server_close()
+    return accepted[0].sends
+
+
+@pytest.mark.parametrize("expect_continue", [False, True])
+def test_the_sandbox_sends_each_answer_in_one_write(expect_continue):
+    """The AWS provider's client can close its connection between the headers and the
+    body when they come in two segments (sandbox.motoserver's docstring): the sandbox's
+    handler sends status line, headers and body in one write. With `Expect: 100-continue`
+    the interim answer goes first, alone, as the client waits for it."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    headers = {"Expect": "100-continue"} if expect_continue else {}
+    sends = _sends_of_one_answer(one_write_handler(), headers)
+    if expect_continue:
+        # (Python's http.server and werkzeug each write one: a client reads past both)
+        interim = sends.pop(0).split(b"\r\n\r\n")
+        assert set(interim) == {b"HTTP/1.1 100 Continue", b""}, interim
+    (answer,) = sends
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and answer.endswith(b"\r\n\r\n" + ANSWER)
+    # moto's own handler, as werkzeug sends: headers, then the body (what the test catches)
+    assert len(_sends_of_one_answer(MotoRequestHandler, headers)) > len(sends)
