@@ -28,7 +28,7 @@ from bench.publicstacks.model import (
 )
 from bench.publicstacks.outcome import first_line, judge, state_problem, what_was_written
 from runbook_lib.sandbox import server as sandbox
-from runbook_lib.sandbox.lostanswer import apply_fresh_stack
+from runbook_lib.tf.lostanswer import apply_fresh_stack
 from runbook_lib.tf.workspace import workspace
 
 
