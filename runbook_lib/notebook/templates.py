@@ -113,13 +113,24 @@ def _same(saved: dict[str, Any], name: str, value: Any) -> bool:
 
 
 def refuse_unsafe(path: Path, nb: dict[str, Any] | None = None) -> None:
-    """Raise UnsafeDefaultsError naming the notebook, the first parameter and the fix."""
+    """Raise UnsafeDefaultsError naming the notebook, the first parameter and the fix (or
+    the line where its parameters cell does not parse)."""
     nb = nb if nb is not None else load(path)
-    differ = unsafe_defaults(nb)
+    shown = display_path(path)
+    try:
+        differ = unsafe_defaults(nb)
+    except SyntaxError as exc:  # saved mid-edit (the lab's autosave): no run can start
+        raise UnsafeDefaultsError(
+            f"{shown}'s parameters cell does not parse (line {exc.lineno}: {exc.msg}), so no "
+            "run of it can start. Nothing ran.",
+            hint=(
+                f"restore the template with `git checkout {shown}` and pass the values for "
+                "one run instead (-p NAME VALUE); the lab edits copies, never notebooks/."
+            ),
+        ) from None
     if not differ:
         return
     name, saved, template = sorted(differ, key=_most_dangerous_first)[0]
-    shown = display_path(path)
     others = f" (and {len(differ) - 1} more)" if len(differ) > 1 else ""
     raise UnsafeDefaultsError(
         f"{shown} was saved with {_assignment(name, saved)} in its parameters cell, where the "

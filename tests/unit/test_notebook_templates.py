@@ -132,6 +132,30 @@ def test_runbook_run_refuses_an_autosaved_set_before_a_kernel_starts(
     assert not reports.exists(), "refused before anything: no report folder"
 
 
+@pytest.mark.parametrize("command", [["run", "07_recover"], ["params", "07_recover"]])
+def test_a_parameters_cell_saved_mid_edit_is_refused_naming_the_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    """The lab autosaved while the user was typing confirm's quotes: the cell is not Python.
+    Seen in the lab drill's browser test, where `runbook run` of the copy crashed on it."""
+    home = _checkout_copy(tmp_path)
+    edits = {"dry_run": "False", "confirm": '"resume.example.com-V'}
+    _autosaved(ROOT / "notebooks" / "07_recover.ipynb", home / "notebooks", edits)
+    monkeypatch.setenv("RUNBOOK_HOME", str(home))
+    reports = tmp_path / "reports"
+    assert cli.main([*command, *(["--out", str(reports)] if command[0] == "run" else [])]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "notebooks/07_recover.ipynb's parameters cell does not parse (line" in err, err
+    assert "unterminated string literal" in err and "Nothing ran" in err, err
+    assert "resume.example.com" not in err, "the cell's text stays out of the message"
+    assert "git checkout notebooks/07_recover.ipynb" in err
+    assert not reports.exists(), "refused before anything: no report folder"
+
+
 def test_runbook_params_says_the_saved_defaults_are_not_the_templates(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
