@@ -19,6 +19,7 @@ from runbook_lib.steps import migrate
 from runbook_lib.steps.migrate import apply, counteritems, detect, edits, report
 from runbook_lib.tf import hcledit, planrules, stackconfig, stackmodel, stackread, state
 from runbook_lib.tf import workspace as tfworkspace
+from tests.conftest import tree_hash, write_file
 
 ROOT = Path(__file__).resolve().parents[2]
 LEGACY = ROOT / "tests" / "fixtures" / "legacy_stack"
@@ -462,3 +463,18 @@ def test_an_item_of_a_registry_module_is_known_from_the_state_and_never_edited(t
     assert finding.module_source == "someone/counter/aws" and finding.in_config is False
     with pytest.raises(InvalidInputError, match=r"someone/counter/aws.*not a local folder"):
         edits.plan_change([finding], "removed", root=tmp_path)
+
+
+def test_without_terraform_a_stack_with_remote_state_is_not_called_safe(
+    target, monkeypatch, tmp_path
+):
+    """No item in the configuration, but the state is in a backend only Terraform reads: an
+    item the state alone holds would be deleted by the next apply, so "Already safe" would
+    be said without looking."""
+    monkeypatch.setenv("RUNBOOK_TERRAFORM", str(tmp_path / "absent" / "terraform"))
+    backend = 'terraform {\n  backend "s3" {\n    bucket = "b"\n    key = "k"\n  }\n}\n'
+    folder = write_file(tmp_path / "stack" / "main.tf", backend).parent
+    before = tree_hash(folder)
+    with pytest.raises(TerraformError, match=r'state in backend "s3" \(bucket "b".*needs the'):
+        migrate.run(target, terraform_dir=folder)
+    assert tree_hash(folder) == before

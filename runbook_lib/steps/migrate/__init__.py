@@ -66,7 +66,7 @@ from runbook_lib.steps.migrate.detect import (
     safe_message,
 )
 from runbook_lib.steps.migrate.edits import STRATEGIES, Change, plan_change
-from runbook_lib.steps.migrate.proof import prove
+from runbook_lib.steps.migrate.proof import prove, require_state_to_call_safe
 from runbook_lib.steps.migrate.report import MigrationResult, unchecked_message
 from runbook_lib.tf import binary, siblings
 from runbook_lib.tf import version as tfversion
@@ -189,6 +189,7 @@ def _detect_step(
     acting = [f for f in mine if not (strategy == "ignore_changes" and f.protected)]
     shared = protected_in_shared_module(ws.source, acting)
     if not acting or shared:
+        require_state_to_call_safe(ws)
         result.message = safe_message(ws.source, target.table, mine, shared)
         say(result.message)
         return []

@@ -9,7 +9,8 @@ with a backend whose state cannot be found (a sandbox run of a stack whose backe
 real AWS plans from an empty local state), or a plan that creates or replaces the table,
 means Terraform is looking at another state than the one that manages the counter: an
 apply would build a second stack beside the real one and report success. That stops the
-run before any apply, exit 3 (StackMismatchError)."""
+run before any apply, exit 3 (StackMismatchError). The same rule holds before 05_migrate
+says "Already safe" (require_state_to_call_safe): without the state, it did not look."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from runbook_lib.errors import StackMismatchError, TerraformError
 from runbook_lib.tf import backends
+from runbook_lib.tf.binary import find_terraform
 from runbook_lib.tf.planrules import PlanProof, new_tables
 from runbook_lib.tf.process import Stream
 from runbook_lib.tf.workspace import Workspace, workspace
@@ -77,6 +79,31 @@ def prove(
             "run 05_migrate with strategy removed on the original configuration.",
         )
     return proof
+
+
+def require_state_to_call_safe(ws: Workspace) -> None:
+    """05_migrate's "Already safe" rests on the state as much as on the configuration (an
+    item only the state holds, its block removed, is deleted by the next apply): the
+    proof's own rule, StackMismatchError (exit 3) where the stack's state is not found."""
+    if ws.backend_kind == backends.LOCAL:
+        return  # its state file, read with the configuration (none: nothing applied yet)
+    if find_terraform() is None:
+        raise TerraformError(
+            f"{ws.source} keeps its state in {ws.backend.describe()}: reading it needs the "
+            "terraform binary, and none is on PATH, so the runbook cannot say the count is "
+            "safe. Nothing was written.",
+            hint="install Terraform >= 1.7 on PATH (or set RUNBOOK_TERRAFORM), then run again.",
+        )
+    if ws.has_state():
+        return
+    why = backends.why_not_real(ws.backend_kind, ws.backend, ws.state_file)
+    raise StackMismatchError(
+        "STOPPED: the runbook is not looking at the stack's real state, so it cannot say the "
+        f"count is safe. Reading {ws.source} found no state at all: {why}. The configuration "
+        "alone does not settle it: an item only the real state holds (its block removed) "
+        "would be deleted by the next apply. Nothing was written.",
+        hint=_HINTS.get(ws.backend_kind, _DEFAULT_HINT),
+    )
 
 
 def _not_real_state(ws: Workspace, what: str) -> StackMismatchError:
