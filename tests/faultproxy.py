@@ -385,6 +385,15 @@ class _Handler(BaseHTTPRequestHandler):
     owner: FaultProxy
     protocol_version = "HTTP/1.1"  # keep-alive, as botocore's connection pool expects
     timeout = IDLE_CONNECTION_TIMEOUT_S
+    # each answer in one write, as sandbox.motoserver sends it: headers and body in two
+    # segments let the AWS provider's Go client close its connection between them and
+    # retry (a real lost answer the test did not ask for)
+    wbufsize = -1
+
+    def handle_expect_100(self) -> bool:
+        ok = super().handle_expect_100()
+        self.wfile.flush()  # the client waits for "100 Continue" before it sends the body
+        return ok
 
     def log_message(self, format: str, *args: Any) -> None:
         return

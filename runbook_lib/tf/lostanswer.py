@@ -19,7 +19,7 @@ Where every name the stack creates is fresh, what the retry met can only be the 
 own, so the apply starts over and runs once more, as `runbook sandbox up` does
 (server.apply_stack: a server of its own is reset). A stack on a server others use is
 destroyed instead, its lost-answer tables imported first so the destroy takes them too (a
-lost item is in a table the state holds). A second failure of the apply is raised as it is.
+lost item is in a table the state holds). After APPLY_ROUNDS, a failure is raised as it is.
 
 The destroy can lose an answer the same way: its DeleteTable took effect, the retry finds
 no table ("deleting ... ResourceNotFoundException"; moto's message lacks the ": Table: "
@@ -51,7 +51,9 @@ ITEM_MET = re.compile(
 
 # The provider's error when a delete's retry found nothing: its first attempt deleted it.
 DELETE_MET_NOTHING = re.compile(r"deleting [^\n]*ResourceNotFoundException")
-DESTROY_ROUNDS = 3  # each round is a fresh refresh; a lost answer is about 1 in 100 calls
+# Rounds in all: each is independent, and a lost answer is rare (motoserver's one write)
+APPLY_ROUNDS = 3
+DESTROY_ROUNDS = 3  # each destroy starts with a fresh refresh
 
 
 def lost_answer_collision(exc: BaseException) -> bool:
@@ -77,20 +79,21 @@ def apply_starting_over(
     log: Log,
     how: str = "starting over",
 ) -> T:
-    """apply(); if it failed on a lost answer (`lost_answer`), start_over(the error)
-    removes what the failed apply made (`how` says what it does), and apply() runs once
-    more."""
-    try:
-        return apply()
-    except TerraformError as exc:
-        if not lost_answer(exc):
-            raise
-        log(
-            "terraform apply met a resource its own retry had just created (the "
-            f"provider lost moto's answer); {how} and applying again."
-        )
-        start_over(exc)
-        return apply()
+    """apply(); while it fails on a lost answer (`lost_answer`), start_over(the error)
+    removes what the failed apply made (`how` says what it does) and apply() runs again,
+    APPLY_ROUNDS in all; any other failure, or the last round's, is raised as it is."""
+    for round_ in range(1, APPLY_ROUNDS + 1):
+        try:
+            return apply()
+        except TerraformError as exc:
+            if round_ == APPLY_ROUNDS or not lost_answer(exc):
+                raise
+            log(
+                "terraform apply met a resource its own retry had just created (the "
+                f"provider lost moto's answer); {how} and applying again."
+            )
+            start_over(exc)
+    raise AssertionError("unreachable: the last round returns or raises")
 
 
 def destroy_own(ws: Workspace, tables: Mapping[str, str], failure: TerraformError) -> None:
