@@ -16,7 +16,7 @@ or a 500 after a write (DynamoDB's own docs: it "may or may not" have been appli
 it the same way. So the applies below still recover.
 
 Where every name the stack creates is fresh, what the retry met can only be the apply's
-own, so the apply starts over and runs once more, as `runbook sandbox up` does
+own, so the apply starts over and runs again, as `runbook sandbox up` does
 (server.apply_stack: a server of its own is reset). A stack on a server others use is
 destroyed instead, its lost-answer tables imported first so the destroy takes them too (a
 lost item is in a table the state holds). After APPLY_ROUNDS, a failure is raised as it is.
@@ -47,8 +47,6 @@ Log = Callable[[str], None]
 ITEM_MET = re.compile(
     r"creating DynamoDB Table \([^)]*\) Item: .*ConditionalCheckFailedException", re.DOTALL
 )
-
-
 # The provider's error when a delete's retry found nothing: its first attempt deleted it.
 DELETE_MET_NOTHING = re.compile(r"deleting [^\n]*ResourceNotFoundException")
 # Rounds in all: each is independent, and a lost answer is rare (motoserver's one write)
@@ -58,9 +56,8 @@ DESTROY_ROUNDS = 3  # each destroy starts with a fresh refresh
 
 def lost_answer_collision(exc: BaseException) -> bool:
     """The apply failed because a resource it was creating "already exists": the
-    provider's retry met what its first attempt made (about once in a hundred sandbox
-    applies on a loaded machine). Only where every name in the stack is fresh is that
-    certainly not a genuine clash."""
+    provider's retry met what its first attempt made (a lost answer: see above). Only
+    where every name in the stack is fresh is that certainly not a genuine clash."""
     return isinstance(exc, TerraformError) and "already exists" in str(exc)
 
 
@@ -81,18 +78,33 @@ def apply_starting_over(
 ) -> T:
     """apply(); while it fails on a lost answer (`lost_answer`), start_over(the error)
     removes what the failed apply made (`how` says what it does) and apply() runs again,
-    APPLY_ROUNDS in all; any other failure, or the last round's, is raised as it is."""
-    for round_ in range(1, APPLY_ROUNDS + 1):
+    APPLY_ROUNDS in all."""
+
+    def said_and_started_over(exc: TerraformError) -> None:
+        log(
+            "terraform apply met a resource its own retry had just created (the "
+            f"provider lost moto's answer); {how} and applying again."
+        )
+        start_over(exc)
+
+    return _in_rounds(apply, lost_answer, said_and_started_over, APPLY_ROUNDS)
+
+
+def _in_rounds(
+    call: Callable[[], T],
+    lost: Callable[[TerraformError], bool],
+    between: Callable[[TerraformError], object],
+    rounds: int,
+) -> T:
+    """call(), again after between(the error) while it fails on what `lost` recognises,
+    `rounds` calls in all; any other failure, or the last round's, is raised as it is."""
+    for round_ in range(1, rounds + 1):
         try:
-            return apply()
+            return call()
         except TerraformError as exc:
-            if round_ == APPLY_ROUNDS or not lost_answer(exc):
+            if round_ == rounds or not lost(exc):
                 raise
-            log(
-                "terraform apply met a resource its own retry had just created (the "
-                f"provider lost moto's answer); {how} and applying again."
-            )
-            start_over(exc)
+            between(exc)
     raise AssertionError("unreachable: the last round returns or raises")
 
 
@@ -109,15 +121,13 @@ def destroy_own(ws: Workspace, tables: Mapping[str, str], failure: TerraformErro
 
 def destroy_surviving_lost_deletes(ws: Workspace) -> None:
     """`terraform destroy`, run again while it fails only because a delete's retry found
-    what its first attempt had already deleted (DELETE_MET_NOTHING), DESTROY_ROUNDS in all;
-    any other failure, or the last round's, is raised as it is."""
-    for round_ in range(1, DESTROY_ROUNDS + 1):
-        try:
-            ws.run(["destroy", "-auto-approve", "-input=false", "-no-color"])
-            return
-        except TerraformError as exc:
-            if round_ == DESTROY_ROUNDS or not DELETE_MET_NOTHING.search(str(exc)):
-                raise
+    what its first attempt had already deleted (DELETE_MET_NOTHING), DESTROY_ROUNDS in all."""
+    _in_rounds(
+        lambda: ws.run(["destroy", "-auto-approve", "-input=false", "-no-color"]),
+        lambda exc: DELETE_MET_NOTHING.search(str(exc)) is not None,
+        lambda _exc: None,
+        DESTROY_ROUNDS,
+    )
 
 
 def apply_fresh_stack(ws: Workspace, tables: Mapping[str, str], log: Log = print) -> None:
